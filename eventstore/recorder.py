@@ -1,0 +1,167 @@
+"""The event store: the library's PostgreSQL application recorder, extended with tenant, metadata,
+hash chain and same-transaction writes (inline projections, idempotency records)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.utils import Environment, EnvType, retry, strtobool
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+SYSTEM_TENANT = UUID(int=0)
+EVENTS_TABLE = "events"
+
+# A same-transaction write: called with the cursor after the events are inserted.
+Write = Callable[[Cursor[DictRow]], None]
+
+
+class EventMeta:
+    """Per-command metadata stored on every event row the command appends."""
+
+    __slots__ = ("actor_id", "causation_id", "command_id", "correlation_id")
+
+    def __init__(self, actor_id: str | None = None, command_id: str | None = None,
+                 correlation_id: str | None = None, causation_id: str | None = None) -> None:
+        self.actor_id = actor_id
+        self.command_id = command_id
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+
+
+class DbFunctionsRefused(RuntimeError):
+    """Raised when POSTGRES_ENABLE_DB_FUNCTIONS is set: its insert path skips the table lock."""
+
+
+def refuse_db_functions(env: Any) -> None:
+    value = env.get("POSTGRES_ENABLE_DB_FUNCTIONS") if env is not None else None
+    if value and strtobool(value):
+        raise DbFunctionsRefused(
+            "POSTGRES_ENABLE_DB_FUNCTIONS is set: its insert path skips the events table lock "
+            "and lets subscribers skip events; unset it"
+        )
+
+
+class AvmRecorder(PostgresApplicationRecorder):
+    """Application recorder whose rows carry tenant, per-tenant sequence, metadata and hash chain.
+
+    One command = one transaction: lock, notify, insert the events, run the
+    same-transaction writes (inline projections), advance the inline tracking
+    positions, commit; statements are pipelined so this is one round trip plus commit.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE,
+                 inline_projections: Sequence[str] = ()) -> None:
+        if datastore.enable_db_functions:
+            raise DbFunctionsRefused("POSTGRES_ENABLE_DB_FUNCTIONS must not be enabled")
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements = []  # tables come from alembic migrations only
+        self.inline_projections = list(inline_projections)
+        table = events_table_name
+        self.insert_sql = (
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state, tenant_id,"
+            " actor_id, command_id, correlation_id, causation_id)"
+            " SELECT u.o, u.v, u.t, u.s, u.tn, %s, %s, %s, %s"
+            " FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[])"
+            " WITH ORDINALITY AS u(o, v, t, s, tn, n) ORDER BY u.n"
+            " RETURNING notification_id"
+        )
+        self.tracking_sql = (
+            "INSERT INTO tracking (application_name, notification_id)"
+            f" SELECT unnest(%s::text[]), currval(pg_get_serial_sequence('{table}', 'notification_id'))"
+            " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
+        )
+
+    def create_table(self) -> None:  # pragma: no cover - guarded: alembic owns the schema
+        raise RuntimeError("tables are created by alembic migrations (avm db migrate)")
+
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        meta: EventMeta = kwargs.get("meta") or EventMeta()
+        tenants: dict[Any, UUID] = kwargs.get("tenants") or {}
+        writes: list[Write] = list(kwargs.get("writes") or ())
+        if kwargs.get("aggregates"):
+            from projections.inline import writes_for
+
+            writes += writes_for(kwargs["aggregates"])
+        exc: Exception | None = None
+        ids: list[int] | None = None
+        if not stored_events and not writes:
+            return []
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+                with conn.cursor() as insert_curs, conn.cursor() as curs:
+                    try:
+                        if stored_events:
+                            insert_curs.execute(self.insert_sql, (
+                                meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
+                                [e.originator_id for e in stored_events],
+                                [e.originator_version for e in stored_events],
+                                [e.topic for e in stored_events],
+                                [e.state for e in stored_events],
+                                [tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events],
+                            ), prepare=True)
+                        for write in writes:
+                            write(curs)
+                        if stored_events and self.inline_projections:
+                            curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
+                        pipeline.sync()
+                        ids = [row["notification_id"] for row in insert_curs.fetchall()] if stored_events else []
+                    except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
+                        exc = e
+            if exc:
+                raise exc
+        return ids
+
+
+class Factory(PostgresFactory):
+    """Infrastructure factory: our recorder, fixed table names, never creates tables."""
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        refuse_db_functions(env)
+        super().__init__(env)
+
+    def env_create_table(self) -> bool:
+        return False
+
+    def application_recorder(self) -> AvmRecorder:  # type: ignore[override]
+        from projections.inline import INLINE_PROJECTIONS
+
+        return AvmRecorder(self.datastore, inline_projections=[p.name for p in INLINE_PROJECTIONS])
+
+    def aggregate_recorder(self, purpose: str = "events") -> PostgresAggregateRecorder:
+        return PostgresAggregateRecorder(self.datastore, events_table_name=purpose)
+
+    def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
+        cls = tracking_recorder_class or PostgresTrackingRecorder
+        return cls(datastore=self.datastore, tracking_table_name="tracking")
+
+
+def env_for(url: str, **extra: str) -> dict[str, str]:
+    """The eventsourcing environment for a database URL."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    p = conninfo_to_dict(url)
+    env = {
+        "PERSISTENCE_MODULE": f"{__name__}:Factory",
+        "POSTGRES_DBNAME": str(p.get("dbname", "avm")),
+        "POSTGRES_HOST": str(p.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(p.get("port", "5432")),
+        "POSTGRES_USER": str(p.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(p.get("password", "")),
+        "CREATE_TABLE": "no",
+    }
+    env.update(extra)
+    return env

@@ -1,0 +1,87 @@
+"""The projects and scenes read models, and the queries over them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from domain.projects import Project
+from projections.base import InlineProjection
+
+
+class ProjectsProjection(InlineProjection):
+    name = "projects"
+    handles = (Project,)
+    tables = {
+        "projects": (("tenant_id", "id", "title", "description", "status", "config", "preset_id",
+                      "story_chars", "scene_count", "version", "created_at", "updated_at", "deleted_at"),
+                     ("tenant_id", "id")),
+    }
+
+    def rows(self, p: Any) -> dict[str, list[tuple[Any, ...]]]:
+        return {"projects": [(
+            UUID(p.tenant_id), p.id, p.title, p.description, p.status, Jsonb(p.config),
+            UUID(p.preset_id) if p.preset_id else None, len(p.story or ""), len(p.scenes), p.version,
+            p.created_on, p.modified_on, p.deleted_at,
+        )]}
+
+
+class ScenesProjection(InlineProjection):
+    name = "scenes"
+    handles = (Project,)
+    tables = {
+        "scenes": (("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id"),
+                   ("tenant_id", "project_id")),
+    }
+
+    def rows(self, p: Any) -> dict[str, list[tuple[Any, ...]]]:
+        tenant = UUID(p.tenant_id)
+        return {"scenes": [
+            (tenant, p.id, i, s["text"], s["prompt"], UUID(s["image_asset_id"]) if s["image_asset_id"] else None)
+            for i, s in enumerate(p.scenes)
+        ]}
+
+
+PROJECT_COLUMNS = ("id, title, description, status, config, preset_id, story_chars, scene_count,"
+                   " version, created_at, updated_at, deleted_at")
+
+
+def get_project(conn: Any, tenant_id: UUID, project_id: UUID, include_deleted: bool = False) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT {PROJECT_COLUMNS} FROM projects WHERE tenant_id = %s AND id = %s",
+        (tenant_id, project_id), prepare=True).fetchone()
+    if row is None or (row["deleted_at"] is not None and not include_deleted):
+        return None
+    return row
+
+
+def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
+                  status: str | None, q: str | None, include_deleted: bool) -> list[dict[str, Any]]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    where = ["tenant_id = %s"]
+    params: list[Any] = [tenant_id]
+    if not include_deleted:
+        where.append("deleted_at IS NULL")
+    if status:
+        where.append("status = %s")
+        params.append(status)
+    if q:
+        where.append("(title ILIKE %s OR description ILIKE %s)")
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [like, like]
+    if after:
+        where.append("(created_at, id) < (%s, %s)")
+        params += list(after)
+    params.append(limit)
+    return conn.execute(
+        f"SELECT {PROJECT_COLUMNS} FROM projects WHERE {' AND '.join(where)}"
+        " ORDER BY created_at DESC, id DESC LIMIT %s", params).fetchall()
+
+
+def list_scenes(conn: Any, tenant_id: UUID, project_id: UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT idx AS index, text, prompt, image_asset_id FROM scenes"
+        " WHERE tenant_id = %s AND project_id = %s ORDER BY idx", (tenant_id, project_id),
+        prepare=True).fetchall()
