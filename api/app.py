@@ -1,0 +1,64 @@
+"""The Litestar application factory: the composition root of the HTTP service."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import TokenAuthentication, correlation_middleware
+from api.controllers.health import HealthController
+from api.controllers.projects import ProjectController
+from api.controllers.users import AdminUserController, MeController
+from api.problems import EXCEPTION_HANDLERS
+from api.services import VERSION, Services
+
+PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
+
+
+def provide_services(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def create_app(services: Services | None = None, *, close_services: bool | None = None) -> Litestar:
+    """Build the app; without `services` they are built from the environment at start-up."""
+    owns = services is None if close_services is None else close_services
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if getattr(app.state, "services", None) is None:
+            app.state.services = Services.from_environment()
+        try:
+            yield
+        finally:
+            if owns:
+                app.state.services.close()
+
+    return Litestar(
+        route_handlers=[HealthController, MeController, AdminUserController, ProjectController],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        middleware=[correlation_middleware,
+                    DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"services": services}),
+        openapi_config=OpenAPIConfig(
+            title="avm", version=VERSION, path="/schema",
+            description="Event-sourced, audit-first backend of the Epic Auto Video Machine.",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=1_048_576,
+        debug=False,
+    )
+
+
+logging.getLogger("avm").setLevel(logging.INFO)

@@ -1,0 +1,236 @@
+"""The `avm` command line: serve, database, users and projections."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_cleanly(fn: F) -> F:
+    """Exit non-zero with a one-line reason instead of a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if os.environ.get("AVM_DEBUG"):
+                raise
+            detail = getattr(exc, "detail", None) or str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise click.ClickException(f"{type(exc).__name__}: {detail}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _database(stop_on_exit: bool = True) -> Any:
+    from eventstore.database import open_database
+
+    return open_database(stop_on_exit=stop_on_exit)
+
+
+def _services(migrate: bool = True) -> Any:
+    from api.services import Services
+    from eventstore import migrate as m
+
+    db = _database()
+    if migrate:
+        m.upgrade(db.url)
+    return Services(db, pool_size=2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """avm: the event-sourced backend of the Epic Auto Video Machine.
+
+    Uses DATABASE_URL when set, else an embedded PostgreSQL under ./.data/.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("AVM_HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("AVM_PORT", "8000")), type=int, show_default="8000")
+@fail_cleanly
+def serve(host: str, port: int) -> None:
+    """Migrate, seed an empty database, and serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.seed import demo_token, is_empty, seed
+
+    services = _services()
+    if is_empty(services.app):
+        seed(services.app)
+    token = demo_token(services.app, services.authenticate)
+    where = "embedded PostgreSQL (./.data)" if services.db.embedded else "DATABASE_URL"
+    click.echo(f"avm serving on http://{host}:{port}  (database: {where})")
+    click.echo(f"API docs:   http://{host}:{port}/schema")
+    if token:
+        click.echo(f"demo token: {token}")
+    services.close()
+    uvicorn.run(create_app(), host=host, port=port, log_level=os.environ.get("AVM_LOG_LEVEL", "warning"),
+                access_log=False)
+
+
+@main.group()
+def db() -> None:
+    """Create, migrate, reset, seed and check the database."""
+
+
+@db.command("init")
+@fail_cleanly
+def db_init() -> None:
+    """Create the database, migrate it, and seed it when empty."""
+    from api.seed import is_empty, seed
+
+    services = _services()
+    if is_empty(services.app):
+        seed(services.app)
+        click.echo("database initialised and seeded (demo@example.com)")
+    else:
+        click.echo("database initialised (already had data; not seeded)")
+
+
+@db.command("migrate")
+@click.option("--revision", default="head", show_default=True)
+@fail_cleanly
+def db_migrate(revision: str) -> None:
+    """Apply the alembic migrations."""
+    from eventstore import migrate as m
+
+    database = _database()
+    m.upgrade(database.url, revision)
+    current, head = m.status(database.url)
+    click.echo(f"database at revision {current} (head {head})")
+
+
+@db.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@fail_cleanly
+def db_reset(yes: bool) -> None:
+    """Drop every table and migrate again (all data is lost)."""
+    import psycopg
+    from psycopg import sql
+
+    from eventstore import migrate as m
+
+    if not yes and not click.confirm("This deletes ALL data. Continue?", default=False):
+        raise click.Abort()
+    database = _database()
+    params = database.params()
+    dbname = params.get("dbname", "avm")
+    with psycopg.connect(database.with_dbname("postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                     (dbname,))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    m.upgrade(database.url)
+    click.echo(f"database {dbname} reset and migrated")
+
+
+@db.command("seed")
+@fail_cleanly
+def db_seed() -> None:
+    """Add the demo user and sample project (prints the demo token)."""
+    from api.seed import seed
+
+    services = _services()
+    click.echo(seed(services.app))
+
+
+@db.command("status")
+@fail_cleanly
+def db_status() -> None:
+    """Show the migration revision and the size of the event log."""
+    from eventstore import migrate as m
+
+    services = _services(migrate=False)
+    current, head = m.status(services.db.url)
+    with services.read() as conn:
+        events = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"] if current else 0
+    click.echo(f"revision: {current or 'none'} (head {head}){'' if current == head else '  -> run: avm db migrate'}")
+    click.echo(f"events:   {events}")
+
+
+@db.command("verify")
+@fail_cleanly
+def db_verify() -> None:
+    """Check the schema: at the head revision, every expected table present, no orphan rows."""
+    from eventstore import migrate as m
+    from projections.inline import INLINE_PROJECTIONS
+
+    services = _services(migrate=False)
+    current, head = m.status(services.db.url)
+    problems = [] if current == head else [f"revision {current} is not head {head}"]
+    expected = {"events", "snapshots", "tracking"} | {t for p in INLINE_PROJECTIONS for t in p.tables}
+    with services.read() as conn:
+        present = {r["tablename"] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        problems += [f"table {t} is missing" for t in sorted(expected - present)]
+        if not problems:
+            orphans = conn.execute(
+                "SELECT count(*) AS n FROM scenes s LEFT JOIN projects p"
+                " ON p.tenant_id = s.tenant_id AND p.id = s.project_id WHERE p.id IS NULL").fetchone()["n"]
+            if orphans:
+                problems.append(f"{orphans} scene rows have no project")
+    if problems:
+        raise click.ClickException("; ".join(problems))
+    click.echo(f"schema ok: revision {current}, {len(expected)} tables")
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["user", "premium", "admin", "worker"]), default="user", show_default=True)
+@click.option("--name", default=None)
+@fail_cleanly
+def users_create(email: str, role: str, name: str | None) -> None:
+    """Create a user; its token is printed alone on the last line."""
+    from domain.application import CommandContext
+
+    services = _services()
+    user, token = services.app.register_user(CommandContext.system("avm users create"), email=email,
+                                             name=name, role=role)
+    click.echo(f"created {role} {user.email} ({user.id})")
+    click.echo(token)
+
+
+@main.group()
+def projections() -> None:
+    """Rebuild and inspect the read models."""
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+@click.option("--tenant", default=None, help="Rebuild only this tenant's rows.")
+@fail_cleanly
+def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
+    """Drop and replay read models from the event log (all when no NAME)."""
+    from uuid import UUID
+
+    from projections.rebuild import rebuild
+
+    services = _services()
+    with services.read() as conn:
+        result = rebuild(conn, services.app.mapper, list(names) or None,
+                         tenant_id=UUID(tenant) if tenant else None)
+    click.echo(f"rebuilt {', '.join(result['projections'])}: {result['events']} events,"
+               f" {result['aggregates']} aggregates, {result['rows']} rows")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Project and scene routes: thin handlers that decode, call the application, encode."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
+
+from api.auth import command_context, tenant_roles
+from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
+from api.schemas import (
+    ChangeStatus, CreateProject, EstimateOut, EventOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
+    SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene,
+)
+from api.services import Services
+from domain.errors import NotFound
+from domain.estimate import estimate_cost
+from domain.projects import Project
+from projections import history as h
+from projections import projects as q
+
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1–100)")]
+At = Annotated[str | None, Parameter(description="A version number or an RFC 3339 time", max_length=64)]
+
+
+def project_out(source: dict[str, Any] | Project) -> ProjectOut:
+    if isinstance(source, Project):
+        p = source
+        return ProjectOut(
+            id=p.id, title=p.title, description=p.description, status=p.status, config=p.config,  # type: ignore[arg-type]
+            preset_id=UUID(p.preset_id) if p.preset_id else None, story_chars=len(p.story or ""),
+            scene_count=len(p.scenes), version=p.version, created_at=p.created_on,
+            updated_at=p.modified_on, deleted_at=p.deleted_at)
+    return ProjectOut(**source)
+
+
+def scenes_out(p: Project) -> list[SceneOut]:
+    return [SceneOut(index=i, text=s["text"], prompt=s["prompt"],
+                     image_asset_id=UUID(s["image_asset_id"]) if s["image_asset_id"] else None)
+            for i, s in enumerate(p.scenes)]
+
+
+def _tenant(request: Request[Any, Any, Any]) -> UUID:
+    return request.user.tenant_id
+
+
+def load_at(services: Services, tenant: UUID, project_id: UUID, at: str | None) -> Project:
+    """The project as it was at a version or a time, folded from its events."""
+    when = parse_at(at)
+    if isinstance(when, datetime):
+        with services.read() as conn:
+            version = h.version_at(conn, tenant, project_id, when)
+        if version is None:
+            raise NotFound("project not found")
+        when = version
+    project = services.app.load(Project, project_id, str(tenant), version=when)
+    if when is not None and project.version != when:
+        raise NotFound("project not found")
+    return project
+
+
+class ProjectController(Controller):
+    path = "/api/v1/projects"
+    tags = ["projects"]
+    guards = [tenant_roles]
+
+    @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def create_project(self, request: Request[Any, Any, Any], data: CreateProject, services: Services) -> Response[ProjectOut]:
+        """Create a project (draft) for the calling tenant."""
+        project = services.app.create_project(
+            command_context(request), title=data.title, description=data.description,
+            config=data.config, preset_id=str(data.preset_id) if data.preset_id else None)
+        return Response(project_out(project), status_code=201,
+                        headers={**etag(project.version), "Location": f"{self.path}/{project.id}"})
+
+    @get("/", sync_to_thread=True, responses=READ_ERRORS)
+    def list_projects(self, request: Request[Any, Any, Any], services: Services, limit: Limit = 20,
+                      cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+                      status: Annotated[str | None, Parameter(pattern="^(draft|ready|processing|completed|failed)$")] = None,
+                      q_: Annotated[str | None, Parameter(query="q", max_length=200)] = None,
+                      include_deleted: bool = False) -> ProjectList:
+        """List the tenant's projects, newest first, keyset-paginated."""
+        with services.read() as conn:
+            rows = q.list_projects(conn, _tenant(request), limit=limit + 1, after=decode_cursor(cursor),
+                                   status=status, q=q_, include_deleted=include_deleted)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        return ProjectList(items=[project_out(r) for r in rows], next_cursor=next_cursor)
+
+    @get("/{project_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
+    def get_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                    at: At = None, include_deleted: bool = False) -> Response[ProjectOut]:
+        """Read one project; `?at=` returns it as it was at a version or time."""
+        if at is not None:
+            project = load_at(services, _tenant(request), project_id, at)
+            if project.deleted and not include_deleted:
+                raise NotFound("project not found")
+            return Response(project_out(project), headers=etag(project.version))
+        with services.read() as conn:
+            row = q.get_project(conn, _tenant(request), project_id, include_deleted)
+        if row is None:
+            raise NotFound("project not found")
+        return Response(project_out(row), headers=etag(row["version"]))
+
+    @patch("/{project_id:uuid}", sync_to_thread=True, responses=COMMAND_ERRORS)
+    def update_project(self, request: Request[Any, Any, Any], project_id: UUID, data: UpdateProject,
+                       services: Services) -> Response[ProjectOut]:
+        """Rename, describe and/or reconfigure (config merged section by section)."""
+        def change(p: Project) -> None:
+            if isinstance(data.title, str):
+                p.rename(data.title)
+            if isinstance(data.description, str):
+                p.describe(data.description)
+            if isinstance(data.config, dict):
+                p.reconfigure(data.config)
+
+        project, _ = services.app.change_project(command_context(request), str(project_id), if_match(request), change)
+        return Response(project_out(project), headers=etag(project.version))
+
+    @delete("/{project_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def delete_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> None:
+        """Soft-delete a project (restorable)."""
+        services.app.delete_project(command_context(request), str(project_id), if_match(request))
+
+    @post("/{project_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def restore_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> Response[ProjectOut]:
+        """Restore a soft-deleted project."""
+        project = services.app.restore_project(command_context(request), str(project_id), if_match(request))
+        return Response(project_out(project), headers=etag(project.version))
+
+    @post("/{project_id:uuid}/status", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def change_status(self, request: Request[Any, Any, Any], project_id: UUID, data: ChangeStatus,
+                      services: Services) -> Response[ProjectOut]:
+        """Move the project to another status (allowed transitions only, else 409)."""
+        project, _ = services.app.change_project(command_context(request), str(project_id), if_match(request),
+                                                 lambda p: p.change_status(data.status))
+        return Response(project_out(project), headers=etag(project.version))
+
+    @put("/{project_id:uuid}/story", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def set_story(self, request: Request[Any, Any, Any], project_id: UUID, data: SetStory,
+                  services: Services) -> Response[SceneList]:
+        """Store the story text and segment it into scenes; a draft becomes ready."""
+        project, _ = services.app.change_project(
+            command_context(request), str(project_id), if_match(request),
+            lambda p: p.set_story(data.text, data.min_length, data.max_length))
+        return Response(SceneList(items=scenes_out(project)), headers=etag(project.version))
+
+    @get("/{project_id:uuid}/scenes", sync_to_thread=True, responses=READ_ERRORS)
+    def list_scenes(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                    at: At = None) -> SceneList:
+        """The project's scenes in order; `?at=` as they were then."""
+        if at is not None:
+            return SceneList(items=scenes_out(load_at(services, _tenant(request), project_id, at)))
+        with services.read() as conn:
+            if q.get_project(conn, _tenant(request), project_id) is None:
+                raise NotFound("project not found")
+            rows = q.list_scenes(conn, _tenant(request), project_id)
+        return SceneList(items=[SceneOut(**r) for r in rows])
+
+    @post("/{project_id:uuid}/scenes/edit", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def edit_scenes(self, request: Request[Any, Any, Any], project_id: UUID, data: SceneEdit,
+                    services: Services) -> Response[SceneList]:
+        """Merge, split, reorder or update scenes; indexes are renumbered after each edit."""
+        def edit(p: Project) -> list[str]:
+            match data:
+                case MergeScenes(indexes=indexes):
+                    return p.merge_scenes(list(indexes))
+                case SplitScene(index=index, position=position):
+                    return p.split_scene(index, position)
+                case ReorderScenes(order=order):
+                    p.reorder_scenes(list(order))
+                    return []
+                case UpdateScene(index=index, text=text, prompt=prompt):
+                    return p.update_scene(index, text, prompt)
+                case _:  # pragma: no cover - the union is exhaustive
+                    raise AssertionError(f"unknown scene edit {data!r}")
+
+        project, warnings = services.app.change_project(command_context(request), str(project_id),
+                                                        if_match(request), edit)
+        return Response(SceneList(items=scenes_out(project), warnings=warnings), headers=etag(project.version))
+
+    @get("/{project_id:uuid}/estimate", sync_to_thread=True, responses=READ_ERRORS)
+    def estimate(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> EstimateOut:
+        """Cost estimate of rendering the project as it is now."""
+        with services.read() as conn:
+            row = q.get_project(conn, _tenant(request), project_id)
+        if row is None:
+            raise NotFound("project not found")
+        est = estimate_cost(row["story_chars"], row["scene_count"], row["config"]["generation"]["images_per_scene"])
+        return EstimateOut(**est)
+
+    @get("/{project_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
+    def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> History:
+        """Every event of the project, oldest first, with its metadata and hash chain link."""
+        with services.read() as conn:
+            rows = h.aggregate_history(conn, _tenant(request), project_id)
+        if not rows or not rows[0]["topic"].startswith("domain.projects:"):
+            raise NotFound("project not found")
+        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])

@@ -1,0 +1,103 @@
+"""Routes of the caller's own account and tokens, and the admin's user management."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
+from msgspec import UNSET
+
+from api.auth import admin_only, command_context
+from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.schemas import (
+    ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
+    UserList, UserOut,
+)
+from api.services import Services
+from domain.errors import NotFound
+from domain.users import User
+from projections import users as q
+
+
+def user_out(source: dict[str, Any] | User) -> UserOut:
+    if isinstance(source, User):
+        u = source
+        return UserOut(id=u.id, email=u.email, name=u.name, image=u.image, role=u.role,  # type: ignore[arg-type]
+                       settings=u.settings, version=u.version, created_at=u.created_on, updated_at=u.modified_on)
+    return UserOut(**source)
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["users"]
+
+    @get("/", sync_to_thread=True, responses=READ_ERRORS)
+    def get_me(self, request: Request[Any, Any, Any], services: Services) -> Response[MeOut]:
+        """The calling user: profile, role, settings."""
+        with services.read() as conn:
+            row = q.get_user(conn, request.user.tenant_id, request.user.user_id)
+        if row is None:
+            raise NotFound("user not found")
+        return Response(MeOut(**row), headers=etag(row["version"]))
+
+    @patch("/", sync_to_thread=True, responses=COMMAND_ERRORS)
+    def update_me(self, request: Request[Any, Any, Any], data: UpdateMe, services: Services) -> Response[UserOut]:
+        """Change name, image, or settings (merged section by section)."""
+        changes = {k: v for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
+                   if v is not UNSET}
+        user = services.app.update_me(command_context(request), if_match(request), **changes)
+        return Response(user_out(user), headers=etag(user.version))
+
+    @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def create_token(self, request: Request[Any, Any, Any], data: CreateToken, services: Services) -> TokenCreated:
+        """Issue a new API token; the token is shown only in this response."""
+        user, token_id, token = services.app.issue_token(command_context(request), name=data.name,
+                                                         expires_in_days=data.expires_in_days)
+        t = user.tokens[token_id]
+        return TokenCreated(id=UUID(token_id), name=t["name"], prefix=t["prefix"], created_at=t["issued_at"],
+                            expires_at=t["expires_at"], token=token)
+
+    @get("/tokens", sync_to_thread=True, responses=READ_ERRORS)
+    def list_tokens(self, request: Request[Any, Any, Any], services: Services) -> TokenList:
+        """The caller's tokens (never the token itself)."""
+        with services.read() as conn:
+            rows = q.list_tokens(conn, request.user.tenant_id)
+        return TokenList(items=[TokenOut(**r) for r in rows])
+
+    @delete("/tokens/{token_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def revoke_token(self, request: Request[Any, Any, Any], token_id: UUID, services: Services) -> None:
+        """Revoke one of the caller's tokens; it stops working at once."""
+        services.app.revoke_token(command_context(request), str(token_id))
+
+
+class AdminUserController(Controller):
+    path = "/api/v1/admin/users"
+    tags = ["admin"]
+    guards = [admin_only]
+
+    @post("/", status_code=201, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    def create_user(self, request: Request[Any, Any, Any], data: CreateUser, services: Services) -> Response[UserCreated]:
+        """Create a user (a tenant) with a first token (admin)."""
+        user, token = services.app.register_user(command_context(request), email=data.email, name=data.name,
+                                                 role=data.role)
+        return Response(UserCreated(user=user_out(user), token=token), status_code=201,
+                        headers={"Location": f"{self.path}/{user.id}"})
+
+    @get("/", sync_to_thread=True, responses={**READ_ERRORS, **errors(403)})
+    def list_users(self, services: Services,
+                   limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                   cursor: Annotated[str | None, Parameter(max_length=200)] = None) -> UserList:
+        """Every user, oldest first (admin)."""
+        with services.read() as conn:
+            rows = q.list_users(conn, limit + 1, decode_cursor(cursor))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return UserList(items=[UserOut(**r) for r in rows],
+                        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+    @put("/{user_id:uuid}/role", sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    def change_role(self, request: Request[Any, Any, Any], user_id: UUID, data: ChangeRole,
+                    services: Services) -> UserOut:
+        """Change a user's role (admin); recorded with the admin as actor."""
+        return user_out(services.app.change_role(command_context(request), str(user_id), data.role))

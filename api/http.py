@@ -1,0 +1,80 @@
+"""HTTP helpers shared by controllers: ETag/If-Match, cursors, `?at=`, standard error responses."""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.openapi import ResponseSpec
+
+from api.problems import Problem
+from domain.errors import ValidationProblem
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def if_match(request: Request[Any, Any, Any]) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationProblem('If-Match must be a version in quotes, e.g. "3"', field="If-Match")
+    return int(value)
+
+
+def parse_at(at: str | None) -> int | datetime | None:
+    """`?at=` is a version number or an RFC 3339 time."""
+    if at is None:
+        return None
+    if at.isdigit() and len(at) <= 18:
+        if int(at) < 1:
+            raise ValidationProblem("version must be >= 1", field="at")
+        return int(at)
+    try:
+        ts = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationProblem("at must be a version number or an RFC 3339 time", field="at") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = msgspec.json.encode([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        ts, ident = msgspec.json.decode(raw, type=tuple[str, str])
+        return datetime.fromisoformat(ts), UUID(ident)
+    except (binascii.Error, ValueError, msgspec.DecodeError, TypeError):
+        raise ValidationProblem("cursor is not one this API issued", field="cursor") from None
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route can return."""
+    descriptions = {
+        400: "Malformed JSON", 401: "Missing, invalid, expired or revoked token",
+        403: "Role too low", 404: "Not found (also another tenant's id)",
+        409: "Conflicts with the current state", 412: "If-Match names a stale version",
+        422: "Invalid input; `errors` names each field", 429: "Quota or rate limit exceeded",
+        503: "Database unavailable",
+    }
+    return {c: ResponseSpec(data_container=Problem, description=descriptions[c],
+                            media_type="application/problem+json") for c in codes}
+
+
+COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 422, 503)
+READ_ERRORS = errors(401, 404, 422, 503)

@@ -1,0 +1,143 @@
+"""One error mapping for the whole API: every failure becomes RFC 9457 problem JSON, never a trace."""
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain import errors as e
+
+log = logging.getLogger("avm.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    reason: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details; `errors` names each bad field."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
+    (e.StaleVersion, 412),
+    (e.NotFound, 404),
+    (e.ValidationProblem, 422),
+    (e.Conflict, 409),
+    (e.QuotaExceeded, 429),
+    (e.DomainProblem, 422),
+)
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None,
+            headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> Response[Any]:
+    body: dict[str, Any] = {"type": f"https://avm.example/problems/{_slug(title)}", "title": title,
+                            "status": status, "detail": detail}
+    if errors:
+        body["errors"] = [{"field": f.field, "reason": f.reason} for f in errors]
+    if extra:
+        body.update(extra)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> Response[Any]:
+    status = next(code for cls, code in STATUS_OF if isinstance(exc, cls))
+    errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
+    extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
+    headers = None
+    if isinstance(exc, e.QuotaExceeded) and "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
+
+
+_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    out: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = item.get("key")
+        m = _MSGSPEC_PATH.match(message)
+        path = m.group("path") if m else None
+        reason = m.group("msg") if m else message
+        named = re.search(r"(?:unknown|missing required) field `([^`]+)`", reason)
+        prefix = path.lstrip(".").replace("[", ".").replace("]", "") if path else ""
+        if named:
+            field = f"{prefix}.{named.group(1)}" if prefix else named.group(1)
+        elif prefix:
+            field = prefix
+        elif key and key != "data":
+            field = str(key)
+        else:
+            field = "body"
+        out.append(FieldError(field=field or "body", reason=reason))
+    return out
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _field_errors(exc)
+    text = (exc.detail or "") + " ".join(f.reason for f in errors)
+    if "malformed" in text.lower() or "invalid json" in text.lower():
+        return problem(400, "Malformed JSON", "the request body is not valid JSON",
+                       errors or [FieldError(field="body", reason="malformed JSON")])
+    if not errors:
+        errors = [FieldError(field="body", reason=exc.detail or "invalid request")]
+    detail = "; ".join(f"{f.field}: {f.reason}" for f in errors)
+    return problem(422, "Invalid input", detail, errors)
+
+
+def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if status < 500 else "the server could not complete the request"
+    if status == 404:
+        detail = "resource not found"
+    field_errors = None
+    if status == 400:
+        field_errors = [FieldError(field="body", reason=detail)]
+        if "malformed" in detail.lower():
+            title = "Malformed JSON"
+    return problem(status, title, detail, field_errors, headers=exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from psycopg import OperationalError as PgOperationalError
+    from eventsourcing.persistence import OperationalError, InterfaceError
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, (PgOperationalError, OperationalError, InterfaceError, PoolTimeout)):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem(503, "Service Unavailable", "the database is unavailable, retry shortly",
+                       headers={"Retry-After": "2"})
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal Server Error", "the server could not complete the request")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    e.DomainProblem: domain_problem_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}
+
+MediaType  # noqa: B018 - re-exported for controllers

@@ -1,0 +1,70 @@
+"""The composition root's objects: the database, the application, the read pool, and token auth."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+
+from domain.application import AvmApplication, hash_token
+from eventstore.database import Database, open_database
+from eventstore.recorder import env_for
+from projections.users import principal_for_token
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the authenticated user (the tenant) and its role."""
+
+    user_id: UUID
+    tenant_id: UUID
+    role: str
+    token_id: UUID
+
+
+class Services:
+    """Long-lived objects shared by every request; built once per process."""
+
+    def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
+        self.db = db
+        size = str(pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
+        self.app = AvmApplication(env=env_for(
+            db.url,
+            POSTGRES_POOL_SIZE=size,
+            POSTGRES_MAX_OVERFLOW="0",
+            POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
+            POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
+            POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
+            POSTGRES_PRE_PING="y",
+        ))
+        self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_environment(cls) -> Services:
+        return cls(open_database())
+
+    @contextmanager
+    def read(self) -> Iterator[Connection[Any]]:
+        with self.app.factory.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            yield conn
+
+    def authenticate(self, token: str) -> Principal | None:
+        if not token.startswith("avm_") or len(token) > 200:
+            return None
+        with self.read() as conn:
+            row = principal_for_token(conn, hash_token(token))
+        if row is None:
+            return None
+        return Principal(user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=row["token_id"])
+
+    def decode_event_state(self, state: bytes) -> dict[str, Any]:
+        return self.app.mapper.transcoder.decode(state)
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real PostgreSQL (embedded by default), a migrated database, the app, fresh tenants."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests import support
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name, url = support.fresh_database("avm_s")
+    yield url
+    support.drop_database(name)
+    support.cleanup()
+
+
+@pytest.fixture(scope="session")
+def services(database_url: str) -> Iterator[Any]:
+    from api.services import Services
+    from eventstore.database import Database
+
+    s = Services(Database(url=database_url, embedded=False), pool_size=8)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def client(services: Any) -> Iterator[Any]:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
+        yield c
+
+
+@dataclass
+class Tenant:
+    id: str
+    token: str
+    email: str
+    role: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_tenant(services: Any) -> Any:
+    """Registers a fresh user (a tenant) with a random email; returns its id and token."""
+    from domain.application import CommandContext
+
+    def make(role: str = "user") -> Tenant:
+        email = f"t-{uuid.uuid4().hex[:12]}@example.com"
+        user, token = services.app.register_user(CommandContext.system("tests"), email=email, name="Test", role=role)
+        return Tenant(id=str(user.id), token=token, email=email, role=role)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def other_tenant(make_tenant: Any) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def admin(make_tenant: Any) -> Tenant:
+    return make_tenant("admin")
