@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -79,8 +80,17 @@ def serve(host: str, port: int) -> None:
     if token:
         click.echo(f"demo token: {token}")
     services.close()
+
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, restores the previous handlers and
+    # re-raises the signal; make that a normal exit so atexit stops the embedded server.
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     uvicorn.run(create_app(), host=host, port=port, log_level=os.environ.get("AVM_LOG_LEVEL", "warning"),
                 access_log=False)
+    click.echo("avm stopped")
 
 
 @main.group()

@@ -1,0 +1,129 @@
+"""The event store's own promises: tenant, gap-free per-tenant sequence, metadata, hash chain, append-only."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from domain.application import CommandContext
+from eventstore.chain import GENESIS, link_hash
+
+
+def tenant_rows(services: Any, tenant_id: str) -> list[dict[str, Any]]:
+    with services.read() as conn:
+        return conn.execute(
+            "SELECT * FROM events WHERE tenant_id = %s ORDER BY tenant_seq", (UUID(tenant_id),)).fetchall()
+
+
+def ctx_for(tenant: Any, **kw: Any) -> CommandContext:
+    return CommandContext(tenant_id=tenant.id, actor_id=tenant.id, **kw)
+
+
+def test_every_event_row_carries_its_tenant_sequence_and_metadata(services: Any, tenant: Any) -> None:
+    ctx = ctx_for(tenant, command_id="cmd-1", correlation_id="corr-1", causation_id="cause-1")
+    project = services.app.create_project(ctx, title="Metadata")
+    rows = [r for r in tenant_rows(services, tenant.id) if r["originator_id"] == project.id]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["tenant_id"] == UUID(tenant.id)
+    assert (row["actor_id"], row["command_id"], row["correlation_id"], row["causation_id"]) == (
+        tenant.id, "cmd-1", "corr-1", "cause-1")
+    assert row["recorded_at"] is not None
+
+
+def test_the_per_tenant_sequence_is_gap_free_under_concurrent_commands(services: Any, make_tenant: Any) -> None:
+    a, b = make_tenant(), make_tenant()
+    errors: list[BaseException] = []
+
+    def work(t: Any) -> None:
+        try:
+            for i in range(10):
+                services.app.create_project(ctx_for(t), title=f"p{i}")
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in (a, b, a, b)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    for t in (a, b):
+        seqs = [r["tenant_seq"] for r in tenant_rows(services, t.id)]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert len(seqs) == 2 + 20  # Registered + TokenIssued + 20 projects
+
+
+def test_the_hash_chain_computed_in_python_matches_the_database(services: Any, tenant: Any) -> None:
+    ctx = ctx_for(tenant, command_id="k-ü-1")
+    project = services.app.create_project(ctx, title="Chained ✓", description="naïve")
+    services.app.change_project(ctx, str(project.id), None, lambda p: p.rename("Renamed"))
+    prev = GENESIS
+    rows = tenant_rows(services, tenant.id)
+    assert len(rows) >= 4
+    for row in rows:
+        assert bytes(row["prev_hash"]) == prev
+        expected = link_hash(
+            prev, tenant_id=row["tenant_id"], tenant_seq=row["tenant_seq"], originator_id=row["originator_id"],
+            originator_version=row["originator_version"], topic=row["topic"], state=bytes(row["state"]),
+            recorded_at=row["recorded_at"], actor_id=row["actor_id"], command_id=row["command_id"],
+            correlation_id=row["correlation_id"], causation_id=row["causation_id"])
+        assert bytes(row["hash"]) == expected
+        prev = expected
+
+
+def test_changing_a_stored_byte_breaks_the_recomputed_hash(services: Any, tenant: Any) -> None:
+    row = tenant_rows(services, tenant.id)[0]
+    fields = dict(tenant_id=row["tenant_id"], tenant_seq=row["tenant_seq"], originator_id=row["originator_id"],
+                  originator_version=row["originator_version"], topic=row["topic"], recorded_at=row["recorded_at"],
+                  actor_id=row["actor_id"], command_id=row["command_id"], correlation_id=row["correlation_id"],
+                  causation_id=row["causation_id"])
+    state = bytes(row["state"])
+    assert link_hash(GENESIS, state=state, **fields) == bytes(row["hash"])
+    tampered = state.replace(b"Test", b"Tost")
+    assert tampered != state
+    assert link_hash(GENESIS, state=tampered, **fields) != bytes(row["hash"])
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE events SET topic = 'x' WHERE tenant_id = %s",
+    "DELETE FROM events WHERE tenant_id = %s",
+])
+def test_event_rows_cannot_be_updated_or_deleted_even_by_the_owner(services: Any, tenant: Any, statement: str) -> None:
+    with psycopg.connect(services.db.url) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute(statement, (UUID(tenant.id),))
+    assert len(tenant_rows(services, tenant.id)) == 2
+
+
+def test_the_event_table_cannot_be_truncated(services: Any) -> None:
+    with psycopg.connect(services.db.url) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("TRUNCATE events")
+
+
+def test_inline_projections_advance_their_tracking_in_the_command_transaction(services: Any, tenant: Any) -> None:
+    services.app.create_project(ctx_for(tenant), title="Tracked")
+    with services.read() as conn:
+        head = conn.execute("SELECT max(notification_id) AS n FROM events").fetchone()["n"]
+        tracked = {r["application_name"]: r["notification_id"] for r in conn.execute("SELECT * FROM tracking")}
+    # Other tests may append concurrently only through this process; the head is ours.
+    for name in ("users", "projects", "scenes"):
+        assert tracked[name] == head
+
+
+def test_a_failed_projection_write_rolls_back_the_events(services: Any, tenant: Any, make_tenant: Any) -> None:
+    from domain.errors import EmailTaken
+
+    with services.read() as conn:
+        before = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
+    with pytest.raises(EmailTaken):
+        services.app.register_user(CommandContext.system("tests"), email=tenant.email.upper(), name=None, role="user")
+    with services.read() as conn:
+        n = conn.execute("SELECT count(*) AS n FROM users WHERE lower(email) = lower(%s)", (tenant.email,)).fetchone()
+        after = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
+    assert n["n"] == 1
+    assert after == before
