@@ -75,6 +75,12 @@ class AvmRecorder(PostgresApplicationRecorder):
             " WITH ORDINALITY AS u(o, v, t, s, tn, n) ORDER BY u.n"
             " RETURNING notification_id"
         )
+        # The app role may not LOCK the table itself (that needs UPDATE/DELETE rights it must
+        # not have); a SECURITY DEFINER function takes the same EXCLUSIVE lock for it.
+        self.lock_table_statements = [
+            f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout)}s'",
+            "SELECT avm_lock_events('EXCLUSIVE')",
+        ]
         self.tracking_sql = (
             "INSERT INTO tracking (application_name, notification_id)"
             f" SELECT unnest(%s::text[]), currval(pg_get_serial_sequence('{table}', 'notification_id'))"
@@ -132,6 +138,9 @@ class Factory(PostgresFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         refuse_db_functions(env)
         super().__init__(env)
+        role = self.env.get("AVM_DB_ROLE", "avm_app")
+        if role:
+            _act_as_role(self.datastore, role)
 
     def env_create_table(self) -> bool:
         return False
@@ -147,6 +156,21 @@ class Factory(PostgresFactory):
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
         cls = tracking_recorder_class or PostgresTrackingRecorder
         return cls(datastore=self.datastore, tracking_table_name="tracking")
+
+
+def _act_as_role(datastore: PostgresDatastore, role: str) -> None:
+    """Every pooled connection acts as the unprivileged application role."""
+    from psycopg import sql
+
+    pool = datastore.pool
+    configure = pool._configure  # set by the library; the pool is not open yet
+
+    def configure_with_role(conn: Any) -> None:
+        if configure is not None:
+            configure(conn)
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+
+    pool._configure = configure_with_role
 
 
 def env_for(url: str, **extra: str) -> dict[str, str]:

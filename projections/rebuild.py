@@ -57,7 +57,7 @@ def rebuild(conn: Any, mapper: Mapper[Any], names: Sequence[str] | None = None, 
     """
     projections: list[InlineProjection] = select(names)
     with conn.transaction():
-        conn.execute("LOCK TABLE events IN SHARE MODE")
+        conn.execute("SELECT avm_lock_events('SHARE')")
         head = conn.execute("SELECT coalesce(max(notification_id), 0) AS n FROM events").fetchone()["n"]
         for projection in projections:
             for table in projection.tables:

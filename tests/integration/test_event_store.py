@@ -127,3 +127,24 @@ def test_a_failed_projection_write_rolls_back_the_events(services: Any, tenant: 
         after = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
     assert n["n"] == 1
     assert after == before
+
+
+def test_the_service_connects_as_the_unprivileged_app_role(services: Any) -> None:
+    with services.read() as conn:
+        row = conn.execute("SELECT current_user AS u, r.rolsuper, r.rolbypassrls FROM pg_roles r"
+                           " WHERE r.rolname = current_user").fetchone()
+    assert (row["u"], row["rolsuper"], row["rolbypassrls"]) == ("avm_app", False, False)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE events SET topic = 'x' WHERE tenant_id = %s",
+    "DELETE FROM events WHERE tenant_id = %s",
+    "TRUNCATE events",
+    "LOCK TABLE events IN EXCLUSIVE MODE",
+])
+def test_the_app_role_has_no_privilege_to_rewrite_events(services: Any, tenant: Any, statement: str) -> None:
+    with psycopg.connect(services.db.url) as conn:
+        conn.execute("SET ROLE avm_app")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            conn.execute(statement, (UUID(tenant.id),) if "%s" in statement else None)
+    assert len(tenant_rows(services, tenant.id)) == 2
