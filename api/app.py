@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import TokenAuthentication, correlation_middleware
+from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
@@ -42,7 +43,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                 app.state.services.close()
 
     return Litestar(
-        route_handlers=[HealthController, MeController, AdminUserController, ProjectController],
+        route_handlers=[HealthController, MeController, AdminUserController, ProjectController, AuditController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[correlation_middleware,
                     DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],

@@ -242,5 +242,9 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
                f" {result['aggregates']} aggregates, {result['rows']} rows")
 
 
+from api.cli_audit import audit  # noqa: E402
+
+main.add_command(audit)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.access import Access
 from domain.errors import EmailTaken, NotFound, StaleVersion, ValidationProblem
 from domain.projects import Project
 from domain.shared import TenantAggregate
@@ -180,3 +181,11 @@ class AvmApplication(Application[UUID]):
     def restore_project(self, ctx: CommandContext, project_id: str, expected_version: int | None) -> Project:
         project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore())
         return project
+
+    # -- admin access ---------------------------------------------------------------------------
+    def record_access(self, ctx: CommandContext, tenant_id: str, *, action: str, resource: str,
+                      details: dict[str, Any] | None = None) -> Access:
+        """Put an admin's read of `tenant_id`'s data on that tenant's audit trail (actor: the admin)."""
+        access = Access(tenant_id=tenant_id, action=action, resource=resource, details=details or {})
+        self._save(ctx.for_tenant(tenant_id), access)
+        return access
