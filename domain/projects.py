@@ -33,6 +33,14 @@ def check_description(description: str) -> str:
     return description
 
 
+def join_texts(first: str, second: str) -> str:
+    """Join two scene texts: a space after ASCII sentence punctuation (segmentation strips it),
+    nothing otherwise (CJK text, or a scene split inside a word)."""
+    if first and second and first[-1] in ".!?;:,\"')" and second[0].isascii() and not second[0].isspace():
+        return f"{first} {second}"
+    return first + second
+
+
 class Project(TenantAggregate):
     """A video project of one tenant, with its ordered scenes.
 
@@ -112,7 +120,7 @@ class Project(TenantAggregate):
             raise ValidationProblem("merge takes two adjacent indexes [i, i+1]", field="indexes")
         self._check_index(indexes[0], "indexes")
         self._check_index(indexes[1], "indexes")
-        merged = self.scenes[indexes[0]]["text"] + self.scenes[indexes[1]]["text"]
+        merged = join_texts(self.scenes[indexes[0]]["text"], self.scenes[indexes[1]]["text"])
         warnings = self._check_text(merged, "indexes")
         self._merge_scenes(index=indexes[0])
         return warnings
@@ -123,12 +131,16 @@ class Project(TenantAggregate):
         text = self.scenes[index]["text"]
         if not 0 < position < len(text):
             raise ValidationProblem(f"position must be between 1 and {len(text) - 1}", field="position")
-        warnings = self._check_text(text[:position], "position") + self._check_text(text[position:], "position")
+        head, tail = text[:position].strip(), text[position:].strip()
+        if not head or not tail:
+            raise ValidationProblem("splitting here would leave an empty scene", field="position")
+        warnings = self._check_text(head, "position") + self._check_text(tail, "position")
         self._split_scene(index=index, position=position)
         return warnings
 
     def reorder_scenes(self, order: list[int]) -> None:
         self.check_not_deleted()
+        order = list(order)
         if sorted(order) != list(range(len(self.scenes))):
             raise ValidationProblem(
                 f"order must list every index 0..{len(self.scenes) - 1} exactly once", field="order")
@@ -141,6 +153,7 @@ class Project(TenantAggregate):
         warnings: list[str] = []
         if text is not None:
             warnings = self._check_text(text, "text")
+            text = text.strip()
         if prompt is not None and len(prompt) > 2000:
             raise ValidationProblem("prompt must be at most 2000 characters", field="prompt")
         scene = self.scenes[index]
@@ -185,15 +198,15 @@ class Project(TenantAggregate):
     @event("ScenesMerged")
     def _merge_scenes(self, index: int) -> None:
         first, second = self.scenes[index], self.scenes[index + 1]
-        first = {**first, "text": first["text"] + second["text"],
+        first = {**first, "text": join_texts(first["text"], second["text"]),
                  "prompt": first["prompt"] or second["prompt"]}
         self.scenes[index:index + 2] = [first]
 
     @event("SceneSplit")
     def _split_scene(self, index: int, position: int) -> None:
         scene = self.scenes[index]
-        head = {**scene, "text": scene["text"][:position]}
-        tail = {"text": scene["text"][position:], "prompt": None, "image_asset_id": None}
+        head = {**scene, "text": scene["text"][:position].strip()}
+        tail = {"text": scene["text"][position:].strip(), "prompt": None, "image_asset_id": None}
         self.scenes[index:index + 1] = [head, tail]
 
     @event("ScenesReordered")

@@ -86,22 +86,24 @@ class User(TenantAggregate):
 
     def update_profile(self, *, name: str | None = None, image: str | None = None,
                        settings: dict[str, Any] | None = None) -> None:
+        self.check_not_deleted()
+        merged = merge_settings(self.settings, settings) if settings else self.settings
         if name is not None and name != self.name:
             self._rename(name=name)
         if image is not None and image != self.image:
             self._change_image(image=image)
-        if settings:
-            merged = merge_settings(self.settings, settings)
-            if merged != self.settings:
-                self._change_settings(settings=merged)
+        if merged != self.settings:
+            self._change_settings(settings=merged)
 
     def change_role(self, role: str) -> None:
+        self.check_not_deleted()
         check_role(role)
         if role != self.role:
             self._change_role(role=role, previous=self.role)
 
     def issue_token(self, *, token_id: str, name: str, token_hash: str, prefix: str,
                     issued_at: str, expires_at: str | None) -> None:
+        self.check_not_deleted()
         if token_id in self.tokens:
             raise Conflict("token id already used")
         if not 1 <= len(name) <= 100:
@@ -110,6 +112,7 @@ class User(TenantAggregate):
                           issued_at=issued_at, expires_at=expires_at)
 
     def revoke_token(self, token_id: str, revoked_at: str) -> None:
+        self.check_not_deleted()
         token = self.tokens.get(token_id)
         if token is None:
             raise NotFound("token not found")
