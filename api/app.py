@@ -14,11 +14,14 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import TokenAuthentication, correlation_middleware
+from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
+from api.controllers.jobs import JobController, ProjectJobsController
+from api.controllers.presets import PresetController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
-from api.problems import EXCEPTION_HANDLERS
+from api.problems import EXCEPTION_HANDLERS, strict_body
 from api.services import VERSION, Services
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
@@ -43,11 +46,13 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                 app.state.services.close()
 
     return Litestar(
-        route_handlers=[HealthController, MeController, AdminUserController, ProjectController, AuditController],
+        route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
+                        JobController, AssetController, AdminAssetController, PresetController, AuditController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[correlation_middleware,
                     DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=strict_body,
         lifespan=[lifespan],
         state=State({"services": services}),
         openapi_config=OpenAPIConfig(
@@ -62,4 +67,3 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     )
 
 
-logging.getLogger("avm").setLevel(logging.INFO)

@@ -77,4 +77,26 @@ def command_context(request: Any) -> CommandContext:
         tenant_id=str(principal.tenant_id), actor_id=str(principal.user_id),
         command_id=key if key and _SAFE_ID.match(key) else None,
         correlation_id=request.scope.get("state", {}).get("correlation_id") or str(uuid4()),
+        role=principal.role,
     )
+
+
+worker_only = requires_role("worker", "admin")
+
+
+def read_tenant(request: Any, tenant_id: Any, services: Services, resource: str) -> Any:
+    """The tenant whose data a read is about: the caller's own, or, for an admin, `?tenant_id=`.
+
+    A non-admin naming another tenant gets the same 404 as a missing resource. An admin's
+    read of another tenant is recorded on that tenant's trail with the admin as actor.
+    """
+    from domain.errors import NotFound
+
+    principal: Principal = request.user
+    if tenant_id is None or tenant_id == principal.tenant_id:
+        return principal.tenant_id
+    if principal.role != "admin":
+        raise NotFound(f"{resource} not found")
+    services.app.record_access(command_context(request), str(tenant_id), action="read", resource=resource,
+                               details={"path": request.url.path, "query": str(request.url.query or "")})
+    return tenant_id

@@ -242,6 +242,43 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
                f" {result['aggregates']} aggregates, {result['rows']} rows")
 
 
+@main.group()
+def assets() -> None:
+    """Asset retention."""
+
+
+@assets.command("expire")
+@fail_cleanly
+def assets_expire() -> None:
+    """Append Expired for every asset past its expiry (safe to run concurrently)."""
+    from api.controllers.assets import expire_due
+    from domain.application import CommandContext
+
+    services = _services()
+    count = expire_due(services, CommandContext.system("avm assets expire"))
+    click.echo(f"expired {count} assets")
+
+
+@main.group()
+def jobs() -> None:
+    """The render queue."""
+
+
+@jobs.command("sweep")
+@fail_cleanly
+def jobs_sweep() -> None:
+    """Fail as TIMEOUT every running job that stopped reporting (safe to run concurrently)."""
+    from domain.application import CommandContext
+    from projections.jobs import stalled_jobs
+
+    services = _services()
+    ctx = CommandContext.system("avm jobs sweep")
+    with services.read() as conn:
+        stalled = stalled_jobs(conn)
+    count = services.app.sweep_timeouts(ctx, stalled)
+    click.echo(f"timed out {count} jobs")
+
+
 from api.cli_audit import audit  # noqa: E402
 
 main.add_command(audit)

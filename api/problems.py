@@ -141,3 +141,28 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 MediaType  # noqa: B018 - re-exported for controllers
+
+
+async def strict_body(request: Request[Any, Any, Any]) -> None:
+    """Validate a JSON body strictly before the handler runs.
+
+    Litestar converts bodies in lax mode ("100" would become 100); the contract wants a
+    wrong type refused, so the body is checked once more: first that it is JSON at all
+    (400), then against the handler's type in msgspec's strict mode (422).
+    """
+    field = request.route_handler.parsed_data_field
+    if field is None or request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        from litestar.exceptions import ClientException
+
+        raise ClientException(detail=f"JSON is malformed: {exc}") from None
+    try:
+        msgspec.convert(raw, field.annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail="Validation failed", extra=[{"message": str(exc), "source": "body"}]) from None

@@ -34,6 +34,7 @@ class UserOut(msgspec.Struct, kw_only=True):
 
 
 class MeOut(UserOut, kw_only=True):
+    default_preset_id: UUID | None = None
     usage: dict[str, Any] = {}
 
 
@@ -199,3 +200,139 @@ class Health(msgspec.Struct, kw_only=True):
     version: str
     checks: dict[str, Any]
     stats: dict[str, int]
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+Step = Literal["ingest", "segment", "prompt", "image_generation", "text_to_speech", "video_render", "publish"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ErrorCode = Literal["TIMEOUT", "RATE_LIMIT", "SERVICE_ERROR", "QUOTA", "VALIDATION", "CONTENT_POLICY", "INTERNAL"]
+
+
+class QueueJob(Strict):
+    config: dict[str, Any] | None = None
+
+
+class RetryJob(Strict):
+    from_step: Step | None = None
+
+
+class ReportProgress(Strict):
+    step: Step
+    percentage: Annotated[float, Meta(ge=0, le=100)]
+
+
+class CompleteJob(Strict):
+    cost_actual: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
+
+
+class JobError(Strict):
+    code: ErrorCode
+    message: Annotated[str, Meta(min_length=1, max_length=2000)]
+    retryable: bool = False
+    details: dict[str, Any] | None = None
+
+
+class FailJob(Strict):
+    error: JobError
+
+
+class JobOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    project_id: UUID
+    status: JobStatus
+    priority: int
+    config: dict[str, Any]
+    estimate: dict[str, Any]
+    cost_actual: float | None
+    attempts: int
+    max_attempts: int
+    from_step: Step
+    progress: dict[str, Any]
+    error: dict[str, Any] | None
+    timeout_seconds: int
+    queued_at: datetime
+    available_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkerJobOut(JobOut, kw_only=True):
+    tenant_id: UUID
+
+
+class JobList(msgspec.Struct):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+# -- assets --------------------------------------------------------------------------------------
+AssetType = Literal["image", "audio", "video", "text", "json"]
+
+
+class RegisterAsset(Strict):
+    type: AssetType
+    uri: Annotated[str, Meta(min_length=1, max_length=2048)]
+    size_bytes: Annotated[int, Meta(ge=0, le=5 * 1024 * 1024)] | None = None
+    metadata: dict[str, Any] | None = None
+    project_id: UUID | None = None
+    job_id: UUID | None = None
+    scene_index: Annotated[int, Meta(ge=0, le=999)] | None = None
+    expires_at: datetime | None = None
+
+
+class AssetOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    type: AssetType
+    uri: str
+    size_bytes: int | None
+    metadata: dict[str, Any]
+    project_id: UUID | None
+    job_id: UUID | None
+    scene_index: int | None
+    expires_at: datetime
+    expired_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class AssetList(msgspec.Struct):
+    items: list[AssetOut]
+    next_cursor: str | None
+
+
+class SweepResult(msgspec.Struct):
+    expired: int
+
+
+# -- presets -------------------------------------------------------------------------------------
+class CreatePreset(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    config: dict[str, Any]
+    is_default: bool = False
+
+
+class UpdatePreset(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    config: dict[str, Any] | UnsetType = UNSET
+
+
+class PresetOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    config: dict[str, Any]
+    builtin: bool
+    is_default: bool
+    version: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    deleted_at: datetime | None
+
+
+class PresetList(msgspec.Struct):
+    items: list[PresetOut]

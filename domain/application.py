@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -13,8 +13,14 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Access
-from domain.errors import EmailTaken, NotFound, StaleVersion, ValidationProblem
+from domain.assets import Asset
+from domain.config import BUILTIN_PRESETS, merge_config
+from domain.errors import EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
+from domain.estimate import estimate_cost
+from domain.jobs import Job
+from domain.presets import BUILTIN_IDS, Preset
 from domain.projects import Project
+from domain.quotas import Usage, limits_for, tts_minutes
 from domain.shared import TenantAggregate
 from domain.users import User
 
@@ -34,13 +40,16 @@ class CommandContext:
     command_id: str | None = None
     correlation_id: str = field(default_factory=lambda: str(uuid4()))
     causation_id: str | None = None
+    role: str = "user"
 
     @classmethod
     def system(cls, command: str, tenant_id: str = "00000000-0000-0000-0000-000000000000") -> CommandContext:
-        return cls(tenant_id=tenant_id, actor_id=f"system:{command}")
+        run = str(uuid4())
+        return cls(tenant_id=tenant_id, actor_id=f"system:{command}", correlation_id=run, causation_id=run,
+                   role="admin")
 
-    def for_tenant(self, tenant_id: str) -> CommandContext:
-        return CommandContext(tenant_id, self.actor_id, self.command_id, self.correlation_id, self.causation_id)
+    def for_tenant(self, tenant_id: str, role: str | None = None) -> CommandContext:
+        return replace(self, tenant_id=tenant_id, role=role or self.role)
 
 
 def hash_token(token: str) -> bytes:
@@ -62,7 +71,7 @@ class AvmApplication(Application[UUID]):
 
     name = "avm"
     env = {"IS_SNAPSHOTTING_ENABLED": "y"}
-    snapshotting_intervals = {Project: 100, User: 100}
+    snapshotting_intervals = {Project: 100, User: 100, Job: 100, Asset: 100, Preset: 100}
 
     # -- plumbing -------------------------------------------------------------------------------
     def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
@@ -89,20 +98,18 @@ class AvmApplication(Application[UUID]):
             raise NotFound(f"{cls.__name__.lower()} not found")
         return agg
 
-    def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
-                expected_version: int | None, change: Callable[[A], R],
-                *, tenant_id: str | None = "ctx") -> tuple[A, R]:
-        """Load, check the version, apply, save; reload and retry on a concurrent write."""
-        owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
+    def _attempt(self, ctx: CommandContext, expected_version: int | None,
+                 build: Callable[[], tuple[Sequence[TenantAggregate | None], R]]) -> R:
+        """Run `build` (load, check, change) and save what it returns in one transaction;
+        on a concurrent write, reload and run it again (never when If-Match was given)."""
         for _ in range(MAX_CONFLICT_RETRIES):
-            agg = self.load(cls, aggregate_id, owner)
-            agg.check_version(expected_version)
-            result = change(agg)
-            if not agg.pending_events:
-                return agg, result
+            aggregates, result = build()
+            changed = [a for a in aggregates if a is not None and a.pending_events]
+            if not changed:
+                return result
             try:
-                self._save(ctx.for_tenant(agg.tenant_id), agg)
-                return agg, result
+                self._save(ctx, *changed)
+                return result
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
@@ -111,6 +118,30 @@ class AvmApplication(Application[UUID]):
                         f"version {expected_version} is stale: another change was applied first",
                         field="If-Match") from None
         raise StaleVersion("too many concurrent changes, try again", field="If-Match")
+
+    def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
+                expected_version: int | None, change: Callable[[A], R],
+                *, tenant_id: str | None = "ctx") -> tuple[A, R]:
+        """Load one aggregate, check the version, apply `change`, save (with retries)."""
+        owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
+
+        def build() -> tuple[list[TenantAggregate], tuple[A, R]]:
+            agg = self.load(cls, aggregate_id, owner)
+            agg.check_version(expected_version)
+            return [agg], (agg, change(agg))
+
+        return self._attempt(ctx, expected_version, build)
+
+    def _usage(self, tenant_id: str, now: datetime) -> Usage:
+        day = now.astimezone(timezone.utc).date().isoformat()
+        try:
+            return self.repository.get(Usage.create_id(tenant_id, day))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            return Usage(tenant_id=tenant_id, day=day)
+
+    def usage_today(self, tenant_id: str, role: str, now: datetime | None = None) -> dict[str, Any]:
+        now = now or datetime.now(timezone.utc)
+        return self._usage(tenant_id, now).view(role)
 
     # -- users ----------------------------------------------------------------------------------
     def register_user(self, ctx: CommandContext, *, email: str, name: str | None, role: str,
@@ -157,22 +188,61 @@ class AvmApplication(Application[UUID]):
         return user
 
     # -- projects -------------------------------------------------------------------------------
+    def preset_config(self, tenant_id: str, preset_id: str) -> dict[str, Any]:
+        """The config of a built-in preset or of one of the tenant's own (404 otherwise)."""
+        for builtin in BUILTIN_PRESETS:
+            if builtin["id"] == preset_id:
+                return dict(builtin["config"])
+        try:
+            preset = self.load(Preset, preset_id, tenant_id)
+        except NotFound:
+            raise NotFound("preset not found", field="preset_id") from None
+        if preset.deleted:
+            raise NotFound("preset not found", field="preset_id")
+        return dict(preset.config)
+
     def create_project(self, ctx: CommandContext, *, title: str, description: str = "",
                        config: dict[str, Any] | None = None, preset_id: str | None = None,
-                       preset_config: dict[str, Any] | None = None) -> Project:
-        base = dict(preset_config or {})
+                       now: datetime | None = None) -> Project:
+        now = now or datetime.now(timezone.utc)
+        base = self.preset_config(ctx.tenant_id, preset_id) if preset_id else {}
         if config:
-            from domain.config import merge_config
-
             base = merge_config(base, config) if base else config
-        project = Project.create(tenant_id=ctx.tenant_id, title=title, description=description,
-                                 config=base, preset_id=preset_id)
-        self._save(ctx, project)
-        return project
+
+        def build() -> tuple[list[TenantAggregate], Project]:
+            project = Project.create(tenant_id=ctx.tenant_id, title=title, description=description,
+                                     config=base, preset_id=preset_id)
+            usage = self._usage(ctx.tenant_id, now)
+            usage.consume(ctx.role, {"projects": 1})
+            return [project, usage], project
+
+        return self._attempt(ctx, None, build)
 
     def change_project(self, ctx: CommandContext, project_id: str, expected_version: int | None,
                        change: Callable[[Project], R]) -> tuple[Project, R]:
         return self._change(ctx, Project, project_id, expected_version, change)
+
+    def set_story(self, ctx: CommandContext, project_id: str, expected_version: int | None, text: str,
+                  min_length: int = 100, max_length: int = 280, now: datetime | None = None) -> Project:
+        now = now or datetime.now(timezone.utc)
+        limits = limits_for(ctx.role)
+
+        def build() -> tuple[list[TenantAggregate], Project]:
+            project = self.load(Project, project_id, ctx.tenant_id)
+            project.check_version(expected_version)
+            project.set_story(text, min_length, max_length,
+                              max_scenes=limits["scenes_per_project"] if limits else None)
+            usage = self._usage(ctx.tenant_id, now)
+            usage.consume(ctx.role, {"story_chars": len(text)})
+            return [project, usage], project
+
+        return self._attempt(ctx, expected_version, build)
+
+    def split_scene(self, ctx: CommandContext, project_id: str, expected_version: int | None,
+                    index: int, position: int) -> tuple[Project, list[str]]:
+        limits = limits_for(ctx.role)
+        return self.change_project(ctx, project_id, expected_version, lambda p: p.split_scene(
+            index, position, max_scenes=limits["scenes_per_project"] if limits else None))
 
     def delete_project(self, ctx: CommandContext, project_id: str, expected_version: int | None) -> Project:
         project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.delete())
@@ -181,6 +251,237 @@ class AvmApplication(Application[UUID]):
     def restore_project(self, ctx: CommandContext, project_id: str, expected_version: int | None) -> Project:
         project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore())
         return project
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def queue_job(self, ctx: CommandContext, project_id: str, config: dict[str, Any] | None = None,
+                  now: datetime | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+
+        def build() -> tuple[list[TenantAggregate], Job]:
+            project = self.load(Project, project_id, ctx.tenant_id)
+            job_config = merge_config(project.config, config) if config else project.config
+            generation, voice = job_config["generation"], job_config["voice"]
+            chars, scenes = len(project.story or ""), len(project.scenes)
+            job = Job(tenant_id=ctx.tenant_id, project_id=str(project.id), config=job_config,
+                      estimate=estimate_cost(chars, scenes, generation["images_per_scene"]),
+                      priority=1 if ctx.role in ("premium", "admin") else 0,
+                      max_attempts=1 + generation["retry_attempts"],
+                      timeout_seconds=generation["timeout_seconds"], queued_at=now.isoformat())
+            project.queue_job(str(job.id))
+            usage = self._usage(ctx.tenant_id, now)
+            usage.consume(ctx.role, {"images": scenes * generation["images_per_scene"],
+                                     "tts_minutes": tts_minutes(chars, voice["language"], voice["speed"])})
+            return [job, project, usage], job
+
+        return self._attempt(ctx, None, build)
+
+    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> Job | None:
+        """Claim the first candidate still claimable; a job another worker claimed first is skipped."""
+        now = now or datetime.now(timezone.utc)
+        for job_id in candidates:
+            job = self.load(Job, job_id, None)
+            if not job.claimable(now):
+                continue
+            project = self.load(Project, job.project_id, job.tenant_id)
+            job.claim(worker_id=ctx.actor_id, now=now)
+            project.job_started(str(job.id))
+            try:
+                self._save(ctx, job, project)
+            except IntegrityError as e:
+                if _constraint(e) != "events_pkey":
+                    raise
+                continue
+            return job
+        return None
+
+    def _job_change(self, ctx: CommandContext, job_id: str, tenant_id: str | None,
+                    change: Callable[[Job, Project], R]) -> tuple[Job, R]:
+        def build() -> tuple[list[TenantAggregate], tuple[Job, R]]:
+            job = self.load(Job, job_id, tenant_id)
+            project = self.load(Project, job.project_id, job.tenant_id)
+            return [job, project], (job, change(job, project))
+
+        return self._attempt(ctx, None, build)
+
+    def report_progress(self, ctx: CommandContext, job_id: str, step: str, percentage: float,
+                        now: datetime | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+        job, _ = self._job_change(ctx, job_id, None, lambda j, p: j.report_progress(step, percentage, now))
+        return job
+
+    def complete_job(self, ctx: CommandContext, job_id: str, cost_actual: float | None,
+                     now: datetime | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+
+        def change(job: Job, project: Project) -> None:
+            job.complete(cost_actual, now)
+            project.job_ended(str(job.id), "succeeded")
+
+        job, _ = self._job_change(ctx, job_id, None, change)
+        return job
+
+    def fail_job(self, ctx: CommandContext, job_id: str, *, code: str, message: str, retryable: bool,
+                 details: dict[str, Any] | None = None, now: datetime | None = None,
+                 jitter: float | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+
+        def change(job: Job, project: Project) -> None:
+            requeued = job.fail(code, message, retryable, now, self._jitter(jitter), details)
+            if not requeued:
+                project.job_ended(str(job.id), "failed")
+
+        job, _ = self._job_change(ctx, job_id, None, change)
+        return job
+
+    def cancel_job(self, ctx: CommandContext, job_id: str, now: datetime | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+
+        def change(job: Job, project: Project) -> None:
+            job.cancel(now)
+            project.job_ended(str(job.id), "cancelled")
+
+        job, _ = self._job_change(ctx, job_id, ctx.tenant_id, change)
+        return job
+
+    def retry_job(self, ctx: CommandContext, job_id: str, from_step: str | None = None,
+                  now: datetime | None = None) -> Job:
+        now = now or datetime.now(timezone.utc)
+
+        def change(job: Job, project: Project) -> None:
+            job.retry(from_step, now)
+            project.queue_job(str(job.id))
+
+        job, _ = self._job_change(ctx, job_id, ctx.tenant_id, change)
+        return job
+
+    def sweep_timeouts(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
+        """Fail every candidate running job that stopped reporting; safe to run concurrently."""
+        now = now or datetime.now(timezone.utc)
+        failed = 0
+        for job_id in candidates:
+            job = self.load(Job, job_id, None)
+            if job.status != "running" or job.heartbeat_at is None or (
+                    now - datetime.fromisoformat(job.heartbeat_at)).total_seconds() <= job.timeout_seconds:
+                continue
+            project = self.load(Project, job.project_id, job.tenant_id)
+            if not job.time_out(now, self._jitter(None)):
+                project.job_ended(str(job.id), "failed")
+            try:
+                self._save(ctx, job, project)
+                failed += 1
+            except IntegrityError as e:
+                if _constraint(e) != "events_pkey":
+                    raise
+        return failed
+
+    @staticmethod
+    def _jitter(jitter: float | None) -> float:
+        return jitter if jitter is not None else 0.5 + secrets.randbelow(501) / 1000
+
+    # -- assets ---------------------------------------------------------------------------------
+    def register_asset(self, ctx: CommandContext, *, type: str, uri: str, size_bytes: int | None = None,  # noqa: A002
+                       metadata: dict[str, Any] | None = None, project_id: str | None = None,
+                       job_id: str | None = None, scene_index: int | None = None,
+                       expires_at: datetime | None = None, now: datetime | None = None) -> Asset:
+        now = now or datetime.now(timezone.utc)
+
+        def build() -> tuple[list[TenantAggregate | None], Asset]:
+            project = None
+            if project_id is not None:
+                try:
+                    project = self.load(Project, project_id, ctx.tenant_id)
+                except NotFound:
+                    raise NotFound("project not found", field="project_id") from None
+            if job_id is not None:
+                try:
+                    self.load(Job, job_id, ctx.tenant_id)
+                except NotFound:
+                    raise NotFound("job not found", field="job_id") from None
+            asset = Asset.register(tenant_id=ctx.tenant_id, type=type, uri=uri, size_bytes=size_bytes,
+                                   metadata=metadata, project_id=project_id, job_id=job_id,
+                                   scene_index=scene_index, expires_at=expires_at, now=now)
+            if project is not None and scene_index is not None and type == "image":
+                project.attach_scene_image(scene_index, str(asset.id))
+            return [asset, project], asset
+
+        return self._attempt(ctx, None, build)
+
+    def delete_asset(self, ctx: CommandContext, asset_id: str, expected_version: int | None) -> Asset:
+        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.delete())
+        return asset
+
+    def restore_asset(self, ctx: CommandContext, asset_id: str, expected_version: int | None) -> Asset:
+        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.restore())
+        return asset
+
+    def restore_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
+        return self.change_preset(ctx, preset_id, expected_version, lambda p: p.restore())
+
+    def expire_assets(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
+        """Append Expired to every candidate past its expiry, exactly once even under concurrent sweeps."""
+        now = now or datetime.now(timezone.utc)
+        expired = 0
+        for asset_id in candidates:
+            asset = self.load(Asset, asset_id, None)
+            if not asset.is_due(now):
+                continue
+            asset.expire(now)
+            try:
+                self._save(ctx, asset)
+                expired += 1
+            except IntegrityError as e:
+                if _constraint(e) != "events_pkey":
+                    raise
+        return expired
+
+    # -- presets --------------------------------------------------------------------------------
+    def create_preset(self, ctx: CommandContext, *, name: str, config: dict[str, Any],
+                      is_default: bool = False) -> Preset:
+        def build() -> tuple[list[TenantAggregate | None], Preset]:
+            preset = Preset.create(tenant_id=ctx.tenant_id, name=name, config=config)
+            user = None
+            if is_default:
+                user = self.load(User, ctx.tenant_id, ctx.tenant_id)
+                user.choose_default_preset(str(preset.id))
+            return [preset, user], preset
+
+        return self._attempt(ctx, None, build)
+
+    @staticmethod
+    def _own_preset(preset_id: str) -> None:
+        if preset_id in BUILTIN_IDS:
+            raise Forbidden("built-in presets cannot be changed or deleted")
+
+    def change_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None,
+                      change: Callable[[Preset], R]) -> Preset:
+        self._own_preset(preset_id)
+        preset, _ = self._change(ctx, Preset, preset_id, expected_version, change)
+        return preset
+
+    def delete_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
+        self._own_preset(preset_id)
+
+        def build() -> tuple[list[TenantAggregate], Preset]:
+            preset = self.load(Preset, preset_id, ctx.tenant_id)
+            preset.check_version(expected_version)
+            preset.delete()
+            user = self.load(User, ctx.tenant_id, ctx.tenant_id)
+            if user.default_preset_id == preset_id:
+                user.choose_default_preset(None)
+            return [preset, user], preset
+
+        return self._attempt(ctx, expected_version, build)
+
+    def choose_default_preset(self, ctx: CommandContext, preset_id: str) -> User:
+        def build() -> tuple[list[TenantAggregate], User]:
+            if preset_id not in BUILTIN_IDS:
+                preset = self.load(Preset, preset_id, ctx.tenant_id)
+                preset.check_not_deleted()
+            user = self.load(User, ctx.tenant_id, ctx.tenant_id)
+            user.choose_default_preset(preset_id)
+            return [user], user
+
+        return self._attempt(ctx, None, build)
 
     # -- admin access ---------------------------------------------------------------------------
     def record_access(self, ctx: CommandContext, tenant_id: str, *, action: str, resource: str,

@@ -60,3 +60,15 @@ class QuotaExceeded(DomainProblem):
     """Raised when a tenant would go over a daily quota."""
 
     title = "Quota exceeded"
+
+
+class Forbidden(DomainProblem):
+    """Raised when a caller may see a resource but not change it (e.g. a built-in preset)."""
+
+    title = "Forbidden"
+
+
+class ProjectHasActiveJobs(Conflict):
+    """Raised when a project with a queued or running job would be deleted or re-queued."""
+
+    title = "Project has an active job"

@@ -6,7 +6,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.config import merge_config, validate_config
-from domain.errors import InvalidTransition, ValidationProblem
+from domain.errors import Conflict, InvalidTransition, ProjectHasActiveJobs, QuotaExceeded, ValidationProblem
 from domain.segmentation import check_scene_text, segment
 from domain.shared import TenantAggregate
 
@@ -63,6 +63,7 @@ class Project(TenantAggregate):
         self.scenes: list[dict[str, Any]] = []
         self.max_scene_length = 280
         self.min_scene_length = 100
+        self.active_job_id: str | None = None
 
     @classmethod
     def create(cls, *, tenant_id: str, title: str, description: str = "",
@@ -103,12 +104,16 @@ class Project(TenantAggregate):
             )
         self._change_status(status=status, previous=self.status)
 
-    def set_story(self, text: str, min_length: int = 100, max_length: int = 280) -> list[str]:
+    def set_story(self, text: str, min_length: int = 100, max_length: int = 280,
+                  max_scenes: int | None = None) -> list[str]:
         """Store the story, segment it into scenes; a draft becomes ready."""
         self.check_not_deleted()
         if len(text) > MAX_STORY_CHARS:
             raise ValidationProblem(f"story text is over {MAX_STORY_CHARS} characters", field="text")
+        if self.active_job_id:
+            raise ProjectHasActiveJobs("the story cannot change while a job is queued or running", field="text")
         scenes = segment(text, min_length, max_length)
+        self._check_scene_limit(len(scenes), max_scenes)
         self._set_story(text=text, scenes=scenes, min_length=min_length, max_length=max_length)
         if self.status == "draft":
             self._change_status(status="ready", previous="draft")
@@ -125,9 +130,10 @@ class Project(TenantAggregate):
         self._merge_scenes(index=indexes[0])
         return warnings
 
-    def split_scene(self, index: int, position: int) -> list[str]:
+    def split_scene(self, index: int, position: int, max_scenes: int | None = None) -> list[str]:
         self.check_not_deleted()
         self._check_index(index, "index")
+        self._check_scene_limit(len(self.scenes) + 1, max_scenes)
         text = self.scenes[index]["text"]
         if not 0 < position < len(text):
             raise ValidationProblem(f"position must be between 1 and {len(text) - 1}", field="position")
@@ -160,6 +166,52 @@ class Project(TenantAggregate):
         if (text is not None and text != scene["text"]) or (prompt is not None and prompt != scene["prompt"]):
             self._update_scene(index=index, text=text, prompt=prompt)
         return warnings
+
+    def delete(self) -> None:
+        if self.active_job_id:
+            raise ProjectHasActiveJobs("a project with a queued or running job cannot be deleted")
+        super().delete()
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def queue_job(self, job_id: str) -> None:
+        self.check_not_deleted()
+        if self.active_job_id:
+            raise ProjectHasActiveJobs("the project already has a queued or running job")
+        if self.status not in ("ready", "failed"):
+            raise Conflict(f"only a ready project can be rendered (project is {self.status})", field="status")
+        if not self.scenes:
+            raise Conflict("the project has no scenes: set its story first", field="scenes")
+        self._queue_job(job_id=job_id)
+        if self.status == "failed":
+            self._change_status(status="ready", previous="failed")
+
+    def job_started(self, job_id: str) -> None:
+        if self.active_job_id == job_id and self.status == "ready":
+            self._change_status(status="processing", previous="ready")
+
+    def job_ended(self, job_id: str, outcome: str) -> None:
+        """The project follows its job: completed or failed; a cancelled render leaves it failed
+        if it had started, ready if it had not."""
+        if self.active_job_id != job_id:
+            return
+        self._end_job(job_id=job_id, outcome=outcome)
+        target = {"succeeded": "completed", "failed": "failed", "cancelled": "failed"}[outcome]
+        if self.status == "processing":
+            self._change_status(status=target, previous="processing")
+        elif self.status == "ready" and outcome == "failed":
+            self._change_status(status="failed", previous="ready")
+
+    def attach_scene_image(self, index: int, asset_id: str) -> None:
+        self.check_not_deleted()
+        self._check_index(index, "scene_index")
+        if self.scenes[index]["image_asset_id"] != asset_id:
+            self._attach_scene_image(index=index, asset_id=asset_id)
+
+    @staticmethod
+    def _check_scene_limit(count: int, max_scenes: int | None) -> None:
+        if max_scenes is not None and count > max_scenes:
+            raise QuotaExceeded(f"{count} scenes is over the limit of {max_scenes} scenes per project",
+                                field="text", quota="scenes_per_project", limit=max_scenes, resets_at=None)
 
     def _check_index(self, index: int, field: str) -> None:
         if not 0 <= index < len(self.scenes):
@@ -194,6 +246,18 @@ class Project(TenantAggregate):
         self.min_scene_length = min_length
         self.max_scene_length = max_length
         self.scenes = [{"text": t, "prompt": None, "image_asset_id": None} for t in scenes]
+
+    @event("JobQueued")
+    def _queue_job(self, job_id: str) -> None:
+        self.active_job_id = job_id
+
+    @event("JobEnded")
+    def _end_job(self, job_id: str, outcome: str) -> None:
+        self.active_job_id = None
+
+    @event("SceneImageAttached")
+    def _attach_scene_image(self, index: int, asset_id: str) -> None:
+        self.scenes[index] = {**self.scenes[index], "image_asset_id": asset_id}
 
     @event("ScenesMerged")
     def _merge_scenes(self, index: int) -> None:

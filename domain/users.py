@@ -79,6 +79,7 @@ class User(TenantAggregate):
         self.role = role
         self.settings: dict[str, Any] = dict(SETTINGS_DEFAULT)
         self.tokens: dict[str, dict[str, Any]] = {}
+        self.default_preset_id: str | None = None
 
     @classmethod
     def register(cls, email: str, name: str | None, role: str) -> User:
@@ -119,6 +120,15 @@ class User(TenantAggregate):
         if token["revoked_at"] is not None:
             return
         self._revoke_token(token_id=token_id, revoked_at=revoked_at)
+
+    def choose_default_preset(self, preset_id: str | None) -> None:
+        self.check_not_deleted()
+        if preset_id != self.default_preset_id:
+            self._choose_default_preset(preset_id=preset_id)
+
+    @event("DefaultPresetChosen")
+    def _choose_default_preset(self, preset_id: str | None) -> None:
+        self.default_preset_id = preset_id
 
     @event("Renamed")
     def _rename(self, name: str) -> None:

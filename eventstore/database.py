@@ -64,7 +64,7 @@ def ensure_database(url: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-            log.info("created database %s", dbname)
+            log.debug("created database %s", dbname)
 
 
 def open_database(*, stop_on_exit: bool = True, dbname: str | None = None) -> Database:

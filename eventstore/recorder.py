@@ -15,6 +15,7 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 from eventsourcing.utils import Environment, EnvType, retry, strtobool
+import psycopg
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
@@ -104,29 +105,35 @@ class AvmRecorder(PostgresApplicationRecorder):
         if not stored_events and not writes:
             return []
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._lock_table(curs)
-                    self._notify_channel(curs)
-                with conn.cursor() as insert_curs, conn.cursor() as curs:
-                    try:
-                        if stored_events:
-                            insert_curs.execute(self.insert_sql, (
-                                meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
-                                [e.originator_id for e in stored_events],
-                                [e.originator_version for e in stored_events],
-                                [e.topic for e in stored_events],
-                                [e.state for e in stored_events],
-                                [tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events],
-                            ), prepare=True)
-                        for write in writes:
-                            write(curs)
-                        if stored_events and self.inline_projections:
-                            curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
-                        pipeline.sync()
-                        ids = [row["notification_id"] for row in insert_curs.fetchall()] if stored_events else []
-                    except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
-                        exc = e
+            try:
+                with conn.pipeline() as pipeline, conn.transaction():
+                    with conn.cursor() as curs:
+                        self._lock_table(curs)
+                        self._notify_channel(curs)
+                    with conn.cursor() as insert_curs, conn.cursor() as curs:
+                        try:
+                            if stored_events:
+                                insert_curs.execute(self.insert_sql, (
+                                    meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
+                                    [e.originator_id for e in stored_events],
+                                    [e.originator_version for e in stored_events],
+                                    [e.topic for e in stored_events],
+                                    [e.state for e in stored_events],
+                                    [tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events],
+                                ), prepare=True)
+                            for write in writes:
+                                write(curs)
+                            if stored_events and self.inline_projections:
+                                curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
+                            pipeline.sync()
+                            ids = [row["notification_id"] for row in insert_curs.fetchall()] if stored_events else []
+                        except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
+                            exc = e
+            except psycopg.errors.PipelineAborted:
+                # The statements queued after the failing one report "pipeline aborted" when the
+                # pipeline closes; the error that matters is the first one, kept in `exc`.
+                if exc is None:
+                    raise
             if exc:
                 raise exc
         return ids

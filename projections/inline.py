@@ -4,11 +4,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from projections.assets import AssetsProjection
 from projections.base import InlineProjection
+from projections.jobs import JobsProjection
+from projections.presets import PresetsProjection
 from projections.projects import ProjectsProjection, ScenesProjection
+from projections.usage import UsageProjection
 from projections.users import UsersProjection
 
-INLINE_PROJECTIONS: tuple[InlineProjection, ...] = (UsersProjection(), ProjectsProjection(), ScenesProjection())
+INLINE_PROJECTIONS: tuple[InlineProjection, ...] = (
+    UsersProjection(), ProjectsProjection(), ScenesProjection(), JobsProjection(), AssetsProjection(),
+    PresetsProjection(), UsageProjection(),
+)
 BY_NAME = {p.name: p for p in INLINE_PROJECTIONS}
 
 

@@ -81,7 +81,10 @@ def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[dateti
 
 
 def list_scenes(conn: Any, tenant_id: UUID, project_id: UUID) -> list[dict[str, Any]]:
+    """The scenes in order; an image that expired or was deleted is no longer referenced."""
     return conn.execute(
-        "SELECT idx AS index, text, prompt, image_asset_id FROM scenes"
-        " WHERE tenant_id = %s AND project_id = %s ORDER BY idx", (tenant_id, project_id),
+        "SELECT s.idx AS index, s.text, s.prompt,"
+        " CASE WHEN a.expired_at IS NULL AND a.deleted_at IS NULL THEN a.id END AS image_asset_id"
+        " FROM scenes s LEFT JOIN assets a ON a.tenant_id = s.tenant_id AND a.id = s.image_asset_id"
+        " WHERE s.tenant_id = %s AND s.project_id = %s ORDER BY s.idx", (tenant_id, project_id),
         prepare=True).fetchall()

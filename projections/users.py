@@ -15,8 +15,8 @@ class UsersProjection(InlineProjection):
     name = "users"
     handles = (User,)
     tables = {
-        "users": (("tenant_id", "id", "email", "name", "image", "role", "settings", "version",
-                   "created_at", "updated_at", "deleted_at"), ("tenant_id", "id")),
+        "users": (("tenant_id", "id", "email", "name", "image", "role", "settings", "default_preset_id",
+                   "version", "created_at", "updated_at", "deleted_at"), ("tenant_id", "id")),
         "api_tokens": (("tenant_id", "id", "name", "token_hash", "prefix", "created_at",
                         "expires_at", "revoked_at"), ("tenant_id",)),
     }
@@ -25,6 +25,7 @@ class UsersProjection(InlineProjection):
         tenant = UUID(user.tenant_id)
         return {
             "users": [(tenant, user.id, user.email, user.name, user.image, user.role, Jsonb(user.settings),
+                       UUID(user.default_preset_id) if user.default_preset_id else None,
                        user.version, user.created_on, user.modified_on, user.deleted_at)],
             "api_tokens": [
                 (tenant, UUID(token_id), t["name"], bytes.fromhex(t["token_hash"]), t["prefix"],
@@ -37,11 +38,12 @@ class UsersProjection(InlineProjection):
 
 
 USER_COLUMNS = "id, email, name, image, role, settings, version, created_at, updated_at"
+ME_COLUMNS = USER_COLUMNS + ", default_preset_id"
 
 
 def get_user(conn: Any, tenant_id: UUID, user_id: UUID) -> dict[str, Any] | None:
     return conn.execute(
-        f"SELECT {USER_COLUMNS} FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL",
+        f"SELECT {ME_COLUMNS} FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL",
         (tenant_id, user_id), prepare=True).fetchone()
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from api.auth import command_context, tenant_roles
+from api.auth import command_context, read_tenant, tenant_roles
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, EventOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
@@ -18,6 +18,7 @@ from api.services import Services
 from domain.errors import NotFound
 from domain.estimate import estimate_cost
 from domain.projects import Project
+from domain.quotas import limits_for
 from projections import history as h
 from projections import projects as q
 
@@ -80,10 +81,11 @@ class ProjectController(Controller):
                       cursor: Annotated[str | None, Parameter(max_length=200)] = None,
                       status: Annotated[str | None, Parameter(pattern="^(draft|ready|processing|completed|failed)$")] = None,
                       q_: Annotated[str | None, Parameter(query="q", max_length=200)] = None,
-                      include_deleted: bool = False) -> ProjectList:
-        """List the tenant's projects, newest first, keyset-paginated."""
+                      include_deleted: bool = False, tenant_id: UUID | None = None) -> ProjectList:
+        """List the tenant's projects, newest first, keyset-paginated (admins: any tenant)."""
+        tenant = read_tenant(request, tenant_id, services, "projects")
         with services.read() as conn:
-            rows = q.list_projects(conn, _tenant(request), limit=limit + 1, after=decode_cursor(cursor),
+            rows = q.list_projects(conn, tenant, limit=limit + 1, after=decode_cursor(cursor),
                                    status=status, q=q_, include_deleted=include_deleted)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -92,15 +94,17 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
     def get_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
-                    at: At = None, include_deleted: bool = False) -> Response[ProjectOut]:
-        """Read one project; `?at=` returns it as it was at a version or time."""
+                    at: At = None, include_deleted: bool = False,
+                    tenant_id: UUID | None = None) -> Response[ProjectOut]:
+        """Read one project; `?at=` returns it as it was at a version or time (admins: any tenant)."""
+        tenant = read_tenant(request, tenant_id, services, "project")
         if at is not None:
-            project = load_at(services, _tenant(request), project_id, at)
+            project = load_at(services, tenant, project_id, at)
             if project.deleted and not include_deleted:
                 raise NotFound("project not found")
             return Response(project_out(project), headers=etag(project.version))
         with services.read() as conn:
-            row = q.get_project(conn, _tenant(request), project_id, include_deleted)
+            row = q.get_project(conn, tenant, project_id, include_deleted)
         if row is None:
             raise NotFound("project not found")
         return Response(project_out(row), headers=etag(row["version"]))
@@ -143,9 +147,8 @@ class ProjectController(Controller):
     def set_story(self, request: Request[Any, Any, Any], project_id: UUID, data: SetStory,
                   services: Services) -> Response[SceneList]:
         """Store the story text and segment it into scenes; a draft becomes ready."""
-        project, _ = services.app.change_project(
-            command_context(request), str(project_id), if_match(request),
-            lambda p: p.set_story(data.text, data.min_length, data.max_length))
+        project = services.app.set_story(command_context(request), str(project_id), if_match(request),
+                                         data.text, data.min_length, data.max_length)
         return Response(SceneList(items=scenes_out(project)), headers=etag(project.version))
 
     @get("/{project_id:uuid}/scenes", sync_to_thread=True, responses=READ_ERRORS)
@@ -164,12 +167,15 @@ class ProjectController(Controller):
     def edit_scenes(self, request: Request[Any, Any, Any], project_id: UUID, data: SceneEdit,
                     services: Services) -> Response[SceneList]:
         """Merge, split, reorder or update scenes; indexes are renumbered after each edit."""
+        limits = limits_for(request.user.role)
+        max_scenes = limits["scenes_per_project"] if limits else None
+
         def edit(p: Project) -> list[str]:
             match data:
                 case MergeScenes(indexes=indexes):
                     return p.merge_scenes(list(indexes))
                 case SplitScene(index=index, position=position):
-                    return p.split_scene(index, position)
+                    return p.split_scene(index, position, max_scenes=max_scenes)
                 case ReorderScenes(order=order):
                     p.reorder_scenes(list(order))
                     return []

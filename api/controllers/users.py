@@ -1,6 +1,7 @@
 """Routes of the caller's own account and tokens, and the admin's user management."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +17,9 @@ from api.schemas import (
 )
 from api.services import Services
 from domain.errors import NotFound
+from domain.quotas import limits_for, usage_view
 from domain.users import User
+from projections.usage import used_on
 from projections import users as q
 
 
@@ -37,9 +40,12 @@ class MeController(Controller):
         """The calling user: profile, role, settings."""
         with services.read() as conn:
             row = q.get_user(conn, request.user.tenant_id, request.user.user_id)
-        if row is None:
-            raise NotFound("user not found")
-        return Response(MeOut(**row), headers=etag(row["version"]))
+            if row is None:
+                raise NotFound("user not found")
+            today = datetime.now(timezone.utc).date()
+            used = used_on(conn, request.user.tenant_id, today)
+        usage = usage_view(today.isoformat(), used, limits_for(row["role"]))
+        return Response(MeOut(**row, usage=usage), headers=etag(row["version"]))
 
     @patch("/", sync_to_thread=True, responses=COMMAND_ERRORS)
     def update_me(self, request: Request[Any, Any, Any], data: UpdateMe, services: Services) -> Response[UserOut]:

@@ -13,8 +13,11 @@ STORY = ("第一段。" + "山上有一座古老的寺廟，廟裡住著一位�
 
 
 def make_history(services: Any, make_tenant: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    worker = CommandContext(tenant_id="w", actor_id="worker-1", role="worker")
     for t in (make_tenant(), make_tenant("premium")):
-        ctx = CommandContext(tenant_id=t.id, actor_id=t.id)
+        ctx = CommandContext(tenant_id=t.id, actor_id=t.id, role=t.role)
         for i in range(3):
             p = services.app.create_project(ctx, title=f"Project {i}", config={"aspect_ratio": "16:9"})
             services.app.change_project(ctx, str(p.id), None, lambda p: p.set_story(STORY))
@@ -26,6 +29,19 @@ def make_history(services: Any, make_tenant: Any) -> None:
             if i == 2:
                 services.app.delete_project(ctx, str(p.id), None)
                 services.app.restore_project(ctx, str(p.id), None)
+        project_id = str(p.id)
+        job = services.app.queue_job(ctx, project_id)
+        services.app.claim_job(worker, [job.id])
+        services.app.report_progress(worker, str(job.id), "image_generation", 40.0)
+        services.app.fail_job(worker, str(job.id), code="RATE_LIMIT", message="slow down", retryable=True,
+                              jitter=0.5)
+        now = datetime.now(timezone.utc)
+        services.app.register_asset(ctx, type="image", uri="r2://b/k.png", project_id=project_id, scene_index=0,
+                                    expires_at=now + timedelta(days=1))
+        old = services.app.register_asset(ctx, type="json", uri="r2://b/k.json", expires_at=now + timedelta(seconds=1))
+        services.app.expire_assets(CommandContext.system("tests"), [old.id], now=now + timedelta(seconds=2))
+        preset = services.app.create_preset(ctx, name="Mine", config={"template": {"name": "dark"}}, is_default=True)
+        services.app.change_preset(ctx, str(preset.id), None, lambda p: p.rename("Mine, renamed"))
         services.app.update_me(ctx, None, name="Renamed", settings={"theme": "dark"})
         _, token_id, _ = services.app.issue_token(ctx, name="second")
         services.app.revoke_token(ctx, token_id)

@@ -1,0 +1,121 @@
+"""Asset routes: register, list, read, soft delete, restore, history; the admin expiry sweep."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+
+from api.auth import admin_only, command_context, read_tenant, tenant_roles
+from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.schemas import AssetList, AssetOut, EventOut, History, RegisterAsset, SweepResult
+from api.services import Services
+from domain.application import CommandContext
+from domain.assets import Asset
+from domain.errors import NotFound
+from projections import assets as q
+from projections import history as h
+
+
+def asset_out(source: dict[str, Any] | Asset) -> AssetOut:
+    if isinstance(source, Asset):
+        a = source
+        return msgspec.convert(dict(
+            id=a.id, type=a.type, uri=a.uri, size_bytes=a.size_bytes, metadata=a.metadata, project_id=a.project_id,
+            job_id=a.job_id, scene_index=a.scene_index, expires_at=a.expires_at, expired_at=a.expired_at,
+            version=a.version, created_at=a.created_on, updated_at=a.modified_on, deleted_at=a.deleted_at), AssetOut)
+    return AssetOut(**source)
+
+
+def expire_due(services: Services, ctx: CommandContext) -> int:
+    """One expiry sweep: every asset past its expiry gets exactly one Expired event."""
+    total = 0
+    while True:
+        with services.read() as conn:
+            due = q.due_assets(conn)
+        if not due:
+            return total
+        done = services.app.expire_assets(ctx, due)
+        total += done
+        if done == 0:  # everything due was expired by a concurrent sweep meanwhile
+            with services.read() as conn:
+                if set(q.due_assets(conn)) >= set(due):
+                    return total
+
+
+class AssetController(Controller):
+    path = "/api/v1/assets"
+    tags = ["assets"]
+    guards = [tenant_roles]
+
+    @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def register_asset(self, request: Request[Any, Any, Any], data: RegisterAsset, services: Services) -> Response[AssetOut]:
+        """Register an asset (default expiry 30 days); an image with a scene_index becomes that scene's image."""
+        asset = services.app.register_asset(
+            command_context(request), type=data.type, uri=data.uri, size_bytes=data.size_bytes,
+            metadata=data.metadata, project_id=str(data.project_id) if data.project_id else None,
+            job_id=str(data.job_id) if data.job_id else None, scene_index=data.scene_index,
+            expires_at=data.expires_at)
+        return Response(asset_out(asset), status_code=201,
+                        headers={**etag(asset.version), "Location": f"{self.path}/{asset.id}"})
+
+    @get("/", sync_to_thread=True, responses=READ_ERRORS)
+    def list_assets(self, request: Request[Any, Any, Any], services: Services,
+                    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+                    type: Annotated[str | None, Parameter(pattern="^(image|audio|video|text|json)$")] = None,  # noqa: A002
+                    project_id: UUID | None = None, include_expired: bool = False, include_deleted: bool = False,
+                    tenant_id: UUID | None = None) -> AssetList:
+        """The tenant's assets, newest first; expired ones only with include_expired=true."""
+        tenant = read_tenant(request, tenant_id, services, "assets")
+        with services.read() as conn:
+            rows = q.list_assets(conn, tenant, limit=limit + 1, after=decode_cursor(cursor), type=type,
+                                 project_id=project_id, include_expired=include_expired,
+                                 include_deleted=include_deleted)
+        more, rows = len(rows) > limit, rows[:limit]
+        return AssetList(items=[asset_out(r) for r in rows],
+                         next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+    @get("/{asset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
+    def get_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services,
+                  include_deleted: bool = False, tenant_id: UUID | None = None) -> Response[AssetOut]:
+        """Read one asset (expired assets are still readable, with expired_at set)."""
+        tenant = read_tenant(request, tenant_id, services, "asset")
+        with services.read() as conn:
+            row = q.get_asset(conn, tenant, asset_id, include_deleted=include_deleted)
+        if row is None:
+            raise NotFound("asset not found")
+        return Response(asset_out(row), headers=etag(row["version"]))
+
+    @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def delete_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> None:
+        """Soft-delete an asset (restorable)."""
+        services.app.delete_asset(command_context(request), str(asset_id), if_match(request))
+
+    @post("/{asset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def restore_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> Response[AssetOut]:
+        """Restore a soft-deleted asset."""
+        asset = services.app.restore_asset(command_context(request), str(asset_id), if_match(request))
+        return Response(asset_out(asset), headers=etag(asset.version))
+
+    @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
+    def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> History:
+        """Every event of the asset, oldest first."""
+        with services.read() as conn:
+            rows = h.aggregate_history(conn, request.user.tenant_id, asset_id)
+        if not rows or not rows[0]["topic"].startswith("domain.assets:"):
+            raise NotFound("asset not found")
+        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])
+
+
+class AdminAssetController(Controller):
+    path = "/api/v1/admin/assets"
+    tags = ["admin"]
+    guards = [admin_only]
+
+    @post("/expire", status_code=200, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    def expire_assets(self, request: Request[Any, Any, Any], services: Services) -> SweepResult:
+        """Run the expiry sweep now (same as `avm assets expire`)."""
+        return SweepResult(expired=expire_due(services, command_context(request)))

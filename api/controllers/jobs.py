@@ -1,0 +1,151 @@
+"""Job routes: queue and manage renders (tenants), claim and report on them (workers)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from api.auth import command_context, read_tenant, tenant_roles, worker_only
+from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
+from api.schemas import (
+    CompleteJob, EventOut, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
+)
+from api.services import Services
+from domain.errors import NotFound
+from domain.jobs import Job
+from projections import history as h
+from projections import jobs as q
+
+WORKER_ERRORS = {**COMMAND_ERRORS, **errors(403)}
+TenantParam = Annotated[UUID | None, Parameter(description="Admins: read another tenant's jobs")]
+
+
+def job_out(source: dict[str, Any] | Job, cls: type[JobOut] = JobOut) -> JobOut:
+    if isinstance(source, Job):
+        j = source
+        data = dict(
+            id=j.id, project_id=UUID(j.project_id), status=j.status, priority=j.priority, config=j.config,
+            estimate=j.estimate, cost_actual=j.cost_actual, attempts=j.attempts, max_attempts=j.max_attempts,
+            from_step=j.from_step, progress=j.progress, error=j.error, timeout_seconds=j.timeout_seconds,
+            queued_at=j.queued_at, available_at=j.available_at, started_at=j.started_at,
+            heartbeat_at=j.heartbeat_at, finished_at=j.finished_at, version=j.version, created_at=j.created_on,
+            updated_at=j.modified_on)
+        if cls is WorkerJobOut:
+            data["tenant_id"] = UUID(j.tenant_id)
+        return msgspec.convert(data, cls)
+    row = {k: v for k, v in source.items() if k not in ("tenant_id", "worker_id")}
+    if cls is WorkerJobOut:
+        row["tenant_id"] = source["tenant_id"]
+    return cls(**row)
+
+
+class ProjectJobsController(Controller):
+    path = "/api/v1/projects/{project_id:uuid}/jobs"
+    tags = ["jobs"]
+    guards = [tenant_roles]
+
+    @post("/", status_code=201, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(429)})
+    def queue_job(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                  data: QueueJob | None = None) -> Response[JobOut]:
+        """Queue a render of a ready project, with its cost estimate (quotas: images, TTS minutes)."""
+        job = services.app.queue_job(command_context(request), str(project_id), data.config if data else None)
+        return Response(job_out(job), status_code=201,
+                        headers={**etag(job.version), "Location": f"/api/v1/jobs/{job.id}"})
+
+
+class JobController(Controller):
+    path = "/api/v1/jobs"
+    tags = ["jobs"]
+
+    @get("/", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
+    def list_jobs(self, request: Request[Any, Any, Any], services: Services,
+                  limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                  cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+                  status: Annotated[str | None, Parameter(pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
+                  project_id: UUID | None = None, tenant_id: TenantParam = None) -> JobList:
+        """The tenant's jobs, newest first."""
+        tenant = read_tenant(request, tenant_id, services, "jobs")
+        with services.read() as conn:
+            rows = q.list_jobs(conn, tenant, limit=limit + 1, after=decode_cursor(cursor), status=status,
+                               project_id=project_id)
+        more, rows = len(rows) > limit, rows[:limit]
+        return JobList(items=[job_out(r) for r in rows],
+                       next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+    @get("/{job_id:uuid}", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
+    def get_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
+                tenant_id: TenantParam = None) -> Response[JobOut]:
+        """Read one job."""
+        tenant = read_tenant(request, tenant_id, services, "job")
+        with services.read() as conn:
+            row = q.get_job(conn, tenant, job_id)
+        if row is None:
+            raise NotFound("job not found")
+        return Response(job_out(row), headers=etag(row["version"]))
+
+    @get("/{job_id:uuid}/history", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
+    def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> History:
+        """Every event of the job, oldest first."""
+        with services.read() as conn:
+            rows = h.aggregate_history(conn, request.user.tenant_id, job_id)
+        if not rows or not rows[0]["topic"].startswith("domain.jobs:"):
+            raise NotFound("job not found")
+        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])
+
+    @post("/{job_id:uuid}/cancel", status_code=200, sync_to_thread=True, guards=[tenant_roles],
+          responses=COMMAND_ERRORS)
+    def cancel_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> JobOut:
+        """Cancel a queued or running job."""
+        return job_out(services.app.cancel_job(command_context(request), str(job_id)))
+
+    @post("/{job_id:uuid}/retry", status_code=200, sync_to_thread=True, guards=[tenant_roles],
+          responses=COMMAND_ERRORS)
+    def retry_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
+                  data: RetryJob | None = None) -> JobOut:
+        """Queue a failed or cancelled job again, from the start or from a named step."""
+        return job_out(services.app.retry_job(command_context(request), str(job_id),
+                                              data.from_step if data else None))
+
+    @post("/claim", status_code=200, sync_to_thread=True, guards=[worker_only],
+          responses={204: ResponseSpec(data_container=None, description="No job is waiting"), **WORKER_ERRORS})
+    def claim_job(self, request: Request[Any, Any, Any], services: Services) -> Response[WorkerJobOut | None]:
+        """Claim the next job (premium first, then oldest); 204 when none is waiting."""
+        ctx = command_context(request)
+        for _ in range(20):
+            with services.read() as conn:
+                candidates = q.claim_candidates(conn)
+            if not candidates:
+                break
+            job = services.app.claim_job(ctx, candidates)
+            if job is not None:
+                return Response(job_out(job, WorkerJobOut), status_code=200)  # type: ignore[arg-type]
+        return Response(None, status_code=204)
+
+    @post("/{job_id:uuid}/progress", status_code=200, sync_to_thread=True, guards=[worker_only],
+          responses=WORKER_ERRORS)
+    def report_progress(self, request: Request[Any, Any, Any], job_id: UUID, data: ReportProgress,
+                        services: Services) -> WorkerJobOut:
+        """Report the running job's current step and percentage (also its heartbeat)."""
+        return job_out(services.app.report_progress(command_context(request), str(job_id), data.step,
+                                                    data.percentage), WorkerJobOut)  # type: ignore[return-value]
+
+    @post("/{job_id:uuid}/complete", status_code=200, sync_to_thread=True, guards=[worker_only],
+          responses=WORKER_ERRORS)
+    def complete_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
+                     data: CompleteJob | None = None) -> WorkerJobOut:
+        """Report success with the actual cost; the project becomes completed."""
+        return job_out(services.app.complete_job(command_context(request), str(job_id),
+                                                 data.cost_actual if data else None), WorkerJobOut)  # type: ignore[return-value]
+
+    @post("/{job_id:uuid}/fail", status_code=200, sync_to_thread=True, guards=[worker_only],
+          responses=WORKER_ERRORS)
+    def fail_job(self, request: Request[Any, Any, Any], job_id: UUID, data: FailJob,
+                 services: Services) -> WorkerJobOut:
+        """Report failure; retryable errors are retried with backoff until attempts run out."""
+        e = data.error
+        return job_out(services.app.fail_job(command_context(request), str(job_id), code=e.code, message=e.message,
+                                             retryable=e.retryable, details=e.details), WorkerJobOut)  # type: ignore[return-value]

@@ -1,0 +1,116 @@
+"""Preset routes: the three built-ins plus the caller's own; one default per user."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from msgspec import UNSET
+
+from api.auth import command_context, tenant_roles
+from api.http import COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
+from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset
+from api.services import Services
+from domain.config import BUILTIN_PRESETS
+from domain.errors import NotFound
+from domain.presets import BUILTIN_DEFAULT_ID, Preset
+from projections import presets as q
+
+PRESET_ERRORS = {**COMMAND_ERRORS, **errors(403)}
+
+
+def builtin_out(p: dict[str, Any], default_id: str) -> PresetOut:
+    return PresetOut(id=UUID(p["id"]), name=p["name"], config=p["config"], builtin=True,
+                     is_default=p["id"] == default_id, version=1, created_at=None, updated_at=None, deleted_at=None)
+
+
+def preset_out(source: dict[str, Any] | Preset, default_id: str) -> PresetOut:
+    if isinstance(source, Preset):
+        p = source
+        return PresetOut(id=p.id, name=p.name, config=p.config, builtin=False, is_default=str(p.id) == default_id,
+                         version=p.version, created_at=p.created_on, updated_at=p.modified_on,
+                         deleted_at=p.deleted_at)
+    return PresetOut(**source, builtin=False, is_default=str(source["id"]) == default_id)
+
+
+def _default_id(services: Services, tenant: UUID) -> str:
+    with services.read() as conn:
+        chosen = q.default_preset_id(conn, tenant)
+    return str(chosen) if chosen else BUILTIN_DEFAULT_ID
+
+
+class PresetController(Controller):
+    path = "/api/v1/presets"
+    tags = ["presets"]
+    guards = [tenant_roles]
+
+    @get("/", sync_to_thread=True, responses=READ_ERRORS)
+    def list_presets(self, request: Request[Any, Any, Any], services: Services,
+                     include_deleted: bool = False) -> PresetList:
+        """The three built-in presets and the caller's own."""
+        tenant = request.user.tenant_id
+        default = _default_id(services, tenant)
+        with services.read() as conn:
+            rows = q.list_presets(conn, tenant, include_deleted)
+        return PresetList(items=[builtin_out(p, default) for p in BUILTIN_PRESETS]
+                          + [preset_out(r, default) for r in rows])
+
+    @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services) -> Response[PresetOut]:
+        """Create a preset; `is_default` makes it the caller's default."""
+        preset = services.app.create_preset(command_context(request), name=data.name, config=data.config,
+                                            is_default=data.is_default)
+        default = _default_id(services, request.user.tenant_id)
+        return Response(preset_out(preset, default), status_code=201,
+                        headers={**etag(preset.version), "Location": f"{self.path}/{preset.id}"})
+
+    @get("/{preset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
+    def get_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
+                   include_deleted: bool = False) -> Response[PresetOut]:
+        """Read a built-in or one of the caller's presets."""
+        tenant = request.user.tenant_id
+        default = _default_id(services, tenant)
+        for builtin in BUILTIN_PRESETS:
+            if builtin["id"] == str(preset_id):
+                return Response(builtin_out(builtin, default), headers=etag(1))
+        with services.read() as conn:
+            row = q.get_preset(conn, tenant, preset_id, include_deleted)
+        if row is None:
+            raise NotFound("preset not found")
+        return Response(preset_out(row, default), headers=etag(row["version"]))
+
+    @patch("/{preset_id:uuid}", sync_to_thread=True, responses=PRESET_ERRORS)
+    def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
+                      services: Services) -> Response[PresetOut]:
+        """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
+        def change(p: Preset) -> None:
+            if data.name is not UNSET:
+                p.rename(data.name)  # type: ignore[arg-type]
+            if data.config is not UNSET:
+                p.reconfigure(data.config)  # type: ignore[arg-type]
+
+        preset = services.app.change_preset(command_context(request), str(preset_id), if_match(request), change)
+        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
+                        headers=etag(preset.version))
+
+    @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
+    def delete_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> None:
+        """Soft-delete one of the caller's presets (built-ins: 403)."""
+        services.app.delete_preset(command_context(request), str(preset_id), if_match(request))
+
+    @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
+    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> Response[PresetOut]:
+        """Restore a soft-deleted preset."""
+        preset = services.app.restore_preset(command_context(request), str(preset_id), if_match(request))
+        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
+                        headers=etag(preset.version))
+
+    @post("/{preset_id:uuid}/default", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def make_default(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> PresetOut:
+        """Make this preset the caller's default (the previous default stops being one)."""
+        ctx = command_context(request)
+        services.app.choose_default_preset(ctx, str(preset_id))
+        for builtin in BUILTIN_PRESETS:
+            if builtin["id"] == str(preset_id):
+                return builtin_out(builtin, str(preset_id))
+        return preset_out(services.app.load(Preset, preset_id, ctx.tenant_id), str(preset_id))

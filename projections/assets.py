@@ -1,0 +1,71 @@
+"""The assets read model, and the queries over it (expired assets hidden unless asked for)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from domain.assets import Asset
+from projections.base import InlineProjection
+
+
+class AssetsProjection(InlineProjection):
+    name = "assets"
+    handles = (Asset,)
+    tables = {
+        "assets": (("tenant_id", "id", "type", "uri", "size_bytes", "metadata", "project_id", "job_id",
+                    "scene_index", "expires_at", "expired_at", "version", "created_at", "updated_at", "deleted_at"),
+                   ("tenant_id", "id")),
+    }
+
+    def rows(self, a: Any) -> dict[str, list[tuple[Any, ...]]]:
+        return {"assets": [(
+            UUID(a.tenant_id), a.id, a.type, a.uri, a.size_bytes, Jsonb(a.metadata),
+            UUID(a.project_id) if a.project_id else None, UUID(a.job_id) if a.job_id else None, a.scene_index,
+            datetime.fromisoformat(a.expires_at), datetime.fromisoformat(a.expired_at) if a.expired_at else None,
+            a.version, a.created_on, a.modified_on, a.deleted_at,
+        )]}
+
+
+ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index, expires_at, expired_at,"
+                 " version, created_at, updated_at, deleted_at")
+
+
+def get_asset(conn: Any, tenant_id: UUID, asset_id: UUID, *, include_deleted: bool = False,
+              include_expired: bool = True) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT {ASSET_COLUMNS} FROM assets WHERE tenant_id = %s AND id = %s",
+                       (tenant_id, asset_id), prepare=True).fetchone()
+    if row is None or (row["deleted_at"] and not include_deleted) or (row["expired_at"] and not include_expired):
+        return None
+    return row
+
+
+def list_assets(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
+                type: str | None, project_id: UUID | None, include_expired: bool,  # noqa: A002
+                include_deleted: bool) -> list[dict[str, Any]]:
+    where, params = ["tenant_id = %s"], [tenant_id]
+    if not include_deleted:
+        where.append("deleted_at IS NULL")
+    if not include_expired:
+        where.append("expired_at IS NULL")
+    if type:
+        where.append("type = %s")
+        params.append(type)
+    if project_id:
+        where.append("project_id = %s")
+        params.append(project_id)
+    if after:
+        where.append("(created_at, id) < (%s, %s)")
+        params += list(after)
+    params.append(limit)
+    return conn.execute(f"SELECT {ASSET_COLUMNS} FROM assets WHERE {' AND '.join(where)}"
+                        " ORDER BY created_at DESC, id DESC LIMIT %s", params).fetchall()
+
+
+def due_assets(conn: Any, limit: int = 1000) -> list[UUID]:
+    """Assets past their expiry that have not been marked expired (across tenants: the sweep)."""
+    return [r["id"] for r in conn.execute(
+        "SELECT id FROM assets WHERE expired_at IS NULL AND expires_at <= now() ORDER BY expires_at LIMIT %s",
+        (limit,))]
