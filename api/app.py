@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import TokenAuthentication, correlation_middleware
+from api.auth import TokenAuthentication, send_correlation_id
 from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
@@ -49,8 +49,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
-        middleware=[correlation_middleware,
-                    DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
+        middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
+        before_send=[send_correlation_id],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_body,
         lifespan=[lifespan],

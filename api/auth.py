@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from api.services import Principal, Services
 from domain.application import CommandContext
@@ -48,26 +48,20 @@ admin_only = requires_role("admin")
 tenant_roles = requires_role("user", "premium", "admin")
 
 
-def correlation_middleware(app: ASGIApp) -> ASGIApp:
-    """Takes X-Correlation-ID (or makes one) and returns it on the response."""
+def correlation_id(scope: Any) -> str:
+    """The request's correlation id: X-Correlation-ID when it is a safe token, else a new one."""
+    state = scope.setdefault("state", {})
+    cid = state.get("correlation_id")
+    if cid is None:
+        given = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-correlation-id"), "")
+        cid = state["correlation_id"] = given if _SAFE_ID.match(given) else str(uuid4())
+    return cid  # type: ignore[no-any-return]
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "")
-        correlation_id = given if _SAFE_ID.match(given) else str(uuid4())
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-correlation-id", correlation_id.encode())]
-            await send(message)
-
-        await app(scope, receive, send_with_id)
-
-    return middleware
+async def send_correlation_id(message: Message, scope: Scope) -> None:
+    """Every response, errors and unknown routes included, carries X-Correlation-ID."""
+    if message["type"] == "http.response.start" and scope["type"] == "http":
+        message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation_id(scope).encode())]
 
 
 def command_context(request: Any) -> CommandContext:
@@ -76,7 +70,7 @@ def command_context(request: Any) -> CommandContext:
     return CommandContext(
         tenant_id=str(principal.tenant_id), actor_id=str(principal.user_id),
         command_id=key if key and _SAFE_ID.match(key) else None,
-        correlation_id=request.scope.get("state", {}).get("correlation_id") or str(uuid4()),
+        correlation_id=correlation_id(request.scope),
         role=principal.role,
     )
 

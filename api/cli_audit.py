@@ -79,7 +79,7 @@ def verify(tenant: str | None, file: Path | None, checkpoint: Path | None, publi
     else:
         bad = _verify_database(tenant_id, signed)
     if bad:
-        raise click.ClickException(f"{bad} broken: the audit trail does not verify")
+        raise click.ClickException(f"the audit trail does not verify: {bad} problem(s), see the BAD lines")
 
 
 def _read_checkpoint(path: Path, public_key: Path | None) -> Any:

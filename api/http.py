@@ -66,7 +66,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem responses a route can return."""
     descriptions = {
-        400: "Malformed JSON", 401: "Missing, invalid, expired or revoked token",
+        400: "Malformed JSON or a malformed request", 401: "Missing, invalid, expired or revoked token",
         403: "Role too low", 404: "Not found (also another tenant's id)",
         409: "Conflicts with the current state", 412: "If-Match names a stale version",
         422: "Invalid input; `errors` names each field", 429: "Quota or rate limit exceeded",
@@ -77,4 +77,4 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
 
 
 COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 422, 503)
-READ_ERRORS = errors(401, 404, 422, 503)
+READ_ERRORS = errors(400, 401, 404, 422, 503)

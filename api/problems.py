@@ -154,8 +154,12 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if field is None or request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return
     body = await request.body()
-    if not body:
-        return
+    if not body.strip():
+        if field.is_optional:
+            return
+        from litestar.exceptions import ClientException
+
+        raise ClientException(detail="a JSON request body is required")
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,7 @@ from domain.users import User
 A = TypeVar("A", bound=TenantAggregate)
 R = TypeVar("R")
 
-MAX_CONFLICT_RETRIES = 8
+MAX_CONFLICT_RETRIES = 16
 TOKEN_PREFIX = "avm_"
 
 
@@ -102,7 +103,10 @@ class AvmApplication(Application[UUID]):
                  build: Callable[[], tuple[Sequence[TenantAggregate | None], R]]) -> R:
         """Run `build` (load, check, change) and save what it returns in one transaction;
         on a concurrent write, reload and run it again (never when If-Match was given)."""
-        for _ in range(MAX_CONFLICT_RETRIES):
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            if attempt:
+                # Back off a little (with jitter) so contenders stop colliding in lock-step.
+                time.sleep(min(0.05, 0.001 * 2 ** attempt) * (0.5 + secrets.randbelow(1000) / 1000))
             aggregates, result = build()
             changed = [a for a in aggregates if a is not None and a.pending_events]
             if not changed:

@@ -68,7 +68,8 @@ class Usage(TenantAggregate):
     def consume(self, role: str, amounts: dict[str, int]) -> None:
         limits = limits_for(role)
         amounts = {k: v for k, v in amounts.items() if v > 0}
-        if not amounts:
+        if not amounts or limits is None:
+            # Admins are not limited; not counting them also keeps them off this hot aggregate.
             return
         if limits is not None:
             for quota, amount in amounts.items():

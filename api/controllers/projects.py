@@ -153,12 +153,15 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}/scenes", sync_to_thread=True, responses=READ_ERRORS)
     def list_scenes(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
-                    at: At = None) -> SceneList:
+                    at: At = None, include_deleted: bool = False) -> SceneList:
         """The project's scenes in order; `?at=` as they were then."""
         if at is not None:
-            return SceneList(items=scenes_out(load_at(services, _tenant(request), project_id, at)))
+            project = load_at(services, _tenant(request), project_id, at)
+            if project.deleted and not include_deleted:
+                raise NotFound("project not found")
+            return SceneList(items=scenes_out(project))
         with services.read() as conn:
-            if q.get_project(conn, _tenant(request), project_id) is None:
+            if q.get_project(conn, _tenant(request), project_id, include_deleted) is None:
                 raise NotFound("project not found")
             rows = q.list_scenes(conn, _tenant(request), project_id)
         return SceneList(items=[SceneOut(**r) for r in rows])

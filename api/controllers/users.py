@@ -88,7 +88,20 @@ class AdminUserController(Controller):
         user, token = services.app.register_user(command_context(request), email=data.email, name=data.name,
                                                  role=data.role)
         return Response(UserCreated(user=user_out(user), token=token), status_code=201,
-                        headers={"Location": f"{self.path}/{user.id}"})
+                        headers={**etag(user.version), "Location": f"{self.path}/{user.id}"})
+
+    @get("/{user_id:uuid}", sync_to_thread=True, responses={**READ_ERRORS, **errors(403)})
+    def get_user(self, request: Request[Any, Any, Any], user_id: UUID, services: Services) -> Response[UserOut]:
+        """Read any user (admin); recorded on that user's audit trail."""
+        with services.read() as conn:
+            row = q.get_user(conn, user_id, user_id)
+        if row is None:
+            raise NotFound("user not found")
+        if user_id != request.user.tenant_id:
+            services.app.record_access(command_context(request), str(user_id), action="read", resource="user",
+                                       details={"path": request.url.path})
+        row.pop("default_preset_id", None)
+        return Response(UserOut(**row), headers=etag(row["version"]))
 
     @get("/", sync_to_thread=True, responses={**READ_ERRORS, **errors(403)})
     def list_users(self, services: Services,
