@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -21,10 +22,16 @@ from api.controllers.jobs import JobController, ProjectJobsController
 from api.controllers.presets import PresetController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
+from api.idempotency import check_idempotency_key, store_idempotent_response
 from api.problems import EXCEPTION_HANDLERS, strict_body
 from api.services import VERSION, Services
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
+
+
+async def before_request(request: Any) -> Any:
+    await strict_body(request)
+    return await check_idempotency_key(request)
 
 
 def provide_services(state: State) -> Services:
@@ -50,9 +57,9 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                         JobController, AssetController, AdminAssetController, PresetController, AuditController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
-        before_send=[send_correlation_id],
+        before_send=[send_correlation_id, store_idempotent_response],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=strict_body,
+        before_request=before_request,
         lifespan=[lifespan],
         state=State({"services": services}),
         openapi_config=OpenAPIConfig(

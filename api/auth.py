@@ -66,10 +66,10 @@ async def send_correlation_id(message: Message, scope: Scope) -> None:
 
 def command_context(request: Any) -> CommandContext:
     principal: Principal = request.user
-    key = request.headers.get("idempotency-key")
+    key, fingerprint = request.scope.get("state", {}).get("idempotency", (None, None))
     return CommandContext(
         tenant_id=str(principal.tenant_id), actor_id=str(principal.user_id),
-        command_id=key if key and _SAFE_ID.match(key) else None,
+        command_id=key, fingerprint=fingerprint,
         correlation_id=correlation_id(request.scope),
         role=principal.role,
     )

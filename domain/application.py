@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.access import Access
 from domain.assets import Asset
 from domain.config import BUILTIN_PRESETS, merge_config
-from domain.errors import EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
+from domain.errors import CommandAlreadyApplied, EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
 from domain.estimate import estimate_cost
 from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
@@ -42,6 +42,7 @@ class CommandContext:
     correlation_id: str = field(default_factory=lambda: str(uuid4()))
     causation_id: str | None = None
     role: str = "user"
+    fingerprint: bytes | None = None  # of the request, when command_id is an Idempotency-Key
 
     @classmethod
     def system(cls, command: str, tenant_id: str = "00000000-0000-0000-0000-000000000000") -> CommandContext:
@@ -76,16 +77,25 @@ class AvmApplication(Application[UUID]):
 
     # -- plumbing -------------------------------------------------------------------------------
     def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
+        idempotency = None
+        if ctx.command_id and ctx.fingerprint is not None:
+            # Keys belong to the caller (the actor), whoever owns the aggregates changed.
+            idempotency = (UUID(ctx.actor_id), ctx.command_id, ctx.fingerprint)
         try:
             self.save(
                 *aggregates,
                 meta=ctx,
                 tenants={a.id: UUID(a.tenant_id) for a in aggregates},
                 aggregates=aggregates,
+                idempotency=idempotency,
             )
         except IntegrityError as e:
-            if _constraint(e) == "users_email_key":
+            constraint = _constraint(e)
+            if constraint == "users_email_key":
                 raise EmailTaken("a user with this email already exists", field="email") from None
+            if constraint == "idempotency_keys_pkey":
+                raise CommandAlreadyApplied("a command with this Idempotency-Key was already applied",
+                                            field="Idempotency-Key") from None
             raise
 
     def load(self, cls: type[A], aggregate_id: UUID | str, tenant_id: str | None,

@@ -72,3 +72,9 @@ class ProjectHasActiveJobs(Conflict):
     """Raised when a project with a queued or running job would be deleted or re-queued."""
 
     title = "Project has an active job"
+
+
+class CommandAlreadyApplied(DomainProblem):
+    """Raised when a command's Idempotency-Key was already recorded by an earlier (or concurrent) request."""
+
+    title = "Command already applied"

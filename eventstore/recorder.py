@@ -100,6 +100,12 @@ class AvmRecorder(PostgresApplicationRecorder):
             from projections.inline import writes_for
 
             writes += writes_for(kwargs["aggregates"])
+        idempotency = kwargs.get("idempotency")
+        if idempotency and stored_events:
+            # Recorded with the events: a retry after a lost acknowledgement finds the key.
+            writes.append(lambda curs: curs.execute(
+                "INSERT INTO idempotency_keys (tenant_id, key, fingerprint) VALUES (%s, %s, %s)",
+                idempotency, prepare=True))
         exc: Exception | None = None
         ids: list[int] | None = None
         if not stored_events and not writes:

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from api.auth import admin_only, command_context, read_tenant, tenant_roles
+from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import AssetList, AssetOut, EventOut, History, RegisterAsset, SweepResult
 from api.services import Services
@@ -51,6 +52,7 @@ class AssetController(Controller):
     guards = [tenant_roles]
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def register_asset(self, request: Request[Any, Any, Any], data: RegisterAsset, services: Services) -> Response[AssetOut]:
         """Register an asset (default expiry 30 days); an image with a scene_index becomes that scene's image."""
         asset = services.app.register_asset(
@@ -90,11 +92,13 @@ class AssetController(Controller):
         return Response(asset_out(row), headers=etag(row["version"]))
 
     @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def delete_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> None:
         """Soft-delete an asset (restorable)."""
         services.app.delete_asset(command_context(request), str(asset_id), if_match(request))
 
     @post("/{asset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def restore_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> Response[AssetOut]:
         """Restore a soft-deleted asset."""
         asset = services.app.restore_asset(command_context(request), str(asset_id), if_match(request))
@@ -116,6 +120,7 @@ class AdminAssetController(Controller):
     guards = [admin_only]
 
     @post("/expire", status_code=200, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    @idempotent
     def expire_assets(self, request: Request[Any, Any, Any], services: Services) -> SweepResult:
         """Run the expiry sweep now (same as `avm assets expire`)."""
         return SweepResult(expired=expire_due(services, command_context(request)))

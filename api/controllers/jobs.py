@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles, worker_only
+from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     CompleteJob, EventOut, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
@@ -49,6 +50,7 @@ class ProjectJobsController(Controller):
     guards = [tenant_roles]
 
     @post("/", status_code=201, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(429)})
+    @idempotent
     def queue_job(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
                   data: QueueJob | None = None) -> Response[JobOut]:
         """Queue a render of a ready project, with its cost estimate (quotas: images, TTS minutes)."""
@@ -98,12 +100,14 @@ class JobController(Controller):
 
     @post("/{job_id:uuid}/cancel", status_code=200, sync_to_thread=True, guards=[tenant_roles],
           responses=COMMAND_ERRORS)
+    @idempotent
     def cancel_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> JobOut:
         """Cancel a queued or running job."""
         return job_out(services.app.cancel_job(command_context(request), str(job_id)))
 
     @post("/{job_id:uuid}/retry", status_code=200, sync_to_thread=True, guards=[tenant_roles],
           responses=COMMAND_ERRORS)
+    @idempotent
     def retry_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
                   data: RetryJob | None = None) -> JobOut:
         """Queue a failed or cancelled job again, from the start or from a named step."""
@@ -112,6 +116,7 @@ class JobController(Controller):
 
     @post("/claim", status_code=200, sync_to_thread=True, guards=[worker_only],
           responses={204: ResponseSpec(data_container=None, description="No job is waiting"), **WORKER_ERRORS})
+    @idempotent
     def claim_job(self, request: Request[Any, Any, Any], services: Services) -> Response[WorkerJobOut | None]:
         """Claim the next job (premium first, then oldest); 204 when none is waiting."""
         ctx = command_context(request)
@@ -127,6 +132,7 @@ class JobController(Controller):
 
     @post("/{job_id:uuid}/progress", status_code=200, sync_to_thread=True, guards=[worker_only],
           responses=WORKER_ERRORS)
+    @idempotent
     def report_progress(self, request: Request[Any, Any, Any], job_id: UUID, data: ReportProgress,
                         services: Services) -> WorkerJobOut:
         """Report the running job's current step and percentage (also its heartbeat)."""
@@ -135,6 +141,7 @@ class JobController(Controller):
 
     @post("/{job_id:uuid}/complete", status_code=200, sync_to_thread=True, guards=[worker_only],
           responses=WORKER_ERRORS)
+    @idempotent
     def complete_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
                      data: CompleteJob | None = None) -> WorkerJobOut:
         """Report success with the actual cost; the project becomes completed."""
@@ -143,6 +150,7 @@ class JobController(Controller):
 
     @post("/{job_id:uuid}/fail", status_code=200, sync_to_thread=True, guards=[worker_only],
           responses=WORKER_ERRORS)
+    @idempotent
     def fail_job(self, request: Request[Any, Any, Any], job_id: UUID, data: FailJob,
                  services: Services) -> WorkerJobOut:
         """Report failure; retryable errors are retried with backoff until attempts run out."""

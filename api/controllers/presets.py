@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from msgspec import UNSET
 
 from api.auth import command_context, tenant_roles
+from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
 from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset
 from api.services import Services
@@ -56,6 +57,7 @@ class PresetController(Controller):
                           + [preset_out(r, default) for r in rows])
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services) -> Response[PresetOut]:
         """Create a preset; `is_default` makes it the caller's default."""
         preset = services.app.create_preset(command_context(request), name=data.name, config=data.config,
@@ -80,6 +82,7 @@ class PresetController(Controller):
         return Response(preset_out(row, default), headers=etag(row["version"]))
 
     @patch("/{preset_id:uuid}", sync_to_thread=True, responses=PRESET_ERRORS)
+    @idempotent
     def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
                       services: Services) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
@@ -94,11 +97,13 @@ class PresetController(Controller):
                         headers=etag(preset.version))
 
     @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
+    @idempotent
     def delete_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> None:
         """Soft-delete one of the caller's presets (built-ins: 403)."""
         services.app.delete_preset(command_context(request), str(preset_id), if_match(request))
 
     @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
+    @idempotent
     def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> Response[PresetOut]:
         """Restore a soft-deleted preset."""
         preset = services.app.restore_preset(command_context(request), str(preset_id), if_match(request))
@@ -106,6 +111,7 @@ class PresetController(Controller):
                         headers=etag(preset.version))
 
     @post("/{preset_id:uuid}/default", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def make_default(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> PresetOut:
         """Make this preset the caller's default (the previous default stops being one)."""
         ctx = command_context(request)

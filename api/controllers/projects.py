@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles
+from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, EventOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
@@ -68,6 +69,7 @@ class ProjectController(Controller):
     guards = [tenant_roles]
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def create_project(self, request: Request[Any, Any, Any], data: CreateProject, services: Services) -> Response[ProjectOut]:
         """Create a project (draft) for the calling tenant."""
         project = services.app.create_project(
@@ -110,6 +112,7 @@ class ProjectController(Controller):
         return Response(project_out(row), headers=etag(row["version"]))
 
     @patch("/{project_id:uuid}", sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def update_project(self, request: Request[Any, Any, Any], project_id: UUID, data: UpdateProject,
                        services: Services) -> Response[ProjectOut]:
         """Rename, describe and/or reconfigure (config merged section by section)."""
@@ -125,17 +128,20 @@ class ProjectController(Controller):
         return Response(project_out(project), headers=etag(project.version))
 
     @delete("/{project_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def delete_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> None:
         """Soft-delete a project (restorable)."""
         services.app.delete_project(command_context(request), str(project_id), if_match(request))
 
     @post("/{project_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def restore_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> Response[ProjectOut]:
         """Restore a soft-deleted project."""
         project = services.app.restore_project(command_context(request), str(project_id), if_match(request))
         return Response(project_out(project), headers=etag(project.version))
 
     @post("/{project_id:uuid}/status", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def change_status(self, request: Request[Any, Any, Any], project_id: UUID, data: ChangeStatus,
                       services: Services) -> Response[ProjectOut]:
         """Move the project to another status (allowed transitions only, else 409)."""
@@ -144,6 +150,7 @@ class ProjectController(Controller):
         return Response(project_out(project), headers=etag(project.version))
 
     @put("/{project_id:uuid}/story", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def set_story(self, request: Request[Any, Any, Any], project_id: UUID, data: SetStory,
                   services: Services) -> Response[SceneList]:
         """Store the story text and segment it into scenes; a draft becomes ready."""
@@ -167,6 +174,7 @@ class ProjectController(Controller):
         return SceneList(items=[SceneOut(**r) for r in rows])
 
     @post("/{project_id:uuid}/scenes/edit", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def edit_scenes(self, request: Request[Any, Any, Any], project_id: UUID, data: SceneEdit,
                     services: Services) -> Response[SceneList]:
         """Merge, split, reorder or update scenes; indexes are renumbered after each edit."""

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import admin_only, command_context
+from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
@@ -48,6 +49,7 @@ class MeController(Controller):
         return Response(MeOut(**row, usage=usage), headers=etag(row["version"]))
 
     @patch("/", sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def update_me(self, request: Request[Any, Any, Any], data: UpdateMe, services: Services) -> Response[UserOut]:
         """Change name, image, or settings (merged section by section)."""
         changes = {k: v for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
@@ -56,6 +58,7 @@ class MeController(Controller):
         return Response(user_out(user), headers=etag(user.version))
 
     @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def create_token(self, request: Request[Any, Any, Any], data: CreateToken, services: Services) -> TokenCreated:
         """Issue a new API token; the token is shown only in this response."""
         user, token_id, token = services.app.issue_token(command_context(request), name=data.name,
@@ -72,6 +75,7 @@ class MeController(Controller):
         return TokenList(items=[TokenOut(**r) for r in rows])
 
     @delete("/tokens/{token_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    @idempotent
     def revoke_token(self, request: Request[Any, Any, Any], token_id: UUID, services: Services) -> None:
         """Revoke one of the caller's tokens; it stops working at once."""
         services.app.revoke_token(command_context(request), str(token_id))
@@ -83,6 +87,7 @@ class AdminUserController(Controller):
     guards = [admin_only]
 
     @post("/", status_code=201, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    @idempotent
     def create_user(self, request: Request[Any, Any, Any], data: CreateUser, services: Services) -> Response[UserCreated]:
         """Create a user (a tenant) with a first token (admin)."""
         user, token = services.app.register_user(command_context(request), email=data.email, name=data.name,
@@ -116,6 +121,7 @@ class AdminUserController(Controller):
                         next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
     @put("/{user_id:uuid}/role", sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    @idempotent
     def change_role(self, request: Request[Any, Any, Any], user_id: UUID, data: ChangeRole,
                     services: Services) -> UserOut:
         """Change a user's role (admin); recorded with the admin as actor."""

@@ -1,0 +1,121 @@
+"""Idempotency-Key on command routes: a repeat returns the original status and body, appends nothing.
+
+The key is written with the command's events (same transaction), so a retry after a lost
+acknowledgement finds it; the response is stored as soon as it is sent and replayed byte for byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Request, Response
+from litestar.types import Message, Scope
+
+from domain.errors import CommandAlreadyApplied, Conflict, ValidationProblem
+
+COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+REPLAYED_HEADERS = ("etag", "location", "content-type")
+WAIT_FOR_RESPONSE_S = 10.0
+
+
+def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
+    with services.read() as conn:
+        return conn.execute(
+            "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
+            (tenant_id, key), prepare=True).fetchone()
+
+
+def _store(services: Any, tenant_id: Any, key: str, fingerprint: bytes, status: int,
+           headers: dict[str, str], body: bytes) -> None:
+    with services.read() as conn:
+        conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, status, headers, body)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, key) DO UPDATE"
+            " SET status = EXCLUDED.status, headers = EXCLUDED.headers, body = EXCLUDED.body"
+            " WHERE idempotency_keys.status IS NULL AND idempotency_keys.fingerprint = EXCLUDED.fingerprint",
+            (tenant_id, key, fingerprint, status, msgspec.json.encode(headers).decode(), body), prepare=True)
+
+
+def _replay(row: dict[str, Any], fingerprint: bytes) -> Response[bytes]:
+    if bytes(row["fingerprint"]) != fingerprint:
+        raise ValidationProblem("this Idempotency-Key was used for a different request", field="Idempotency-Key")
+    headers = {**(row["headers"] or {}), "Idempotent-Replayed": "true"}
+    media_type = headers.pop("content-type", None)
+    return Response(bytes(row["body"] or b""), status_code=row["status"], headers=headers, media_type=media_type)
+
+
+async def check_idempotency_key(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """before_request: validate the key, fingerprint the request, replay a completed one."""
+    key = request.headers.get("idempotency-key")
+    if key is None or request.method not in COMMAND_METHODS or request.user is None:
+        return None
+    if not KEY_RE.match(key):
+        raise ValidationProblem("Idempotency-Key must be 1–128 characters of A–Z a–z 0–9 . _ : -",
+                                field="Idempotency-Key")
+    body = await request.body()
+    fingerprint = hashlib.sha256(b"\0".join((request.method.encode(), request.url.path.encode(),
+                                             (request.url.query or "").encode(), body))).digest()
+    state = request.scope.setdefault("state", {})
+    state["idempotency"] = (key, fingerprint)
+    services = request.app.state.services
+    row = await anyio.to_thread.run_sync(_lookup, services, request.user.tenant_id, key)
+    if row is None:
+        return None
+    if bytes(row["fingerprint"]) != fingerprint or row["status"] is not None:
+        state["idempotency_replayed"] = True
+        return _replay(row, fingerprint)
+    return None  # recorded but still in flight: the handler will meet the key and wait for it
+
+
+def idempotent(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command handler: when its save finds the key already recorded, wait for and replay
+    the first request's response instead of failing."""
+
+    @wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except CommandAlreadyApplied:
+            request = kwargs["request"]
+            key, fingerprint = request.scope["state"]["idempotency"]
+            services = kwargs["services"]
+            deadline = time.monotonic() + WAIT_FOR_RESPONSE_S
+            while time.monotonic() < deadline:
+                row = _lookup(services, request.user.tenant_id, key)
+                if row is not None and (row["status"] is not None or bytes(row["fingerprint"]) != fingerprint):
+                    request.scope["state"]["idempotency_replayed"] = True
+                    return _replay(row, fingerprint)
+                time.sleep(0.02)
+            raise Conflict("this Idempotency-Key was applied but its response is not available; "
+                           "read the resource instead", field="Idempotency-Key") from None
+
+    return wrapper
+
+
+async def store_idempotent_response(message: Message, scope: Scope) -> None:
+    """before_send: keep the first 2xx response of a keyed command, to replay it."""
+    state = scope.get("state") or {}
+    if "idempotency" not in state or state.get("idempotency_replayed"):
+        return
+    if message["type"] == "http.response.start":
+        state["idempotency_status"] = message["status"]
+        state["idempotency_headers"] = {k.decode("latin-1").lower(): v.decode("latin-1")
+                                        for k, v in message.get("headers", []) if k.decode("latin-1").lower()
+                                        in REPLAYED_HEADERS}
+        state["idempotency_body"] = b""
+    elif message["type"] == "http.response.body" and "idempotency_status" in state:
+        state["idempotency_body"] += message.get("body", b"")
+        status = state["idempotency_status"]
+        if not message.get("more_body") and 200 <= status < 300:
+            key, fingerprint = state["idempotency"]
+            user = scope.get("user")
+            services = scope["app"].state.services
+            await anyio.to_thread.run_sync(_store, services, user.tenant_id, key, fingerprint, status,
+                                           state["idempotency_headers"], state["idempotency_body"])
