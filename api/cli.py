@@ -167,7 +167,7 @@ def db_status() -> None:
 
     services = _services(migrate=False)
     current, head = m.status(services.db.url)
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         events = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"] if current else 0
     click.echo(f"revision: {current or 'none'} (head {head}){'' if current == head else '  -> run: avm db migrate'}")
     click.echo(f"events:   {events}")
@@ -184,7 +184,7 @@ def db_verify() -> None:
     current, head = m.status(services.db.url)
     problems = [] if current == head else [f"revision {current} is not head {head}"]
     expected = {"events", "snapshots", "tracking"} | {t for p in INLINE_PROJECTIONS for t in p.tables}
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         present = {r["tablename"] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         problems += [f"table {t} is missing" for t in sorted(expected - present)]
         if not problems:
@@ -220,29 +220,6 @@ def users_create(email: str, role: str, name: str | None) -> None:
 
 
 @main.group()
-def projections() -> None:
-    """Rebuild and inspect the read models."""
-
-
-@projections.command("rebuild")
-@click.argument("names", nargs=-1)
-@click.option("--tenant", default=None, help="Rebuild only this tenant's rows.")
-@fail_cleanly
-def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
-    """Drop and replay read models from the event log (all when no NAME)."""
-    from uuid import UUID
-
-    from projections.rebuild import rebuild
-
-    services = _services()
-    with services.read() as conn:
-        result = rebuild(conn, services.app.mapper, list(names) or None,
-                         tenant_id=UUID(tenant) if tenant else None)
-    click.echo(f"rebuilt {', '.join(result['projections'])}: {result['events']} events,"
-               f" {result['aggregates']} aggregates, {result['rows']} rows")
-
-
-@main.group()
 def assets() -> None:
     """Asset retention."""
 
@@ -273,15 +250,17 @@ def jobs_sweep() -> None:
 
     services = _services()
     ctx = CommandContext.system("avm jobs sweep")
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         stalled = stalled_jobs(conn)
     count = services.app.sweep_timeouts(ctx, stalled)
     click.echo(f"timed out {count} jobs")
 
 
 from api.cli_audit import audit  # noqa: E402
+from api.cli_projections import projections  # noqa: E402
 
 main.add_command(audit)
+main.add_command(projections)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

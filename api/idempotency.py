@@ -26,7 +26,7 @@ WAIT_FOR_RESPONSE_S = 10.0
 
 
 def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
-    with services.read() as conn:
+    with services.read(tenant_id) as conn:
         return conn.execute(
             "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
             (tenant_id, key), prepare=True).fetchone()
@@ -34,7 +34,7 @@ def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
 
 def _store(services: Any, tenant_id: Any, key: str, fingerprint: bytes, status: int,
            headers: dict[str, str], body: bytes) -> None:
-    with services.read() as conn:
+    with services.read(tenant_id) as conn:
         conn.execute(
             "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, status, headers, body)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, key) DO UPDATE"

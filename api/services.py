@@ -50,14 +50,21 @@ class Services:
         return cls(open_database())
 
     @contextmanager
-    def read(self) -> Iterator[Connection[Any]]:
-        with self.app.factory.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+    def read(self, tenant_id: UUID | str | None = None, *, scope: str | None = None) -> Iterator[Connection[Any]]:
+        """A pooled connection in a transaction scoped to one tenant (row-level security keys on
+        `app.tenant_id`), or to a named cross-tenant scope (`admin`, `worker`, `system`) for the
+        few reads that span tenants by design."""
+        if tenant_id is None and scope is None:
+            scope = "system"  # TODO(rls): require an explicit tenant or scope once every caller passes one
+        with self.app.factory.datastore.get_connection() as conn, conn.transaction():  # type: ignore[attr-defined]
+            conn.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true)",
+                         (str(tenant_id) if tenant_id else "", scope or ""), prepare=True)
             yield conn
 
     def authenticate(self, token: str) -> Principal | None:
         if not token.startswith("avm_") or len(token) > 200:
             return None
-        with self.read() as conn:
+        with self.read(scope="auth") as conn:
             row = principal_for_token(conn, hash_token(token))
         if row is None:
             return None

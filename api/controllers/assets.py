@@ -34,14 +34,14 @@ def expire_due(services: Services, ctx: CommandContext) -> int:
     """One expiry sweep: every asset past its expiry gets exactly one Expired event."""
     total = 0
     while True:
-        with services.read() as conn:
+        with services.read(scope="system") as conn:
             due = q.due_assets(conn)
         if not due:
             return total
         done = services.app.expire_assets(ctx, due)
         total += done
         if done == 0:  # everything due was expired by a concurrent sweep meanwhile
-            with services.read() as conn:
+            with services.read(scope="system") as conn:
                 if set(q.due_assets(conn)) >= set(due):
                     return total
 
@@ -72,7 +72,7 @@ class AssetController(Controller):
                     tenant_id: UUID | None = None) -> AssetList:
         """The tenant's assets, newest first; expired ones only with include_expired=true."""
         tenant = read_tenant(request, tenant_id, services, "assets")
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             rows = q.list_assets(conn, tenant, limit=limit + 1, after=decode_cursor(cursor), type=type,
                                  project_id=project_id, include_expired=include_expired,
                                  include_deleted=include_deleted)
@@ -85,7 +85,7 @@ class AssetController(Controller):
                   include_deleted: bool = False, tenant_id: UUID | None = None) -> Response[AssetOut]:
         """Read one asset (expired assets are still readable, with expired_at set)."""
         tenant = read_tenant(request, tenant_id, services, "asset")
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             row = q.get_asset(conn, tenant, asset_id, include_deleted=include_deleted)
         if row is None:
             raise NotFound("asset not found")
@@ -107,7 +107,7 @@ class AssetController(Controller):
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> History:
         """Every event of the asset, oldest first."""
-        with services.read() as conn:
+        with services.read(request.user.tenant_id) as conn:
             rows = h.aggregate_history(conn, request.user.tenant_id, asset_id)
         if not rows or not rows[0]["topic"].startswith("domain.assets:"):
             raise NotFound("asset not found")

@@ -12,7 +12,7 @@ from api.services import VERSION, Services
 def health_report(services: Services) -> tuple[int, Health]:
     started = time.perf_counter()
     try:
-        with services.read() as conn:
+        with services.read(scope="system") as conn:
             server_version = conn.execute("SHOW server_version").fetchone()["server_version"]
             latency_ms = round((time.perf_counter() - started) * 1000, 2)
             active = conn.execute(

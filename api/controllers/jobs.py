@@ -71,7 +71,7 @@ class JobController(Controller):
                   project_id: UUID | None = None, tenant_id: TenantParam = None) -> JobList:
         """The tenant's jobs, newest first."""
         tenant = read_tenant(request, tenant_id, services, "jobs")
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             rows = q.list_jobs(conn, tenant, limit=limit + 1, after=decode_cursor(cursor), status=status,
                                project_id=project_id)
         more, rows = len(rows) > limit, rows[:limit]
@@ -83,7 +83,7 @@ class JobController(Controller):
                 tenant_id: TenantParam = None) -> Response[JobOut]:
         """Read one job."""
         tenant = read_tenant(request, tenant_id, services, "job")
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             row = q.get_job(conn, tenant, job_id)
         if row is None:
             raise NotFound("job not found")
@@ -92,7 +92,7 @@ class JobController(Controller):
     @get("/{job_id:uuid}/history", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
     def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> History:
         """Every event of the job, oldest first."""
-        with services.read() as conn:
+        with services.read(request.user.tenant_id) as conn:
             rows = h.aggregate_history(conn, request.user.tenant_id, job_id)
         if not rows or not rows[0]["topic"].startswith("domain.jobs:"):
             raise NotFound("job not found")
@@ -121,7 +121,7 @@ class JobController(Controller):
         """Claim the next job (premium first, then oldest); 204 when none is waiting."""
         ctx = command_context(request)
         for _ in range(20):
-            with services.read() as conn:
+            with services.read(scope="worker") as conn:
                 candidates = q.claim_candidates(conn)
             if not candidates:
                 break

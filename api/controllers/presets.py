@@ -35,7 +35,7 @@ def preset_out(source: dict[str, Any] | Preset, default_id: str) -> PresetOut:
 
 
 def _default_id(services: Services, tenant: UUID) -> str:
-    with services.read() as conn:
+    with services.read(tenant) as conn:
         chosen = q.default_preset_id(conn, tenant)
     return str(chosen) if chosen else BUILTIN_DEFAULT_ID
 
@@ -51,7 +51,7 @@ class PresetController(Controller):
         """The three built-in presets and the caller's own."""
         tenant = request.user.tenant_id
         default = _default_id(services, tenant)
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             rows = q.list_presets(conn, tenant, include_deleted)
         return PresetList(items=[builtin_out(p, default) for p in BUILTIN_PRESETS]
                           + [preset_out(r, default) for r in rows])
@@ -75,7 +75,7 @@ class PresetController(Controller):
         for builtin in BUILTIN_PRESETS:
             if builtin["id"] == str(preset_id):
                 return Response(builtin_out(builtin, default), headers=etag(1))
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             row = q.get_preset(conn, tenant, preset_id, include_deleted)
         if row is None:
             raise NotFound("preset not found")

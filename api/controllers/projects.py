@@ -52,7 +52,7 @@ def load_at(services: Services, tenant: UUID, project_id: UUID, at: str | None) 
     """The project as it was at a version or a time, folded from its events."""
     when = parse_at(at)
     if isinstance(when, datetime):
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             version = h.version_at(conn, tenant, project_id, when)
         if version is None:
             raise NotFound("project not found")
@@ -86,7 +86,7 @@ class ProjectController(Controller):
                       include_deleted: bool = False, tenant_id: UUID | None = None) -> ProjectList:
         """List the tenant's projects, newest first, keyset-paginated (admins: any tenant)."""
         tenant = read_tenant(request, tenant_id, services, "projects")
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             rows = q.list_projects(conn, tenant, limit=limit + 1, after=decode_cursor(cursor),
                                    status=status, q=q_, include_deleted=include_deleted)
         more = len(rows) > limit
@@ -105,7 +105,7 @@ class ProjectController(Controller):
             if project.deleted and not include_deleted:
                 raise NotFound("project not found")
             return Response(project_out(project), headers=etag(project.version))
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             row = q.get_project(conn, tenant, project_id, include_deleted)
         if row is None:
             raise NotFound("project not found")
@@ -167,7 +167,7 @@ class ProjectController(Controller):
             if project.deleted and not include_deleted:
                 raise NotFound("project not found")
             return SceneList(items=scenes_out(project))
-        with services.read() as conn:
+        with services.read(_tenant(request)) as conn:
             if q.get_project(conn, _tenant(request), project_id, include_deleted) is None:
                 raise NotFound("project not found")
             rows = q.list_scenes(conn, _tenant(request), project_id)
@@ -202,7 +202,7 @@ class ProjectController(Controller):
     @get("/{project_id:uuid}/estimate", sync_to_thread=True, responses=READ_ERRORS)
     def estimate(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> EstimateOut:
         """Cost estimate of rendering the project as it is now."""
-        with services.read() as conn:
+        with services.read(_tenant(request)) as conn:
             row = q.get_project(conn, _tenant(request), project_id)
         if row is None:
             raise NotFound("project not found")
@@ -212,7 +212,7 @@ class ProjectController(Controller):
     @get("/{project_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> History:
         """Every event of the project, oldest first, with its metadata and hash chain link."""
-        with services.read() as conn:
+        with services.read(_tenant(request)) as conn:
             rows = h.aggregate_history(conn, _tenant(request), project_id)
         if not rows or not rows[0]["topic"].startswith("domain.projects:"):
             raise NotFound("project not found")

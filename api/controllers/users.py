@@ -39,7 +39,7 @@ class MeController(Controller):
     @get("/", sync_to_thread=True, responses=READ_ERRORS)
     def get_me(self, request: Request[Any, Any, Any], services: Services) -> Response[MeOut]:
         """The calling user: profile, role, settings."""
-        with services.read() as conn:
+        with services.read(request.user.tenant_id) as conn:
             row = q.get_user(conn, request.user.tenant_id, request.user.user_id)
             if row is None:
                 raise NotFound("user not found")
@@ -70,7 +70,7 @@ class MeController(Controller):
     @get("/tokens", sync_to_thread=True, responses=READ_ERRORS)
     def list_tokens(self, request: Request[Any, Any, Any], services: Services) -> TokenList:
         """The caller's tokens (never the token itself)."""
-        with services.read() as conn:
+        with services.read(request.user.tenant_id) as conn:
             rows = q.list_tokens(conn, request.user.tenant_id)
         return TokenList(items=[TokenOut(**r) for r in rows])
 
@@ -98,7 +98,7 @@ class AdminUserController(Controller):
     @get("/{user_id:uuid}", sync_to_thread=True, responses={**READ_ERRORS, **errors(403)})
     def get_user(self, request: Request[Any, Any, Any], user_id: UUID, services: Services) -> Response[UserOut]:
         """Read any user (admin); recorded on that user's audit trail."""
-        with services.read() as conn:
+        with services.read(scope="admin") as conn:
             row = q.get_user(conn, user_id, user_id)
         if row is None:
             raise NotFound("user not found")
@@ -113,7 +113,7 @@ class AdminUserController(Controller):
                    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                    cursor: Annotated[str | None, Parameter(max_length=200)] = None) -> UserList:
         """Every user, oldest first (admin)."""
-        with services.read() as conn:
+        with services.read(scope="admin") as conn:
             rows = q.list_users(conn, limit + 1, decode_cursor(cursor))
         more = len(rows) > limit
         rows = rows[:limit]

@@ -54,13 +54,13 @@ EVENT_FIELDS = {
 
 def count_events(services: Any, *tenant_ids: str) -> int:
     """Rows in `events` belonging to these tenants."""
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         return conn.execute("SELECT count(*) AS n FROM events WHERE tenant_id = ANY(%s::uuid[])",
                             (list(tenant_ids),)).fetchone()["n"]
 
 
 def count_aggregate_events(services: Any, aggregate_id: str) -> int:
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         return conn.execute("SELECT count(*) AS n FROM events WHERE originator_id = %s::uuid",
                             (aggregate_id,)).fetchone()["n"]
 

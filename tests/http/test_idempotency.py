@@ -14,7 +14,7 @@ import pytest
 
 
 def events_of(services: Any, tenant_id: str) -> int:
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         return conn.execute("SELECT count(*) AS n FROM events WHERE tenant_id = %s",
                             (UUID(tenant_id),)).fetchone()["n"]
 
@@ -73,7 +73,7 @@ def test_concurrent_creates_with_one_key_create_one_project(client: Any, service
         answers = list(pool.map(create, range(5)))
     assert {r.status_code for r in answers} == {201}, [r.text for r in answers]
     assert len({r.json()["id"] for r in answers}) == 1
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         n = conn.execute("SELECT count(*) AS n FROM projects WHERE tenant_id = %s", (UUID(tenant.id),)).fetchone()
     assert n["n"] == 1
 
@@ -133,7 +133,7 @@ def raw_request(body: dict[str, Any], headers: dict[str, str]) -> bytes:
 
 
 def key_status(services: Any, tenant_id: str, key: str) -> int | None:
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         row = conn.execute("SELECT status FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
                            (UUID(tenant_id), key)).fetchone()
     return row["status"] if row else None
@@ -160,6 +160,6 @@ def test_a_retry_after_a_lost_acknowledgement_returns_the_original_result(
     assert head.startswith(b"HTTP/1.1 201"), answer[:300]
     assert json.loads(body)["title"] == "lost ack"
     assert events_of(services, tenant.id) == committed
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         titles = conn.execute("SELECT title FROM projects WHERE tenant_id = %s", (UUID(tenant.id),)).fetchall()
     assert [r["title"] for r in titles] == ["lost ack"]

@@ -487,7 +487,7 @@ def test_history_lists_every_event_with_its_metadata(client, services, tenant):
     # Positions and the tenant's sequence grow; each event links to the tenant's previous one.
     assert [e["position"] for e in items] == sorted(e["position"] for e in items)
     assert [e["tenant_seq"] for e in items] == sorted(e["tenant_seq"] for e in items)
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         for event in items:
             row = conn.execute("SELECT hash FROM events WHERE tenant_id = %s AND tenant_seq = %s",
                                (tenant.id, event["tenant_seq"] - 1)).fetchone()

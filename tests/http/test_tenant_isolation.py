@@ -37,7 +37,7 @@ PROJECT_ROUTES: dict[str, tuple[str, str, dict[str, str], Any]] = {
 
 def _snapshot(client: Any, services: Any, owner: Any, pid: str) -> tuple[Any, ...]:
     project = client.get(f"{PROJECTS}/{pid}", params={"include_deleted": "true"}, headers=owner.headers).json()
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         scenes = conn.execute("SELECT idx, text, prompt, image_asset_id FROM scenes WHERE tenant_id = %s"
                               " AND project_id = %s ORDER BY idx", (owner.id, pid)).fetchall()
     history = client.get(f"{PROJECTS}/{pid}/history", headers=owner.headers).json()

@@ -165,7 +165,7 @@ def test_an_admin_creates_a_user_with_a_working_token(client, services, admin):
     assert me.status_code == 200
     assert me.json()["id"] == user["id"] and me.json()["role"] == "premium"
     # The new user is a tenant of its own; the admin is recorded as the actor.
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         rows = conn.execute("SELECT tenant_id::text AS tenant_id, actor_id FROM events WHERE originator_id = %s",
                             (user["id"],)).fetchall()
     assert rows and all(r["tenant_id"] == user["id"] and r["actor_id"] == admin.id for r in rows)
@@ -183,14 +183,14 @@ def test_a_duplicate_email_differing_only_in_case_is_a_conflict(client, services
     first = client.post(USERS, json={"email": email}, headers=admin.headers)
     assert first.status_code == 201
     before = count_events(services, admin.id)
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         total = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
 
     r = client.post(USERS, json={"email": email.upper()}, headers=admin.headers)
 
     assert_problem(r, 409, "email")
     assert count_events(services, admin.id) == before
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         assert conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"] == total
         assert conn.execute("SELECT count(*) AS n FROM users WHERE lower(email) = lower(%s)",
                             (email,)).fetchone()["n"] == 1
@@ -235,7 +235,7 @@ def test_changing_a_role_is_recorded_with_the_admin_as_actor_in_the_users_tenant
     assert r.status_code == 200, r.text
     assert r.json()["id"] == tenant.id and r.json()["role"] == "premium"
     assert client.get(ME, headers=tenant.headers).json()["role"] == "premium"
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         rows = conn.execute(
             "SELECT tenant_id::text AS tenant_id, actor_id, correlation_id, topic FROM events"
             " WHERE originator_id = %s ORDER BY originator_version", (tenant.id,)).fetchall()

@@ -31,7 +31,7 @@ def ready_project(services: Any, tenant: Any, role: str = "user") -> str:
 def claim_until_empty(services: Any, worker: CommandContext) -> list[UUID]:
     claimed = []
     while True:
-        with services.read() as conn:
+        with services.read(scope="system") as conn:
             candidates = claim_candidates(conn)
         if not candidates:
             return claimed
@@ -61,7 +61,7 @@ def test_concurrent_workers_claim_every_job_exactly_once(services: Any, make_ten
     claimed = Counter(job_id for result in results for job_id in result)
     assert set(claimed) == set(jobs)
     assert all(n == 1 for n in claimed.values())
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         claims = conn.execute(
             "SELECT originator_id, count(*) AS n FROM events WHERE originator_id = ANY(%s)"
             " AND topic LIKE '%%Job.Claimed' GROUP BY originator_id", (jobs,)).fetchall()
@@ -99,7 +99,7 @@ def test_at_quota_minus_one_only_one_of_twenty_concurrent_creates_succeeds(
     with ThreadPoolExecutor(20) as pool:
         outcomes = Counter(pool.map(create, range(20)))
     assert outcomes == {"created": 1, "refused": 19}
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         n = conn.execute("SELECT count(*) AS n FROM projects WHERE tenant_id = %s", (UUID(tenant.id),)).fetchone()
     assert n["n"] == 3
 
@@ -125,7 +125,7 @@ def test_two_concurrent_expiry_sweeps_expire_each_asset_exactly_once(
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(sweep, sweepers))
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         rows = conn.execute(
             "SELECT originator_id, count(*) AS n FROM events WHERE originator_id = ANY(%s)"
             " AND topic LIKE '%%Asset.Expired' GROUP BY originator_id", (assets,)).fetchall()
@@ -135,5 +135,5 @@ def test_two_concurrent_expiry_sweeps_expire_each_asset_exactly_once(
     assert scene["image_asset_id"] == assets[-1]  # the event log keeps the reference ...
     from projections.projects import list_scenes
 
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         assert list_scenes(conn, UUID(tenant.id), UUID(project_id))[0]["image_asset_id"] is None  # ... the read does not

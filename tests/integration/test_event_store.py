@@ -13,7 +13,7 @@ from eventstore.chain import GENESIS, link_hash
 
 
 def tenant_rows(services: Any, tenant_id: str) -> list[dict[str, Any]]:
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         return conn.execute(
             "SELECT * FROM events WHERE tenant_id = %s ORDER BY tenant_seq", (UUID(tenant_id),)).fetchall()
 
@@ -109,7 +109,7 @@ def test_the_event_table_cannot_be_truncated(services: Any) -> None:
 
 def test_inline_projections_advance_their_tracking_in_the_command_transaction(services: Any, tenant: Any) -> None:
     services.app.create_project(ctx_for(tenant), title="Tracked")
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         head = conn.execute("SELECT max(notification_id) AS n FROM events").fetchone()["n"]
         tracked = {r["application_name"]: r["notification_id"] for r in conn.execute("SELECT * FROM tracking")}
     # Other tests may append concurrently only through this process; the head is ours.
@@ -120,11 +120,11 @@ def test_inline_projections_advance_their_tracking_in_the_command_transaction(se
 def test_a_failed_projection_write_rolls_back_the_events(services: Any, tenant: Any, make_tenant: Any) -> None:
     from domain.errors import EmailTaken
 
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         before = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
     with pytest.raises(EmailTaken):
         services.app.register_user(CommandContext.system("tests"), email=tenant.email.upper(), name=None, role="user")
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         n = conn.execute("SELECT count(*) AS n FROM users WHERE lower(email) = lower(%s)", (tenant.email,)).fetchone()
         after = conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
     assert n["n"] == 1
@@ -132,7 +132,7 @@ def test_a_failed_projection_write_rolls_back_the_events(services: Any, tenant: 
 
 
 def test_the_service_connects_as_the_unprivileged_app_role(services: Any) -> None:
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         row = conn.execute("SELECT current_user AS u, r.rolsuper, r.rolbypassrls FROM pg_roles r"
                            " WHERE r.rolname = current_user").fetchone()
     assert (row["u"], row["rolsuper"], row["rolbypassrls"]) == ("avm_app", False, False)

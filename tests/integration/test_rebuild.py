@@ -49,7 +49,7 @@ def make_history(services: Any, make_tenant: Any) -> None:
 
 def test_rebuilding_every_projection_reproduces_identical_rows(services: Any, make_tenant: Any) -> None:
     make_history(services, make_tenant)
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         before = table_checksums(conn, TABLES)
         tracking_before = {r["application_name"]: r["notification_id"] for r in conn.execute("SELECT * FROM tracking")}
         result = rebuild(conn, services.app.mapper)
@@ -63,7 +63,7 @@ def test_rebuilding_every_projection_reproduces_identical_rows(services: Any, ma
 
 def test_rebuild_repairs_a_damaged_read_model(services: Any, make_tenant: Any) -> None:
     make_history(services, make_tenant)
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         before = table_checksums(conn, TABLES)
         conn.execute("DELETE FROM scenes WHERE idx = 0")
         conn.execute("UPDATE projects SET title = 'corrupted'")
@@ -78,7 +78,7 @@ def test_a_per_tenant_rebuild_touches_only_that_tenants_rows(services: Any, make
     a, b = make_tenant(), make_tenant()
     for t in (a, b):
         services.app.create_project(CommandContext(tenant_id=t.id, actor_id=t.id), title="mine")
-    with services.read() as conn:
+    with services.read(scope="system") as conn:
         conn.execute("UPDATE projects SET title = 'damaged' WHERE tenant_id = ANY(%s)", ([UUID(a.id), UUID(b.id)],))
         rebuild(conn, services.app.mapper, ["projects"], tenant_id=UUID(a.id))
         titles = {str(r["tenant_id"]): r["title"] for r in conn.execute(
