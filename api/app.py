@@ -1,7 +1,6 @@
 """The Litestar application factory: the composition root of the HTTP service."""
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any

@@ -5,49 +5,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail_cleanly(fn: F) -> F:
-    """Exit non-zero with a one-line reason instead of a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except click.exceptions.Exit:
-            raise
-        except (click.ClickException, click.Abort):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if os.environ.get("AVM_DEBUG"):
-                raise
-            detail = getattr(exc, "detail", None) or str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise click.ClickException(f"{type(exc).__name__}: {detail}") from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _database(stop_on_exit: bool = True) -> Any:
-    from eventstore.database import open_database
-
-    return open_database(stop_on_exit=stop_on_exit)
-
-
-def _services(migrate: bool = True) -> Any:
-    from api.services import Services
-    from eventstore import migrate as m
-
-    db = _database()
-    if migrate:
-        m.upgrade(db.url)
-    return Services(db, pool_size=2)
+from api.cli_support import _database, _services, fail_cleanly  # noqa: F401
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,7 +26,7 @@ def _fail_cleanly(fn: F) -> F:
 
 @contextmanager
 def _services() -> Iterator[Any]:
-    from api.cli import _services as open_services
+    from api.cli_support import _services as open_services
 
     services = open_services(migrate=False)
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from api.cli import _services, fail_cleanly
+from api.cli_support import _services, fail_cleanly
 
 
 @click.group()
