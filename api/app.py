@@ -14,11 +14,13 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import TokenAuthentication, send_correlation_id
+from api.controllers.admin_projections import AdminProjectionController
 from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, ProjectJobsController
 from api.controllers.presets import PresetController
+from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.idempotency import check_idempotency_key, store_idempotent_response
@@ -53,7 +55,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
 
     return Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
-                        JobController, AssetController, AdminAssetController, PresetController, AuditController],
+                        JobController, AssetController, AdminAssetController, PresetController, AuditController,
+                        AdminProjectionController, UsageController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
         before_send=[send_correlation_id, store_idempotent_response],

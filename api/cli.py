@@ -219,6 +219,7 @@ def jobs_sweep() -> None:
 
 from api.cli_audit import audit  # noqa: E402
 from api.cli_projections import projections  # noqa: E402
+import api.cli_views  # noqa: E402,F401 - adds run/status to the projections group
 
 main.add_command(audit)
 main.add_command(projections)
