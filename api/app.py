@@ -23,6 +23,7 @@ from api.controllers.presets import PresetController
 from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
+from api.limits import rate_limit_middleware
 from api.idempotency import check_idempotency_key, store_idempotent_response
 from api.problems import EXCEPTION_HANDLERS, strict_body
 from api.services import VERSION, Services
@@ -58,7 +59,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
-        middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS)],
+        middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS), *rate_limit_middleware()],
         before_send=[send_correlation_id, store_idempotent_response],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,

@@ -57,8 +57,10 @@ class Services:
         if tenant_id is None and scope is None:
             scope = "system"  # TODO(rls): require an explicit tenant or scope once every caller passes one
         with self.app.factory.datastore.get_connection() as conn, conn.transaction():  # type: ignore[attr-defined]
-            conn.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true)",
-                         (str(tenant_id) if tenant_id else "", scope or ""), prepare=True)
+            conn.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
+                         " set_config('app.caller_id', %s, true)",
+                         (str(tenant_id) if tenant_id else "", scope or "", str(tenant_id) if tenant_id else ""),
+                         prepare=True)
             yield conn
 
     def authenticate(self, token: str) -> Principal | None:

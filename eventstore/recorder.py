@@ -2,11 +2,12 @@
 hash chain and same-transaction writes (inline projections, idempotency records)."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -17,6 +18,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, EnvType, retry, strtobool
 import psycopg
 from psycopg import Cursor
+from psycopg.sql import SQL
 from psycopg.rows import DictRow
 
 SYSTEM_TENANT = UUID(int=0)
@@ -88,10 +90,68 @@ class AvmRecorder(PostgresApplicationRecorder):
             " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
         )
 
+    scope_sql = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
+                 " set_config('app.caller_id', %s, true)")
+
+    def _store_read(self, statement: Any, params: Any) -> list[Any]:
+        """Run a read of the log as the event store (scope `store`: every tenant's events)."""
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
+                curs.execute("SELECT set_config('app.scope', 'store', true)", prepare=True)
+                curs.execute(statement, params, prepare=True)
+                rows = curs.fetchall()
+            return rows
+
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def select_events(self, originator_id: Any, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
+        statement = self.select_events_statement
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            params.append(gt)
+            statement += SQL(" AND originator_version > %s")
+        if lte is not None:
+            params.append(lte)
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version") + SQL(" DESC" if desc else " ASC")
+        if limit is not None:
+            params.append(limit)
+            statement += SQL(" LIMIT %s")
+        return [StoredEvent(originator_id=r["originator_id"], originator_version=r["originator_version"],
+                            topic=r["topic"], state=bytes(r["state"])) for r in self._store_read(statement, params)]
+
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> Sequence[Notification]:
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("notification_id >= %s" if inclusive_of_start else "notification_id > %s")
+            params.append(start)
+        if stop is not None:
+            clauses.append("notification_id <= %s")
+            params.append(stop)
+        if topics:
+            clauses.append("topic = ANY(%s)")
+            params.append(list(topics))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(limit)
+        rows = self._store_read(
+            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.events_table_name}"
+            f"{where} ORDER BY notification_id LIMIT %s", params)
+        return [Notification(id=r["notification_id"], originator_id=r["originator_id"],
+                             originator_version=r["originator_version"], topic=r["topic"], state=bytes(r["state"]))
+                for r in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def max_notification_id(self) -> int | None:
+        rows = self._store_read(f"SELECT max(notification_id) AS max FROM {self.events_table_name}", ())
+        return rows[0]["max"]
+
     def create_table(self) -> None:  # pragma: no cover - guarded: alembic owns the schema
         raise RuntimeError("tables are created by alembic migrations (avm db migrate)")
 
-    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    # Retry only a dropped connection: a lock or statement timeout must surface at once (503).
+    @retry(InterfaceError, max_attempts=3, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         meta: EventMeta = kwargs.get("meta") or EventMeta()
         tenants: dict[Any, UUID] = kwargs.get("tenants") or {}
@@ -114,6 +174,13 @@ class AvmRecorder(PostgresApplicationRecorder):
             try:
                 with conn.pipeline() as pipeline, conn.transaction():
                     with conn.cursor() as curs:
+                        # Row-level security: the transaction may write only this tenant's rows.
+                        batch_tenants = {tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events}
+                        single = next(iter(batch_tenants)) if len(batch_tenants) == 1 else None
+                        caller = getattr(meta, "actor_id", None)
+                        curs.execute(self.scope_sql, (
+                            str(single) if single else "", "" if single else "system",
+                            caller if caller and _is_uuid(caller) else ""), prepare=True)
                         self._lock_table(curs)
                         self._notify_channel(curs)
                     with conn.cursor() as insert_curs, conn.cursor() as curs:
@@ -171,6 +238,14 @@ class Factory(PostgresFactory):
         return cls(datastore=self.datastore, tracking_table_name="tracking")
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _act_as_role(datastore: PostgresDatastore, role: str) -> None:
     """Every pooled connection acts as the unprivileged application role."""
     from psycopg import sql
@@ -178,10 +253,14 @@ def _act_as_role(datastore: PostgresDatastore, role: str) -> None:
     pool = datastore.pool
     configure = pool._configure  # set by the library; the pool is not open yet
 
+    statement_timeout = int(os.environ.get("AVM_DB_STATEMENT_TIMEOUT_MS", "5000"))
+
     def configure_with_role(conn: Any) -> None:
         if configure is not None:
             configure(conn)
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        # A stuck database must fail a request within seconds (503), never hang it.
+        conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(statement_timeout)))
 
     pool._configure = configure_with_role
 

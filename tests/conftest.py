@@ -77,3 +77,10 @@ def other_tenant(make_tenant: Any) -> Tenant:
 @pytest.fixture
 def admin(make_tenant: Any) -> Tenant:
     return make_tenant("admin")
+
+
+def pytest_configure(config: Any) -> None:
+    import os
+
+    # The HTTP tests hammer the API with one token; the limiter itself is tested with its own app.
+    os.environ.setdefault("AVM_RATE_LIMIT", "100000")

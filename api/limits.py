@@ -1,0 +1,37 @@
+"""Request limits: per-token rate limiting (higher for premium), built on Litestar's rate limiter."""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+
+PRIVILEGED = frozenset({"premium", "admin", "worker"})
+
+
+def _token_identifier(request: Any) -> str:
+    # The bearer token identifies the caller; only a digest of it is kept in the store.
+    header = request.headers.get("authorization", "")
+    return hashlib.sha256(header.encode()).hexdigest()[:32]
+
+
+def _for_roles(privileged: bool) -> Any:
+    async def check(request: Any) -> bool:
+        user = request.scope.get("user")
+        return user is not None and (user.role in PRIVILEGED) == privileged
+
+    return check
+
+
+def rate_limit_middleware() -> list[DefineMiddleware]:
+    """Two limiters over the same per-token key: one for `user` tokens, a higher one for the rest."""
+    standard = int(os.environ.get("AVM_RATE_LIMIT", "50"))
+    premium = int(os.environ.get("AVM_RATE_LIMIT_PREMIUM", str(standard * 4)))
+    return [
+        RateLimitConfig(rate_limit=("second", limit), identifier_for_request=_token_identifier,
+                        check_throttle_handler=_for_roles(privileged), exclude=["^/api/health", "^/schema", "^/metrics"],
+                        ).middleware
+        for privileged, limit in ((False, standard), (True, premium))
+    ]
