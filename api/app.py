@@ -19,6 +19,7 @@ from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, ProjectJobsController
+from api.controllers.metrics import PROMETHEUS, MetricsController
 from api.controllers.presets import PresetController
 from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
@@ -57,9 +58,10 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     return Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
-                        AdminProjectionController, UsageController],
+                        AdminProjectionController, UsageController, MetricsController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
-        middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS), *rate_limit_middleware()],
+        middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
+                    *rate_limit_middleware()],
         before_send=[send_correlation_id, store_idempotent_response],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,

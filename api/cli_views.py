@@ -1,4 +1,221 @@
 """`avm projections run|status`: the asynchronous projectors and the state of every read model."""
 from __future__ import annotations
 
-from api.cli_projections import projections  # noqa: F401 - commands are added to this group
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from api.cli_projections import projections
+from api.cli_support import _database, _services, fail_cleanly
+
+log = logging.getLogger("avm.projectors")
+
+RETRY_SECONDS = 2.0
+Say = Callable[[str], None]
+
+
+class ProjectorSlot:
+    """One asynchronous projection in this process: the advisory lock that makes its runner the only
+    one (held by a session of its own), and while held, the library's ProjectionRunner.
+
+    The lock dies with its session, so a runner that is stopped, crashes or is killed lets a waiting
+    one take over; the new runner resumes from the view's tracking position.
+    """
+
+    def __init__(self, url: str, projection_class: Any, view_class: Any, env: dict[str, str], say: Say) -> None:
+        self.url = url
+        self.projection_class = projection_class
+        self.view_class = view_class
+        self.name: str = projection_class.name
+        self.env = env
+        self.say = say
+        self.lock_conn: Any = None
+        self.runner: Any = None
+        self.said_waiting = False
+        self.retry_at = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.runner is not None
+
+    def step(self) -> None:
+        """Take the lock when free and start the runner; while running, check it is still sound."""
+        if time.monotonic() < self.retry_at:
+            return
+        try:
+            if self.runner is None:
+                if self._try_lock():
+                    self._start()
+            else:
+                self._check()
+        except Exception as exc:  # noqa: BLE001 - a projector outlives database hiccups and bugs alike
+            self.say(f"{self.name}: stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                     f" (retrying in {RETRY_SECONDS:g} s)")
+            self.release()
+            self.retry_at = time.monotonic() + RETRY_SECONDS
+
+    def _try_lock(self) -> bool:
+        import psycopg
+
+        from projections.views import lock_key
+
+        if self.lock_conn is None or self.lock_conn.closed:
+            self.lock_conn = psycopg.connect(
+                self.url, autocommit=True, application_name=f"avm projector {self.name}",
+                connect_timeout=5, keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+        got = self.lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(self.name),)).fetchone()[0]
+        if not got and not self.said_waiting:
+            self.say(f"{self.name}: waiting (another runner is active)")
+            self.said_waiting = True
+        return bool(got)
+
+    def _start(self) -> None:
+        from eventsourcing.projection import ProjectionRunner
+
+        from domain.application import AvmApplication
+
+        self.runner = ProjectionRunner(application_class=AvmApplication, projection_class=self.projection_class,
+                                       view_class=self.view_class, env=self.env)
+        self.runner.__enter__()
+        self.said_waiting = False
+        position = self.runner.view.max_tracking_id(AvmApplication.name) or 0
+        self.say(f"{self.name}: active from position {position}")
+
+    def _check(self) -> None:
+        # The lock lives as long as its session: if the session is gone, so is the right to run.
+        self.lock_conn.execute("SELECT 1")
+        self.runner.run_forever(timeout=0)  # re-raises the processing thread's error
+        if self.runner.is_interrupted.is_set():
+            raise RuntimeError("the subscription ended")
+        self.runner.view.flush()
+
+    def release(self) -> None:
+        """Stop the runner, record its last position, then give up the lock."""
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            try:
+                runner.__exit__(None, None, None)
+            except Exception as exc:  # noqa: BLE001 - already reported, or reported now
+                log.warning("%s: runner ended with %s", self.name, exc)
+            try:
+                runner.view.flush()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("%s: could not record the last skipped position: %s", self.name, exc)
+            runner.view.datastore.close()
+        conn, self.lock_conn = self.lock_conn, None
+        if conn is not None:
+            try:
+                conn.close()  # closing the session releases its advisory lock
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def projector_env(url: str) -> dict[str, str]:
+    from eventstore.recorder import env_for
+
+    return env_for(
+        url,
+        POSTGRES_POOL_SIZE="2", POSTGRES_MAX_OVERFLOW="2", POSTGRES_PRE_PING="y",
+        POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
+        POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
+        POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
+    )
+
+
+def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll: float = 0.5) -> None:
+    """Run every asynchronous projection whose lock this process gets, until `stop` is set.
+
+    Each view is woken by the event store's LISTEN/NOTIFY channel (the library's subscription);
+    the loop here only takes free locks, checks the runners, and records skipped positions.
+    """
+    from projections.views import ASYNC_PROJECTIONS
+
+    env = projector_env(url)
+    slots = [ProjectorSlot(url, p, v, env, say) for p, v in ASYNC_PROJECTIONS]
+    try:
+        while not stop.is_set():
+            for slot in slots:
+                slot.step()
+            stop.wait(poll)
+    finally:
+        for slot in slots:
+            slot.release()
+
+
+def start_projectors(url: str, say: Say = log.info) -> Callable[[], None]:
+    """Run the projectors in a background thread (e.g. inside `avm serve`); returns the function that stops them."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projectors, args=(url, stop), kwargs={"say": say},
+                              name="avm-projectors", daemon=True)
+    thread.start()
+
+    def stop_projectors() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return stop_projectors
+
+
+@projections.command("run")
+@fail_cleanly
+def projections_run() -> None:
+    """Run the asynchronous projectors until stopped (Ctrl-C or SIGTERM).
+
+    Safe to run twice: one runner works, the others wait and take over when it stops.
+    """
+    from eventstore import migrate as m
+    from projections.views import ASYNC_NAMES
+
+    database = _database()
+    m.upgrade(database.url)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"projectors: {', '.join(ASYNC_NAMES)} (pid {os.getpid()}; Ctrl-C to stop)")
+    run_projectors(database.url, stop, say=click.echo)
+    click.echo("projectors stopped")
+
+
+COLUMNS = ("name", "kind", "position", "lag", "state", "runner")
+
+
+@projections.command("status")
+@fail_cleanly
+def projections_status() -> None:
+    """Every read model: kind (inline/async), position, lag in events, state (building/live)."""
+    from rich.console import Console
+
+    from api.controllers.health import max_view_lag
+    from projections.views import projection_states
+
+    services = _services(migrate=False)
+    try:
+        with services.read(scope="system") as conn:
+            states = projection_states(conn, max_view_lag())
+    finally:
+        services.close()
+    rows = [[str(s.get(c, "-")) for c in COLUMNS] for s in states]
+    console = Console()
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title="projections")
+        for column in COLUMNS:
+            table.add_column(column, justify="right" if column in ("position", "lag") else "left")
+        for row, s in zip(rows, states):
+            table.add_row(*row, style="yellow" if s["state"] == "building" else None)
+        console.print(table)
+        return
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    for line in [list(COLUMNS), *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from eventstore.recorder import env_for
 from projections.users import principal_for_token
 
 VERSION = "0.1.0"
+TOKEN_CACHE_SECONDS = float(os.environ.get("AVM_TOKEN_CACHE_SECONDS", "1.0"))
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Services:
             POSTGRES_PRE_PING="y",
         ))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+        self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
 
     @classmethod
     def from_environment(cls) -> Services:
@@ -64,13 +67,28 @@ class Services:
             yield conn
 
     def authenticate(self, token: str) -> Principal | None:
+        """The principal behind a live token. Answers are cached for TOKEN_CACHE_SECONDS, so a
+        revocation or role change made by another process takes effect within that time (this
+        process forgets its cache at once, see forget_tokens)."""
         if not token.startswith("avm_") or len(token) > 200:
             return None
+        digest = hash_token(token)
+        now = time.monotonic()
+        cached = self._tokens.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         with self.read(scope="auth") as conn:
-            row = principal_for_token(conn, hash_token(token))
-        if row is None:
-            return None
-        return Principal(user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=row["token_id"])
+            row = principal_for_token(conn, digest)
+        principal = None if row is None else Principal(
+            user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=row["token_id"])
+        if len(self._tokens) >= 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (principal, now + TOKEN_CACHE_SECONDS)
+        return principal
+
+    def forget_tokens(self) -> None:
+        """Drop cached token answers (after a revocation or a role change in this process)."""
+        self._tokens.clear()
 
     def decode_event_state(self, state: bytes) -> dict[str, Any]:
         return self.app.mapper.transcoder.decode(state)

@@ -72,7 +72,11 @@ class AvmApplication(Application[UUID]):
     """One application for the whole domain; the persistence module is chosen by the composition root."""
 
     name = "avm"
-    env = {"IS_SNAPSHOTTING_ENABLED": "y"}
+    # Aggregates are cached without fast-forwarding: a command on a cached aggregate costs no
+    # read; a stale copy (another process wrote since) fails its save on the version and is
+    # evicted and reloaded (see _attempt).
+    env = {"IS_SNAPSHOTTING_ENABLED": "y", "AGGREGATE_CACHE_MAXSIZE": "20000",
+           "AGGREGATE_CACHE_FASTFORWARD": "n"}
     snapshotting_intervals = {Project: 100, User: 100, Job: 100, Asset: 100, Preset: 100}
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -98,6 +102,15 @@ class AvmApplication(Application[UUID]):
                                             field="Idempotency-Key") from None
             raise
 
+    def evict(self, *aggregates: TenantAggregate) -> None:
+        """Forget cached copies (after a version conflict they are known to be stale)."""
+        if self.repository.cache is not None:
+            for agg in aggregates:
+                try:
+                    self.repository.cache.get(agg.id, evict=True)
+                except KeyError:
+                    pass
+
     def load(self, cls: type[A], aggregate_id: UUID | str, tenant_id: str | None,
              version: int | None = None) -> A:
         """The aggregate, or NotFound when missing, of another type, or of another tenant."""
@@ -117,7 +130,13 @@ class AvmApplication(Application[UUID]):
             if attempt:
                 # Back off a little (with jitter) so contenders stop colliding in lock-step.
                 time.sleep(min(0.05, 0.001 * 2 ** attempt) * (0.5 + secrets.randbelow(1000) / 1000))
-            aggregates, result = build()
+            try:
+                aggregates, result = build()
+            except StaleVersion:
+                if attempt or self.repository.cache is None:
+                    raise
+                self.repository.cache.clear()  # the cached copy may be the stale one: read afresh
+                continue
             changed = [a for a in aggregates if a is not None and a.pending_events]
             if not changed:
                 return result
@@ -127,6 +146,7 @@ class AvmApplication(Application[UUID]):
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
+                self.evict(*changed)
                 if expected_version is not None:
                     raise StaleVersion(
                         f"version {expected_version} is stale: another change was applied first",
@@ -304,6 +324,7 @@ class AvmApplication(Application[UUID]):
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
+                self.evict(job, project)
                 continue
             return job
         return None
@@ -386,6 +407,7 @@ class AvmApplication(Application[UUID]):
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
+                self.evict(job, project)
         return failed
 
     @staticmethod
@@ -446,6 +468,7 @@ class AvmApplication(Application[UUID]):
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
+                self.evict(asset)
         return expired
 
     # -- presets --------------------------------------------------------------------------------

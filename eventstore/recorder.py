@@ -159,7 +159,7 @@ class AvmRecorder(PostgresApplicationRecorder):
         if kwargs.get("aggregates"):
             from projections.inline import writes_for
 
-            writes += writes_for(kwargs["aggregates"])
+            writes += writes_for(kwargs["aggregates"], [e.topic for e in stored_events])
         idempotency = kwargs.get("idempotency")
         if idempotency and stored_events:
             # Recorded with the events: a retry after a lost acknowledgement finds the key.

@@ -27,10 +27,20 @@ class InlineProjection:
         """The first n of (tenant_id, aggregate id): what identifies the aggregate's rows in a table."""
         return (UUID(aggregate.tenant_id), aggregate.id)[:n]
 
-    def write(self, curs: Cursor[Any], aggregate: Any) -> None:
-        """Replace this aggregate's rows: delete by key, insert the current ones."""
+    # Event types (e.g. "Project.Renamed") that change this projection's rows; None: every event.
+    relevant: ClassVar[frozenset[str] | None] = None
+    # Tables holding exactly one row per aggregate, keyed by their key columns: upserted.
+    single_row: ClassVar[bool] = True
+
+    def write(self, curs: Cursor[Any], aggregate: Any, event_types: frozenset[str] | None = None) -> None:
+        """Bring this aggregate's rows up to date: upsert a single row, or replace a set of rows."""
+        if self.relevant is not None and event_types is not None and not (self.relevant & event_types):
+            return
         for table, rows in self.rows(aggregate).items():
             columns, key_columns = self.tables[table]
+            if self.single_row and len(rows) == 1:
+                curs.execute(_upsert_sql(table, columns, key_columns), rows[0], prepare=True)
+                continue
             curs.execute(_delete_sql(table, key_columns), self.key(aggregate, len(key_columns)), prepare=True)
             if rows:
                 curs.execute(_insert_sql(table, columns, len(rows)),
@@ -58,6 +68,15 @@ def _delete_sql(table: str, key_columns: Sequence[str]) -> sql.Composed:
     return sql.SQL("DELETE FROM {} WHERE {}").format(
         sql.Identifier(table),
         sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key_columns))
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key_columns: Sequence[str]) -> sql.Composed:
+    others = [c for c in columns if c not in key_columns]
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        sql.SQL(", ").join(map(sql.Identifier, key_columns)),
+        sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others))
 
 
 def _insert_sql(table: str, columns: Sequence[str], n: int) -> sql.Composed:

@@ -19,13 +19,15 @@ INLINE_PROJECTIONS: tuple[InlineProjection, ...] = (
 BY_NAME = {p.name: p for p in INLINE_PROJECTIONS}
 
 
-def writes_for(aggregates: Iterable[Any]) -> list[Any]:
-    """The writes that bring every inline read model up to date with these saved aggregates."""
+def writes_for(aggregates: Iterable[Any], topics: Iterable[str] = ()) -> list[Any]:
+    """The writes that bring every inline read model up to date with these saved aggregates
+    (`topics`: of the events being saved, so a projection they do not touch is skipped)."""
+    event_types = frozenset(t.rsplit(":", 1)[-1] for t in topics) or None
     writes = []
     for agg in aggregates:
         for projection in INLINE_PROJECTIONS:
             if isinstance(agg, projection.handles):
-                writes.append(lambda curs, p=projection, a=agg: p.write(curs, a))
+                writes.append(lambda curs, p=projection, a=agg: p.write(curs, a, event_types))
     return writes
 
 

@@ -31,6 +31,9 @@ class ProjectsProjection(InlineProjection):
 class ScenesProjection(InlineProjection):
     name = "scenes"
     handles = (Project,)
+    single_row = False
+    relevant = frozenset({"Project.Created", "Project.StorySet", "Project.ScenesMerged", "Project.SceneSplit",
+                          "Project.ScenesReordered", "Project.SceneUpdated", "Project.SceneImageAttached"})
     tables = {
         "scenes": (("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id"),
                    ("tenant_id", "project_id")),

@@ -14,6 +14,7 @@ from projections.base import InlineProjection
 class UsersProjection(InlineProjection):
     name = "users"
     handles = (User,)
+    single_row = False  # users is one row, api_tokens many: replace both
     tables = {
         "users": (("tenant_id", "id", "email", "name", "image", "role", "settings", "default_preset_id",
                    "version", "created_at", "updated_at", "deleted_at"), ("tenant_id", "id")),

@@ -79,6 +79,7 @@ class MeController(Controller):
     def revoke_token(self, request: Request[Any, Any, Any], token_id: UUID, services: Services) -> None:
         """Revoke one of the caller's tokens; it stops working at once."""
         services.app.revoke_token(command_context(request), str(token_id))
+        services.forget_tokens()
 
 
 class AdminUserController(Controller):
@@ -125,4 +126,6 @@ class AdminUserController(Controller):
     def change_role(self, request: Request[Any, Any, Any], user_id: UUID, data: ChangeRole,
                     services: Services) -> UserOut:
         """Change a user's role (admin); recorded with the admin as actor."""
-        return user_out(services.app.change_role(command_context(request), str(user_id), data.role))
+        user = services.app.change_role(command_context(request), str(user_id), data.role)
+        services.forget_tokens()
+        return user_out(user)

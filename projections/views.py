@@ -1,0 +1,357 @@
+"""Asynchronous views (daily usage) on the library's Projection and tracking recorder, and the state of every projection."""
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Sequence
+from datetime import date, timedelta, timezone
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from psycopg import Cursor, sql
+
+from domain.application import AvmApplication
+from domain.assets import Asset
+from domain.jobs import Job
+from domain.projects import Project
+from domain.shared import TenantAggregate
+from projections.inline import INLINE_PROJECTIONS
+
+UPSTREAM = AvmApplication.name
+# Positions of events a view ignores are written at most this often (or with its next row change).
+SKIP_FLUSH_SECONDS = 0.5
+# Lag is counted exactly up to this many events (an index range scan), estimated from the head beyond.
+LAG_COUNT_CAP = 10_000
+
+Statement = tuple[sql.Composable | str, Sequence[Any]]
+
+# The tenant of the event being processed, from its own row: most events carry no tenant in
+# their payload, and every row of `events` does.
+_TENANT = "SELECT tenant_id FROM events WHERE notification_id = %s"
+
+
+class AsyncView(PostgresTrackingRecorder):
+    """A materialised view whose rows and tracking position are written in one transaction.
+
+    The shared `tracking` table has one row per projection, so the view records its position
+    in the upstream application under its own name. Positions of events the view ignores
+    are batched: recorded with the next row change, or by `flush()` (worst case: they are
+    processed again after a crash, and ignored again).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements = []  # tables come from alembic migrations only
+        self._lock = threading.RLock()
+        self._skipped: int | None = None
+        self._last_write = time.monotonic()
+
+    def create_table(self) -> None:  # pragma: no cover - guarded: alembic owns the schema
+        raise RuntimeError("tables are created by alembic migrations (avm db migrate)")
+
+    # -- tracking under the view's own name ----------------------------------------------------
+    def _tracked_as(self, application_name: str) -> str:
+        return self.name if application_name == UPSTREAM else application_name
+
+    def _insert_tracking(self, curs: Cursor[Any], tracking: Tracking) -> None:
+        super()._insert_tracking(curs, Tracking(self._tracked_as(tracking.application_name),
+                                                tracking.notification_id))
+
+    def _max_tracking_id(self, application_name: str, curs: Cursor[Any]) -> int | None:
+        return super()._max_tracking_id(self._tracked_as(application_name), curs)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        self.flush()
+        return super().max_tracking_id(application_name)
+
+    # -- writes --------------------------------------------------------------------------------
+    def write(self, tracking: Tracking, statements: Sequence[Statement]) -> None:
+        """Apply the statements and advance the position in one transaction (pipelined).
+
+        The position only moves forward (the library's single-row tracking upsert): an event
+        processed twice, by a second runner or after a lost acknowledgement, raises
+        IntegrityError and rolls its rows back instead of counting them again.
+        """
+        with self._lock, self.datastore.get_connection() as conn:
+            error: Exception | None = None
+            try:
+                with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
+                    try:
+                        # Projection tables are keyed by tenant; a projector writes for every tenant.
+                        curs.execute("SELECT set_config('app.scope', 'system', true)", prepare=True)
+                        for statement, params in statements:
+                            curs.execute(statement, params, prepare=True)
+                        self._insert_tracking(curs, tracking)
+                    except Exception as exc:
+                        error = exc
+                        raise  # the transaction rolls back: no row without its position
+            except Exception:
+                # Leaving an aborted pipeline reports "pipeline aborted"; the first error is the one.
+                if error is None:
+                    raise
+                raise error from None
+            if self._skipped is not None and self._skipped <= tracking.notification_id:
+                self._skipped = None
+            self._last_write = time.monotonic()
+
+    def skip(self, tracking: Tracking) -> None:
+        """An event this view does not count: its position is recorded later."""
+        with self._lock:
+            self._skipped = tracking.notification_id
+            due = time.monotonic() - self._last_write >= SKIP_FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the position of the events skipped since the last write."""
+        with self._lock:
+            if self._skipped is None:
+                return
+            with self.datastore.transaction(commit=True) as curs:
+                self._insert_tracking(curs, Tracking(self.name, self._skipped))
+            self._skipped = None
+            self._last_write = time.monotonic()
+
+
+class DailyUsageView(AsyncView):
+    """Per tenant and UTC day: projects created, scenes, renders, storage bytes and cost."""
+
+    name = "daily_usage"
+    tables = ("daily_usage", "daily_usage_assets")
+    COUNTERS = ("projects_created", "scenes_created", "renders_succeeded", "renders_failed",
+                "storage_bytes_added", "storage_bytes_removed", "cost_estimated", "cost_actual")
+
+    def add(self, tracking: Tracking, day: date, **amounts: int | Decimal) -> None:
+        self.write(tracking, [_add(tracking, day, amounts)])
+
+    def asset_registered(self, tracking: Tracking, day: date, asset_id: UUID, size_bytes: int) -> None:
+        remember = ("INSERT INTO daily_usage_assets (tenant_id, asset_id, size_bytes)"
+                    " SELECT tenant_id, %s, %s FROM events WHERE notification_id = %s"
+                    " ON CONFLICT (tenant_id, asset_id) DO NOTHING")
+        self.write(tracking, [(remember, (asset_id, size_bytes, tracking.notification_id)),
+                              _add(tracking, day, {"storage_bytes_added": size_bytes})])
+
+    def asset_changed(self, tracking: Tracking, day: date, asset_id: UUID, change: str) -> None:
+        """Deleted, Restored or Expired: flip the asset's flag; if that changes whether its bytes
+        count, add or remove them on the event's day. Events of other aggregates match no row."""
+        flag, value, counter = {
+            "deleted": ("deleted", True, "storage_bytes_removed"),
+            "restored": ("deleted", False, "storage_bytes_added"),
+            "expired": ("expired", True, "storage_bytes_removed"),
+        }[change]
+        other = "expired" if flag == "deleted" else "deleted"
+        statement = sql.SQL(
+            "WITH changed AS ("
+            " UPDATE daily_usage_assets SET {flag} = %(value)s"
+            " WHERE tenant_id = (" + _TENANT.replace("%s", "%(position)s") + ")"
+            " AND asset_id = %(asset_id)s AND {flag} <> %(value)s"
+            " RETURNING tenant_id, size_bytes, {other})"
+            " INSERT INTO daily_usage (tenant_id, day, {counter})"
+            " SELECT tenant_id, %(day)s, size_bytes FROM changed WHERE NOT {other}"
+            " ON CONFLICT (tenant_id, day) DO UPDATE SET {counter} = daily_usage.{counter} + EXCLUDED.{counter}"
+        ).format(flag=sql.Identifier(flag), other=sql.Identifier(other), counter=sql.Identifier(counter))
+        self.write(tracking, [(statement, {"value": value, "position": tracking.notification_id,
+                                           "asset_id": asset_id, "day": day})])
+
+
+_ADD_CACHE: dict[tuple[str, ...], sql.Composed] = {}
+
+
+def _add(tracking: Tracking, day: date, amounts: dict[str, int | Decimal]) -> Statement:
+    """Add amounts to the tenant's row of the day (created on first use)."""
+    columns = tuple(sorted(amounts))
+    statement = _ADD_CACHE.get(columns)
+    if statement is None:
+        ids = [sql.Identifier(c) for c in columns]
+        statement = _ADD_CACHE[columns] = sql.SQL(
+            "INSERT INTO daily_usage (tenant_id, day, {cols}) SELECT tenant_id, %s, {values} FROM events"
+            " WHERE notification_id = %s ON CONFLICT (tenant_id, day) DO UPDATE SET {sets}"
+        ).format(cols=sql.SQL(", ").join(ids), values=sql.SQL(", ").join(sql.Placeholder() * len(ids)),
+                 sets=sql.SQL(", ").join(sql.SQL("{c} = daily_usage.{c} + EXCLUDED.{c}").format(c=i) for i in ids))
+    return statement, (day, *(amounts[c] for c in columns), tracking.notification_id)
+
+
+def day_of(event: Any) -> date:
+    """The UTC day an event happened on (its own timestamp: deterministic on replay)."""
+    return event.timestamp.astimezone(timezone.utc).date()
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.000001"))
+
+
+class DailyUsageProjection(Projection[DailyUsageView]):
+    """Projects created, scenes (from stories set), renders (jobs succeeded, jobs failed for good),
+    storage bytes (sized assets registered, less deleted or expired ones, restored ones back) and
+    cost (the expected estimate when a job is queued, the actual cost when it succeeds).
+
+    Every event advances the position, counted or not, so lag is measured against the whole log.
+    """
+
+    name = "daily_usage"
+    topics: tuple[str, ...] = ()
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.skip(tracking)
+
+    @process_event.register(Project.Created)
+    def _project_created(self, e: Any, tracking: Tracking) -> None:
+        self.view.add(tracking, day_of(e), projects_created=1)
+
+    @process_event.register(Project.StorySet)
+    def _story_set(self, e: Any, tracking: Tracking) -> None:
+        self.view.add(tracking, day_of(e), scenes_created=len(e.scenes))
+
+    @process_event.register(Job.Queued)
+    def _job_queued(self, e: Any, tracking: Tracking) -> None:
+        self.view.add(tracking, day_of(e), cost_estimated=money((e.estimate or {}).get("expected")))
+
+    @process_event.register(Job.Succeeded)
+    def _job_succeeded(self, e: Any, tracking: Tracking) -> None:
+        self.view.add(tracking, day_of(e), renders_succeeded=1, cost_actual=money(e.cost_actual))
+
+    @process_event.register(Job.Failed)
+    def _job_failed(self, e: Any, tracking: Tracking) -> None:
+        if e.will_retry:  # an attempt failed; the render goes on
+            self.view.skip(tracking)
+        else:
+            self.view.add(tracking, day_of(e), renders_failed=1)
+
+    @process_event.register(Asset.Registered)
+    def _asset_registered(self, e: Any, tracking: Tracking) -> None:
+        if e.size_bytes:
+            self.view.asset_registered(tracking, day_of(e), e.originator_id, e.size_bytes)
+        else:
+            self.view.skip(tracking)
+
+    @process_event.register(TenantAggregate.Deleted)
+    def _deleted(self, e: Any, tracking: Tracking) -> None:
+        self.view.asset_changed(tracking, day_of(e), e.originator_id, "deleted")
+
+    @process_event.register(TenantAggregate.Restored)
+    def _restored(self, e: Any, tracking: Tracking) -> None:
+        self.view.asset_changed(tracking, day_of(e), e.originator_id, "restored")
+
+    @process_event.register(Asset.Expired)
+    def _expired(self, e: Any, tracking: Tracking) -> None:
+        self.view.asset_changed(tracking, day_of(e), e.originator_id, "expired")
+
+
+# The asynchronous projections, each with the view class it writes.
+ASYNC_PROJECTIONS: tuple[tuple[type[Projection[Any]], type[AsyncView]], ...] = (
+    (DailyUsageProjection, DailyUsageView),
+)
+ASYNC_NAMES = tuple(p.name for p, _ in ASYNC_PROJECTIONS)
+
+
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock held by the one runner that projects `name`."""
+    return zlib.crc32(f"avm:projection:{name}".encode())
+
+
+# -- state of every projection ---------------------------------------------------------------------
+def projection_states(conn: Any, max_lag: int, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every projection (or the named ones), inline and async: position, lag in events, state, and
+    for an async one whether a runner holds it.
+
+    `live` when the lag is within `max_lag`, `building` otherwise (catching up, or no runner).
+    """
+    every = [*((p.name, "inline") for p in INLINE_PROJECTIONS), *((n, "async") for n in ASYNC_NAMES)]
+    chosen = [(n, k) for n, k in every if names is None or n in names]
+    head = conn.execute("SELECT coalesce(max(notification_id), 0) AS n FROM events").fetchone()["n"]
+    positions = {r["application_name"]: r["notification_id"] or 0 for r in conn.execute(
+        "SELECT application_name, notification_id FROM tracking WHERE application_name <> '__migration__'")}
+    keys = {lock_key(n): n for n, k in chosen if k == "async"}
+    running = {keys[r["key"]] for r in conn.execute(
+        "SELECT objid::bigint AS key FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0"
+        " AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND objid::bigint = ANY(%s)", (list(keys),)) if r["key"] in keys} if keys else set()
+    lags: dict[int, int] = {}
+    cap = max(LAG_COUNT_CAP, max_lag + 1)
+    out = []
+    for name, kind in chosen:
+        position = positions.get(name, 0)
+        if position not in lags:
+            lags[position] = 0 if position >= head else count_after(conn, position, cap, head)
+        lag = lags[position]
+        state: dict[str, Any] = {"name": name, "kind": kind, "position": position, "lag": lag,
+                                 "state": "live" if lag <= max_lag else "building"}
+        if kind == "async":
+            state["runner"] = "active" if name in running else "none"
+        out.append(state)
+    return out
+
+
+def count_after(conn: Any, position: int, cap: int, head: int) -> int:
+    """Events after `position`: counted exactly up to `cap`, else the head's distance (ids have gaps)."""
+    n = conn.execute("SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE notification_id > %s"
+                     " ORDER BY notification_id LIMIT %s) s", (position, cap)).fetchone()["n"]
+    return n if n < cap else max(head - position, n)
+
+
+def service_stats(conn: Any) -> dict[str, int]:
+    """Live users, projects and assets (not deleted or expired), every job, every event."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM users WHERE deleted_at IS NULL) AS users,"
+        " (SELECT count(*) FROM projects WHERE deleted_at IS NULL) AS projects,"
+        " (SELECT count(*) FROM jobs) AS jobs,"
+        " (SELECT count(*) FROM assets WHERE deleted_at IS NULL AND expired_at IS NULL) AS assets,"
+        " (SELECT count(*) FROM events) AS events").fetchone()
+    return {k: int(v) for k, v in row.items()}
+
+
+# -- daily usage queries ---------------------------------------------------------------------------
+USAGE_FIELDS = ("projects_created", "scenes_created", "renders_succeeded", "renders_failed",
+                "storage_bytes_added", "storage_bytes_removed", "cost_estimated", "cost_actual")
+_SUMS = ", ".join(f"sum({c}) AS {c}" for c in USAGE_FIELDS)
+
+
+def list_daily_usage(conn: Any, tenant_id: UUID, first: date, last: date) -> list[dict[str, Any]]:
+    """The tenant's days from `first` to `last`, every day present (zeros when nothing happened),
+    with the storage balance at the end of each day."""
+    opening = conn.execute(
+        "SELECT coalesce(sum(storage_bytes_added - storage_bytes_removed), 0) AS n FROM daily_usage"
+        " WHERE tenant_id = %s AND day < %s", (tenant_id, first), prepare=True).fetchone()["n"]
+    rows = conn.execute(
+        f"SELECT day, {', '.join(USAGE_FIELDS)} FROM daily_usage WHERE tenant_id = %s AND day BETWEEN %s AND %s"
+        " ORDER BY day", (tenant_id, first, last), prepare=True).fetchall()
+    return _days(rows, first, last, int(opening))
+
+
+def list_daily_totals(conn: Any, first: date, last: date) -> list[dict[str, Any]]:
+    """Every tenant's usage added up per day (admin), with the number of tenants active that day."""
+    opening = conn.execute(
+        "SELECT coalesce(sum(storage_bytes_added - storage_bytes_removed), 0) AS n FROM daily_usage"
+        " WHERE day < %s", (first,)).fetchone()["n"]
+    rows = conn.execute(
+        f"SELECT day, count(*) AS active_tenants, {_SUMS} FROM daily_usage WHERE day BETWEEN %s AND %s"
+        " GROUP BY day ORDER BY day", (first, last)).fetchall()
+    return _days(rows, first, last, int(opening), extra=("active_tenants",))
+
+
+def _days(rows: list[dict[str, Any]], first: date, last: date, balance: int,
+          extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    by_day = {r["day"]: r for r in rows}
+    out = []
+    day = first
+    while day <= last:
+        row = by_day.get(day) or {}
+        item: dict[str, Any] = {"day": day}
+        for f in (*extra, *USAGE_FIELDS):
+            value = row.get(f) or 0
+            item[f] = float(value) if f.startswith("cost_") else int(value)
+        balance += item["storage_bytes_added"] - item["storage_bytes_removed"]
+        item["storage_bytes"] = balance
+        out.append(item)
+        day += timedelta(days=1)
+    return out
