@@ -26,9 +26,12 @@ def _for_roles(privileged: bool) -> Any:
 
 
 def rate_limit_middleware() -> list[DefineMiddleware]:
-    """Two limiters over the same per-token key: one for `user` tokens, a higher one for the rest."""
+    """Two limiters over the same per-token key: one for `user` tokens, a higher one for the rest.
+    AVM_RATE_LIMIT=0 turns limiting off (benchmarks that drive the API with one token)."""
     standard = int(os.environ.get("AVM_RATE_LIMIT", "50"))
     premium = int(os.environ.get("AVM_RATE_LIMIT_PREMIUM", str(standard * 4)))
+    if standard <= 0:
+        return []
     return [
         RateLimitConfig(rate_limit=("second", limit), identifier_for_request=_token_identifier,
                         check_throttle_handler=_for_roles(privileged), exclude=["^/api/health", "^/schema", "^/metrics"],

@@ -43,7 +43,9 @@ class Services:
             POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
             POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
-            POSTGRES_PRE_PING="y",
+            # No pre-ping (a round trip per checkout): a connection broken by an outage fails
+            # its request with 503 and the pool replaces it.
+            POSTGRES_PRE_PING=os.environ.get("AVM_DB_PRE_PING", "n"),
         ))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}

@@ -3,6 +3,8 @@ hash chain and same-transaction writes (inline projections, idempotency records)
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -39,6 +41,85 @@ class EventMeta:
         self.command_id = command_id
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+
+
+class _Item:
+    """One command's insert, waiting for a (group) commit."""
+
+    __slots__ = ("error", "meta", "result", "stored_events", "tenants", "writes")
+
+    def __init__(self, stored_events: Sequence[StoredEvent], meta: Any, tenants: dict[Any, UUID],
+                 writes: list[Write]) -> None:
+        self.stored_events = stored_events
+        self.meta = meta
+        self.tenants = tenants
+        self.writes = writes
+        self.result: list[int] | None = None
+        self.error: Exception | None = None
+
+
+def _translate(error: Exception) -> Exception:
+    """psycopg errors → the library's persistence errors (as PostgresDatastore does), cause kept."""
+    from eventsourcing import persistence as p
+
+    for source, target in ((psycopg.InterfaceError, p.InterfaceError), (psycopg.OperationalError, p.OperationalError),
+                           (psycopg.DataError, p.DataError), (psycopg.IntegrityError, p.IntegrityError),
+                           (psycopg.InternalError, p.InternalError), (psycopg.ProgrammingError, p.ProgrammingError),
+                           (psycopg.NotSupportedError, p.NotSupportedError), (psycopg.DatabaseError, p.DatabaseError),
+                           (psycopg.Error, p.PersistenceError)):
+        if isinstance(error, source):
+            translated = target(str(error))
+            translated.__cause__ = error
+            return translated
+    return error
+
+
+class Committer:
+    """Hands waiting commands to one committing thread, which commits them together.
+
+    A command arriving while no commit is running is committed at once, alone; those that
+    arrive meanwhile are committed together by the next commit (group commit).
+    """
+
+    def __init__(self, commit: Callable[[list[_Item]], None], max_batch: int = 64) -> None:
+        self._commit = commit
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[_Item, threading.Event]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, item: _Item) -> list[int]:
+        done = threading.Event()
+        self._queue.put((item, done))
+        self._ensure_thread()
+        done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result or []
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="avm-committer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._commit([item for item, _ in batch])
+            except BaseException as e:  # noqa: BLE001 - never leave a caller waiting
+                for item, _ in batch:
+                    if item.error is None and item.result is None:
+                        item.error = e if isinstance(e, Exception) else RuntimeError(repr(e))
+            for _, done in batch:
+                done.set()
 
 
 class DbFunctionsRefused(RuntimeError):
@@ -84,6 +165,12 @@ class AvmRecorder(PostgresApplicationRecorder):
             f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout)}s'",
             "SELECT avm_lock_events('EXCLUSIVE')",
         ]
+        self.tracking_after_sql = (
+            "INSERT INTO tracking (application_name, notification_id) SELECT unnest(%s::text[]), %s"
+            " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
+        )
+        self.committer: Committer | None = (
+            Committer(self._commit_batch) if os.environ.get("AVM_GROUP_COMMIT", "1") != "0" else None)
         self.tracking_sql = (
             "INSERT INTO tracking (application_name, notification_id)"
             f" SELECT unnest(%s::text[]), currval(pg_get_serial_sequence('{table}', 'notification_id'))"
@@ -166,40 +253,50 @@ class AvmRecorder(PostgresApplicationRecorder):
             writes.append(lambda curs: curs.execute(
                 "INSERT INTO idempotency_keys (tenant_id, key, fingerprint) VALUES (%s, %s, %s)",
                 idempotency, prepare=True))
-        exc: Exception | None = None
-        ids: list[int] | None = None
         if not stored_events and not writes:
             return []
+        item = _Item(stored_events, meta, tenants, writes)
+        if self.committer is not None:
+            return self.committer.submit(item)
+        return self._commit_one(item)
+
+    def _scope_params(self, item: _Item) -> tuple[str, str, str]:
+        batch_tenants = {item.tenants.get(e.originator_id, SYSTEM_TENANT) for e in item.stored_events}
+        single = next(iter(batch_tenants)) if len(batch_tenants) == 1 else None
+        caller = getattr(item.meta, "actor_id", None)
+        return (str(single) if single else "", "" if single else "system",
+                caller if caller and _is_uuid(caller) else "")
+
+    def _insert_params(self, item: _Item) -> tuple[Any, ...]:
+        meta, events = item.meta, item.stored_events
+        return (meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
+                [e.originator_id for e in events], [e.originator_version for e in events],
+                [e.topic for e in events], [e.state for e in events],
+                [item.tenants.get(e.originator_id, SYSTEM_TENANT) for e in events])
+
+    def _commit_one(self, item: _Item) -> list[int]:
+        """One command, one transaction, pipelined: scope, lock, notify, insert, writes, tracking."""
+        exc: Exception | None = None
+        ids: list[int] = []
         with self.datastore.get_connection() as conn:
             try:
                 with conn.pipeline() as pipeline, conn.transaction():
                     with conn.cursor() as curs:
                         # Row-level security: the transaction may write only this tenant's rows.
-                        batch_tenants = {tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events}
-                        single = next(iter(batch_tenants)) if len(batch_tenants) == 1 else None
-                        caller = getattr(meta, "actor_id", None)
-                        curs.execute(self.scope_sql, (
-                            str(single) if single else "", "" if single else "system",
-                            caller if caller and _is_uuid(caller) else ""), prepare=True)
+                        curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
                         self._lock_table(curs)
                         self._notify_channel(curs)
                     with conn.cursor() as insert_curs, conn.cursor() as curs:
                         try:
-                            if stored_events:
-                                insert_curs.execute(self.insert_sql, (
-                                    meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
-                                    [e.originator_id for e in stored_events],
-                                    [e.originator_version for e in stored_events],
-                                    [e.topic for e in stored_events],
-                                    [e.state for e in stored_events],
-                                    [tenants.get(e.originator_id, SYSTEM_TENANT) for e in stored_events],
-                                ), prepare=True)
-                            for write in writes:
+                            if item.stored_events:
+                                insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
+                            for write in item.writes:
                                 write(curs)
-                            if stored_events and self.inline_projections:
+                            if item.stored_events and self.inline_projections:
                                 curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
                             pipeline.sync()
-                            ids = [row["notification_id"] for row in insert_curs.fetchall()] if stored_events else []
+                            if item.stored_events:
+                                ids = [row["notification_id"] for row in insert_curs.fetchall()]
                         except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
                             exc = e
             except psycopg.errors.PipelineAborted:
@@ -210,6 +307,57 @@ class AvmRecorder(PostgresApplicationRecorder):
             if exc:
                 raise exc
         return ids
+
+    def _commit_batch(self, items: list[_Item]) -> None:
+        """Group commit: several commands in one transaction, each in its own savepoint.
+
+        Inserts are serialised by the events table lock until COMMIT, so the commit's WAL
+        flush bounds throughput; sharing it between the commands waiting at that moment
+        multiplies throughput while each command stays atomic (a failing one rolls back to
+        its savepoint and fails alone) and gap-safe ordering is unchanged.
+        """
+        if len(items) == 1:
+            try:
+                items[0].result = self._commit_one(items[0])
+            except Exception as e:  # noqa: BLE001 - handed to the waiting caller
+                items[0].error = e
+            return
+        try:
+            with self.datastore.get_connection() as conn, conn.transaction():
+                with conn.cursor() as curs:
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+                for item in items:
+                    self._run_in_savepoint(conn, item)
+                ids = [i for item in items if item.error is None for i in (item.result or [])]
+                if ids and self.inline_projections:
+                    conn.execute(self.tracking_after_sql, (self.inline_projections, max(ids)), prepare=True)
+        except Exception as e:  # noqa: BLE001 - the commit failed: every command in it failed
+            for item in items:
+                if item.error is None:
+                    item.error = e
+                    item.result = None
+
+    def _run_in_savepoint(self, conn: Any, item: _Item) -> None:
+        first: Exception | None = None
+        try:
+            with conn.transaction(), conn.pipeline() as pipeline:
+                with conn.cursor() as insert_curs, conn.cursor() as curs:
+                    try:
+                        curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
+                        if item.stored_events:
+                            insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
+                        for write in item.writes:
+                            write(curs)
+                        pipeline.sync()
+                        item.result = ([row["notification_id"] for row in insert_curs.fetchall()]
+                                       if item.stored_events else [])
+                    except psycopg.Error as e:
+                        first = e
+                        raise
+        except psycopg.Error as e:
+            item.error = _translate(first or e)
+            item.result = None
 
 
 class Factory(PostgresFactory):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -64,12 +65,14 @@ class InlineProjection:
         return count
 
 
+@lru_cache(maxsize=256)
 def _delete_sql(table: str, key_columns: Sequence[str]) -> sql.Composed:
     return sql.SQL("DELETE FROM {} WHERE {}").format(
         sql.Identifier(table),
         sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key_columns))
 
 
+@lru_cache(maxsize=256)
 def _upsert_sql(table: str, columns: Sequence[str], key_columns: Sequence[str]) -> sql.Composed:
     others = [c for c in columns if c not in key_columns]
     return sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
@@ -79,6 +82,7 @@ def _upsert_sql(table: str, columns: Sequence[str], key_columns: Sequence[str]) 
         sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others))
 
 
+@lru_cache(maxsize=1024)
 def _insert_sql(table: str, columns: Sequence[str], n: int) -> sql.Composed:
     one = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
     return sql.SQL("INSERT INTO {} ({}) VALUES {}").format(

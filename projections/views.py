@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -31,10 +30,6 @@ SKIP_FLUSH_SECONDS = 0.5
 LAG_COUNT_CAP = 10_000
 
 Statement = tuple[sql.Composable | str, Sequence[Any]]
-
-# The tenant of the event being processed, from its own row: most events carry no tenant in
-# their payload, and every row of `events` does.
-_TENANT = "SELECT tenant_id FROM events WHERE notification_id = %s"
 
 
 class AsyncView(PostgresTrackingRecorder):
@@ -86,7 +81,7 @@ class AsyncView(PostgresTrackingRecorder):
             try:
                 with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
                     try:
-                        # Projection tables are keyed by tenant; a projector writes for every tenant.
+                        # Row-level security keys on the tenant; a projector writes every tenant's rows.
                         curs.execute("SELECT set_config('app.scope', 'system', true)", prepare=True)
                         for statement, params in statements:
                             curs.execute(statement, params, prepare=True)
@@ -126,7 +121,6 @@ class DailyUsageView(AsyncView):
     """Per tenant and UTC day: projects created, scenes, renders, storage bytes and cost."""
 
     name = "daily_usage"
-    tables = ("daily_usage", "daily_usage_assets")
     COUNTERS = ("projects_created", "scenes_created", "renders_succeeded", "renders_failed",
                 "storage_bytes_added", "storage_bytes_removed", "cost_estimated", "cost_actual")
 
@@ -152,7 +146,7 @@ class DailyUsageView(AsyncView):
         statement = sql.SQL(
             "WITH changed AS ("
             " UPDATE daily_usage_assets SET {flag} = %(value)s"
-            " WHERE tenant_id = (" + _TENANT.replace("%s", "%(position)s") + ")"
+            " WHERE tenant_id = (SELECT tenant_id FROM events WHERE notification_id = %(position)s)"
             " AND asset_id = %(asset_id)s AND {flag} <> %(value)s"
             " RETURNING tenant_id, size_bytes, {other})"
             " INSERT INTO daily_usage (tenant_id, day, {counter})"
@@ -167,7 +161,10 @@ _ADD_CACHE: dict[tuple[str, ...], sql.Composed] = {}
 
 
 def _add(tracking: Tracking, day: date, amounts: dict[str, int | Decimal]) -> Statement:
-    """Add amounts to the tenant's row of the day (created on first use)."""
+    """Add amounts to the tenant's row of the day (created on first use).
+
+    The tenant comes from the event's own row in `events`: most payloads do not carry it.
+    """
     columns = tuple(sorted(amounts))
     statement = _ADD_CACHE.get(columns)
     if statement is None:
@@ -311,8 +308,7 @@ def service_stats(conn: Any) -> dict[str, int]:
 
 
 # -- daily usage queries ---------------------------------------------------------------------------
-USAGE_FIELDS = ("projects_created", "scenes_created", "renders_succeeded", "renders_failed",
-                "storage_bytes_added", "storage_bytes_removed", "cost_estimated", "cost_actual")
+USAGE_FIELDS = DailyUsageView.COUNTERS
 _SUMS = ", ".join(f"sum({c}) AS {c}" for c in USAGE_FIELDS)
 
 
