@@ -34,6 +34,7 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
     (e.StaleVersion, 412),
+    (e.Forbidden, 403),
     (e.NotFound, 404),
     (e.ValidationProblem, 422),
     (e.Conflict, 409),
