@@ -49,8 +49,17 @@ def serve(host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    uvicorn.run(create_app(), host=host, port=port, log_level=os.environ.get("AVM_LOG_LEVEL", "warning"),
-                access_log=False)
+    # The async views run in-process unless AVM_PROJECTORS=0 (e.g. a separate `avm projections
+    # run` service); running both is safe, an advisory lock keeps one runner per view.
+    from api.cli_views import start_projectors
+
+    stop_projectors = start_projectors(services.db.url) if os.environ.get("AVM_PROJECTORS", "1") != "0" else None
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level=os.environ.get("AVM_LOG_LEVEL", "warning"),
+                    access_log=False)
+    finally:
+        if stop_projectors:
+            stop_projectors()
     click.echo("avm stopped")
 
 

@@ -55,8 +55,8 @@ class ProjectorSlot:
             else:
                 self._check()
         except Exception as exc:  # noqa: BLE001 - a projector outlives database hiccups and bugs alike
-            self.say(f"{self.name}: stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-                     f" (retrying in {RETRY_SECONDS:g} s)")
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            self.say(f"{self.name}: stopped: {type(exc).__name__}: {reason} (retrying in {RETRY_SECONDS:g} s)")
             self.release()
             self.retry_at = time.monotonic() + RETRY_SECONDS
 

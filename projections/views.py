@@ -1,4 +1,4 @@
-"""Asynchronous views (daily usage) on the library's Projection and tracking recorder, and the state of every projection."""
+"""Asynchronous views (daily usage) on the library's Projection and tracking recorder; every projection's state."""
 from __future__ import annotations
 
 import threading

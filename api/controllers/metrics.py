@@ -14,6 +14,8 @@ from api.services import Services
 from projections.views import projection_states
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Litestar adds the charset itself to text/* media types.
+MEDIA_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset="))
 
 # Process-wide, like the registry they live in (several apps in one process share them).
 PROJECTION_POSITION = Gauge("avm_projection_position", "Last event position the projection has processed",
@@ -86,8 +88,9 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     tags = ["service"]
 
-    @get("/", sync_to_thread=True, exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST)
+    @get("/", sync_to_thread=True, exclude_from_auth=True, media_type=MEDIA_TYPE, summary="Prometheus metrics",
+         description="Requests, commands by type and outcome, projection positions and lag (Prometheus text).")
     def get(self, services: Services) -> Response[bytes]:  # type: ignore[override]
         """Prometheus metrics: requests, commands by type and outcome, projection positions and lag."""
         refresh_projection_gauges(services)
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(REGISTRY), media_type=MEDIA_TYPE)
