@@ -26,13 +26,14 @@ from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.idempotency import check_idempotency_key, store_idempotent_response
-from api.problems import EXCEPTION_HANDLERS, strict_body
+from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, strict_body
 from api.services import VERSION, Services
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
 
 
 async def before_request(request: Any) -> Any:
+    await reject_nul_in_query(request)
     await strict_body(request)
     return await check_idempotency_key(request)
 

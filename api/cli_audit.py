@@ -1,6 +1,7 @@
 """`avm audit …`: verify, export and checkpoint the per-tenant event history."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -199,7 +200,8 @@ def export(tenant: str, out: Path | None) -> None:
         lines = a.export_lines(services.read, services.decode_event_state, tenant_id,
                                after_seq=after_seq, upto_seq=upto_seq)
         if out is None:
-            _write(lines, click.get_binary_stream("stdout"))
+            sys.stdout.flush()
+            _write(lines, sys.stdout.buffer)
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
             with out.open("wb") as f:

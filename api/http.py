@@ -69,6 +69,7 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
         400: "Malformed JSON or a malformed request", 401: "Missing, invalid, expired or revoked token",
         403: "Role too low", 404: "Not found (also another tenant's id)",
         409: "Conflicts with the current state", 412: "If-Match names a stale version",
+        413: "Request body too large",
         422: "Invalid input; `errors` names each field", 429: "Quota or rate limit exceeded",
         503: "Database unavailable",
     }
@@ -76,5 +77,5 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
                             media_type="application/problem+json") for c in codes}
 
 
-COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 422, 503)
-READ_ERRORS = errors(400, 401, 404, 422, 503)
+COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 413, 422, 429, 503)
+READ_ERRORS = errors(400, 401, 404, 422, 429, 503)

@@ -144,6 +144,33 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 MediaType  # noqa: B018 - re-exported for controllers
 
 
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) holding a NUL character, which PostgreSQL
+    text and jsonb cannot store."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            if "\x00" in str(k):
+                return here
+            found = _nul_path(v, here)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_path(v, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+    return None
+
+
+async def reject_nul_in_query(request: Request[Any, Any, Any]) -> None:
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise e.ValidationProblem("query parameters must not contain NUL characters", field=key.replace("\x00", ""))
+
+
 async def strict_body(request: Request[Any, Any, Any]) -> None:
     """Validate a JSON body strictly before the handler runs.
 
@@ -167,6 +194,9 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         from litestar.exceptions import ClientException
 
         raise ClientException(detail=f"JSON is malformed: {exc}") from None
+    nul = _nul_path(raw)
+    if nul is not None:
+        raise e.ValidationProblem("text must not contain NUL characters", field=nul)
     try:
         msgspec.convert(raw, field.annotation, strict=True)
     except msgspec.ValidationError as exc:

@@ -99,7 +99,8 @@ class AuditController(Controller):
         # Named `type` (not `type_` with an alias) so a validation problem names the query parameter.
         type: Annotated[str | None, Parameter(max_length=200, pattern=r"^[A-Za-z_][\w.]*$",  # noqa: A002
                                               description="Event type, e.g. Project.Renamed")] = None,
-        actor_id: Annotated[str | None, Parameter(max_length=200)] = None,
+        actor_id: Annotated[str | None, Parameter(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                                  description="A user id or a system:… actor")] = None,
         since: Time = None, until: Time = None,
         after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="A position: list after it")] = None,
         limit: Limit = 20, tenant_id: TenantId = None,

@@ -313,3 +313,21 @@ def test_an_unknown_route_answers_404_problem_json(client, tenant, path):
 
 def test_a_wrong_method_on_a_known_route_answers_405_problem_json(client, tenant):
     assert_problem(client.put(PROJECTS, json={"title": "x"}, headers=tenant.headers), 405)
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/projects", {"title": "a\u0000b"}, "title"),
+    ("/api/v1/projects", {"title": "ok", "config": {"safety": {"blocked_words": ["x\u0000"]}}},
+     "config.safety.blocked_words.0"),
+])
+def test_a_nul_character_in_a_string_is_refused_naming_the_field(client, services, tenant, path, body, field):
+    before = count_events(services, tenant.id)
+    r = client.post(path, json=body, headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == field
+    assert count_events(services, tenant.id) == before
+
+
+def test_a_nul_character_in_a_query_parameter_is_refused(client, tenant):
+    r = client.get("/api/v1/projects", params={"q": "a\u0000b"}, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "q"
