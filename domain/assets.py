@@ -61,6 +61,8 @@ class Asset(TenantAggregate):
                                     field="metadata.characters")
         if scene_index is not None and project_id is None:
             raise ValidationProblem("scene_index needs a project_id", field="scene_index")
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValidationProblem("expires_at needs a UTC offset (RFC 3339)", field="expires_at")
         expires = expires_at or now + DEFAULT_RETENTION
         if expires <= now:
             raise ValidationProblem("expires_at must be in the future", field="expires_at")

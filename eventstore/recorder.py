@@ -299,6 +299,9 @@ class AvmRecorder(PostgresApplicationRecorder):
                                 ids = [row["notification_id"] for row in insert_curs.fetchall()]
                         except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
                             exc = e
+                            # Whatever failed (a database error, or a projector raising on the
+                            # client side), nothing of this command may be committed.
+                            raise psycopg.Rollback() from None
             except psycopg.errors.PipelineAborted:
                 # The statements queued after the failing one report "pipeline aborted" when the
                 # pipeline closes; the error that matters is the first one, kept in `exc`.
