@@ -30,14 +30,30 @@ class Principal:
     token_id: UUID
 
 
+def app_url(owner_url: str) -> str:
+    """How the service connects: AVM_APP_DATABASE_URL when given, else the owner's URL with the
+    login role `avm_app` (no password: the server must trust it, as the embedded one does; set
+    AVM_APP_DATABASE_URL with a password elsewhere). AVM_DB_LOGIN=owner keeps the owner's login
+    and only `SET ROLE avm_app` on each connection."""
+    from psycopg.conninfo import make_conninfo
+
+    explicit = os.environ.get("AVM_APP_DATABASE_URL")
+    if explicit:
+        return explicit
+    if os.environ.get("AVM_DB_LOGIN", "app") == "owner":
+        return owner_url
+    return make_conninfo(owner_url, user="avm_app", password="")
+
+
 class Services:
     """Long-lived objects shared by every request; built once per process."""
 
     def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
         self.db = db
         size = str(pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
+        self.app_url = app_url(db.url)
         self.app = AvmApplication(env=env_for(
-            db.url,
+            self.app_url,
             POSTGRES_POOL_SIZE=size,
             POSTGRES_MAX_OVERFLOW="0",
             POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
