@@ -43,6 +43,22 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+    set_app_password(url)
+
+
+def set_app_password(url: str) -> None:
+    """Give the login role avm_app the password in AVM_APP_PASSWORD, when one is set (servers that
+    do not trust local logins; the service then connects with AVM_APP_DATABASE_URL)."""
+    import os
+
+    import psycopg
+    from psycopg import sql
+
+    password = os.environ.get("AVM_APP_PASSWORD")
+    if not password:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER ROLE avm_app PASSWORD {}").format(sql.Literal(password)))
 
 
 def downgrade(url: str, revision: str = "base") -> None:
