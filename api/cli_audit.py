@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from uuid import UUID
@@ -144,13 +144,13 @@ def _verify_database(tenant_id: UUID | None, signed: Any) -> int:
 
     bad = 0
     with _services() as services:
-        with services.read() as conn:
+        with services.read(tenant_id, scope=None if tenant_id else "system") as conn:
             heads = a.list_tenant_heads(conn) if tenant_id is None else [h for h in [a.get_head(conn, tenant_id)] if h]
         if tenant_id is not None and not heads:
             raise click.ClickException(f"tenant {tenant_id} has no events")
         for head in heads:
             tenant = head["tenant_id"]
-            report = verify_pages(a.iter_chain(services.read, tenant, upto_seq=head["tenant_seq"]), tenant)
+            report = verify_pages(a.iter_chain(partial(services.read, tenant), tenant, upto_seq=head["tenant_seq"]), tenant)
             if report.ok:
                 _line(True, str(tenant), f"{report.checked} events, head {report.head_hash}")
             else:
@@ -159,11 +159,11 @@ def _verify_database(tenant_id: UUID | None, signed: Any) -> int:
                                           f"{report.first_bad_seq}): {report.reason}")
         if signed is not None:
             def hash_at(t: UUID, seq: int) -> bytes | None:
-                with services.read() as conn:
+                with services.read(t) as conn:
                     return a.hash_at(conn, t, seq)
 
             def head_seq(t: UUID) -> int:
-                with services.read() as conn:
+                with services.read(t) as conn:
                     h = a.get_head(conn, t)
                 return h["tenant_seq"] if h else 0
 
@@ -190,14 +190,14 @@ def export(tenant: str, out: Path | None) -> None:
     tenant_id = _tenant(tenant)
     assert tenant_id is not None
     with _services() as services:
-        with services.read() as conn:
+        with services.read(tenant_id) as conn:
             if not a.tenant_exists(conn, tenant_id):
                 raise click.ClickException(f"tenant {tenant_id} has no events")
             after_seq, upto_seq = a.seq_bounds(conn, tenant_id)
         services.app.record_access(CommandContext.system("avm audit export"), str(tenant_id),
                                    action="audit.export", resource="avm audit export",
                                    details={"out": str(out) if out else "-"})
-        lines = a.export_lines(services.read, services.decode_event_state, tenant_id,
+        lines = a.export_lines(partial(services.read, tenant_id), services.decode_event_state, tenant_id,
                                after_seq=after_seq, upto_seq=upto_seq)
         if out is None:
             sys.stdout.flush()
@@ -232,7 +232,7 @@ def checkpoint(out: Path | None) -> None:
 
     key_file = cp.key_path()
     key = cp.load_or_create_key(key_file)
-    with _services() as services, services.read() as conn:
+    with _services() as services, services.read(scope="system") as conn:
         heads = [cp.Head(str(h["tenant_id"]), h["tenant_seq"], bytes(h["hash"]).hex(),
                          h["recorded_at"].isoformat()) for h in a.list_tenant_heads(conn)]
     path = cp.write(cp.build(heads, key), out)

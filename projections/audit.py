@@ -216,16 +216,14 @@ def export_lines(connect: Connect, decode: Decode, tenant_id: UUID, *, after_seq
             count += len(rows)
             lines.append(b"")
             yield b"\n".join(lines)
+        manifest = {
+            "format": EXPORT_FORMAT, "tenant_id": str(tenant_id), "count": count,
+            "first": first, "last": last, "first_seq": first_seq, "last_seq": last_seq,
+            "anchor_hash": anchor, "head_hash": head, "since": since, "until": until,
+            "exported_at": (now or (lambda: datetime.now(timezone.utc)))(),
+        }
+        line = _encode({"manifest": manifest}) + b"\n"
     except Exception as exc:  # noqa: BLE001 - the status line is gone; say so in the body
         log.warning("audit export of tenant %s interrupted after %d events: %s", tenant_id, count, exc)
-        yield _encode({"error": {"detail": "export interrupted; this file is incomplete", "count": count}}) + b"\n"
-        return
-    manifest = {
-        "format": EXPORT_FORMAT, "tenant_id": str(tenant_id), "count": count,
-        "first": first, "last": last, "first_seq": first_seq, "last_seq": last_seq,
-        "anchor_hash": anchor, "head_hash": head,
-        "since": since.astimezone(timezone.utc) if since else None,
-        "until": until.astimezone(timezone.utc) if until else None,
-        "exported_at": (now or (lambda: datetime.now(timezone.utc)))(),
-    }
-    yield _encode({"manifest": manifest}) + b"\n"
+        line = _encode({"error": {"detail": "export interrupted; this file is incomplete", "count": count}}) + b"\n"
+    yield line

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -50,13 +51,19 @@ class ChainCheck(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:
+    """An RFC 3339 time in UTC (no offset: UTC); beyond what UTC can hold it is the earliest/latest time."""
     if value is None:
         return None
     try:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValidationProblem(f"{field} must be an RFC 3339 time", field=field) from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=timezone.utc)
+    try:
+        return ts.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in year 10000 UTC
+        return (datetime.max if ts.year > 1 else datetime.min).replace(tzinfo=timezone.utc)
 
 
 def window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
@@ -73,7 +80,7 @@ def audited_tenant(request: Request[Any, Any, Any], services: Services, tenant_i
         return own, False
     if request.user.role != "admin":
         raise NotFound("tenant not found")
-    with services.read() as conn:
+    with services.read(tenant_id) as conn:  # scoped to the tenant asked for, like every read below
         if not a.tenant_exists(conn, tenant_id):
             raise NotFound("tenant not found")
     return tenant_id, True
@@ -108,7 +115,7 @@ class AuditController(Controller):
         """The tenant's events in chain order, filtered, keyset-paginated by position (`after`)."""
         tenant, foreign = audited_tenant(request, services, tenant_id)
         start, end = window(since, until)
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             after_seq = 0
             if after is not None:
                 found = a.seq_of_position(conn, tenant, after)
@@ -123,8 +130,8 @@ class AuditController(Controller):
             record_admin_read(request, services, tenant, "events", {
                 "aggregate_id": aggregate_id, "type": type, "actor_id": actor_id, "since": since,
                 "until": until, "after": after, "limit": limit})
-        return AuditEventList(items=[EventOut(**event_view(r, lambda s: a.safe_decode(services.decode_event_state, s)))
-                                     for r in rows],
+        decode = partial(a.safe_decode, services.decode_event_state)
+        return AuditEventList(items=[EventOut(**event_view(r, decode)) for r in rows],
                               next_cursor=str(rows[-1]["notification_id"]) if more else None)
 
     @get("/export", sync_to_thread=True, media_type=NDJSON, responses={
@@ -136,12 +143,12 @@ class AuditController(Controller):
         """Stream the tenant's events as NDJSON for offline verification; the last line is a manifest."""
         tenant, foreign = audited_tenant(request, services, tenant_id)
         start, end = window(since, until)
-        with services.read() as conn:
+        with services.read(tenant) as conn:
             after_seq, upto_seq = a.seq_bounds(conn, tenant, start, end)
         if foreign:  # recorded before any byte leaves; it lands after upto_seq, outside this export
             record_admin_read(request, services, tenant, "export", {"since": since, "until": until})
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        return Stream(a.export_lines(services.read, services.decode_event_state, tenant, after_seq=after_seq,
+        return Stream(a.export_lines(partial(services.read, tenant), services.decode_event_state, tenant, after_seq=after_seq,
                                      upto_seq=upto_seq, since=start, until=end),
                       media_type=NDJSON,
                       headers={"Content-Disposition": f'attachment; filename="audit-{tenant}-{stamp}.ndjson"'})
@@ -150,7 +157,7 @@ class AuditController(Controller):
     def verify(self, request: Request[Any, Any, Any], services: Services, tenant_id: TenantId = None) -> ChainCheck:
         """Recompute the tenant's hash chain from its rows; report the first broken or missing link."""
         tenant, foreign = audited_tenant(request, services, tenant_id)
-        report = verify_pages(a.iter_chain(services.read, tenant), tenant)
+        report = verify_pages(a.iter_chain(partial(services.read, tenant), tenant), tenant)
         if foreign:
             record_admin_read(request, services, tenant, "verify", {})
         return ChainCheck(ok=report.ok, checked=report.checked, head_hash=report.head_hash, tenant_id=tenant,

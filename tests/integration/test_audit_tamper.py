@@ -305,7 +305,8 @@ def test_the_cli_export_matches_the_http_export_and_is_recorded_on_the_tenants_t
     last = world.rows(world.alice)[-1]
     assert last["topic"].endswith("Access.Recorded") and last["actor_id"] == "system:avm audit export"
     stdout = world.avm("audit", "export", "--tenant", world.alice.id)
-    assert stdout.exit_code == 0 and stdout.output.splitlines()[-1].startswith('{"manifest":')
+    assert stdout.exit_code == 0 and stdout.stdout.splitlines()[-1].startswith('{"manifest":')
+    assert stdout.stderr == ""
     assert world.avm("audit", "verify", "--file", str(out)).exit_code == 0
 
 
@@ -432,3 +433,12 @@ def test_a_checkpoint_signed_by_another_key_is_refused_as_forged(world):
                        "verify", "--file", str(_write(world, _lines(world, world.bob))),
                        "--checkpoint", str(forged), "--public-key", str(public))
     assert offline.returncode == 1 and "not by the trusted key" in offline.stderr
+
+
+@pytest.mark.parametrize("args", [["audit", "--help"], ["audit", "verify", "--help"], ["audit", "export", "--help"],
+                                  ["audit", "checkpoint", "--help"]])
+def test_every_audit_command_has_help(args):
+    from api.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "Usage:" in result.output

@@ -139,3 +139,33 @@ def test_an_export_matching_a_checkpoint_is_noted_and_a_different_hash_is_refuse
 
     assert good.ok and good.checkpoint_matched == [2]
     assert not bad.ok and bad.first_bad_seq == 2 and "checkpoint" in (bad.reason or "")
+
+
+def test_an_export_cut_by_a_database_failure_ends_with_an_error_line_and_never_verifies():
+    from contextlib import contextmanager
+
+    from projections.audit import export_lines
+
+    rows = chain(uuid4(), 4)
+    calls = []
+
+    class Conn:
+        def execute(self, query: str, params: Any = None, **kw: Any) -> Any:
+            calls.append(params)
+            if len(calls) > 1:
+                raise OSError("connection lost")
+            return self
+
+        def fetchall(self) -> list[dict[str, Any]]:
+            return rows[:2]
+
+    @contextmanager
+    def connect() -> Iterator[Conn]:
+        yield Conn()
+
+    out = b"".join(export_lines(connect, json.loads, rows[0]["tenant_id"], after_seq=0, upto_seq=4, page_size=2))
+
+    lines = out.splitlines()
+    assert len(lines) == 3 and json.loads(lines[-1])["error"]["count"] == 2
+    report = verify_export(lines, shown)
+    assert not report.ok and "interrupted" in (report.reason or "")
