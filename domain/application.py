@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -122,10 +124,32 @@ class AvmApplication(Application[UUID]):
             raise NotFound(f"{cls.__name__.lower()} not found")
         return agg
 
+    _stripes = [threading.Lock() for _ in range(256)]
+
+    @contextmanager
+    def _serialised(self, keys: Iterable[Any]) -> Iterator[None]:
+        """Commands of this process on the same aggregates take turns (striped locks, taken in
+        order so they cannot deadlock): they then never conflict with each other, and version
+        conflicts are left to commands of other processes."""
+        stripes = sorted({hash(str(k)) % len(self._stripes) for k in keys})
+        for i in stripes:
+            self._stripes[i].acquire()
+        try:
+            yield
+        finally:
+            for i in reversed(stripes):
+                self._stripes[i].release()
+
     def _attempt(self, ctx: CommandContext, expected_version: int | None,
-                 build: Callable[[], tuple[Sequence[TenantAggregate | None], R]]) -> R:
+                 build: Callable[[], tuple[Sequence[TenantAggregate | None], R]],
+                 keys: Iterable[Any] = ()) -> R:
         """Run `build` (load, check, change) and save what it returns in one transaction;
         on a concurrent write, reload and run it again (never when If-Match was given)."""
+        with self._serialised(keys):
+            return self._attempt_unlocked(ctx, expected_version, build)
+
+    def _attempt_unlocked(self, ctx: CommandContext, expected_version: int | None,
+                          build: Callable[[], tuple[Sequence[TenantAggregate | None], R]]) -> R:
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:
                 # Back off a little (with jitter) so contenders stop colliding in lock-step.
@@ -166,7 +190,11 @@ class AvmApplication(Application[UUID]):
             agg.check_version(expected_version)
             return [agg], (agg, change(agg))
 
-        return self._attempt(ctx, expected_version, build)
+        return self._attempt(ctx, expected_version, build, keys=[aggregate_id])
+
+    @staticmethod
+    def _usage_key(tenant_id: str, now: datetime) -> UUID:
+        return Usage.create_id(tenant_id, now.astimezone(timezone.utc).date().isoformat())
 
     def _usage(self, tenant_id: str, now: datetime) -> Usage:
         day = now.astimezone(timezone.utc).date().isoformat()
@@ -252,7 +280,7 @@ class AvmApplication(Application[UUID]):
             usage.consume(ctx.role, {"projects": 1})
             return [project, usage], project
 
-        return self._attempt(ctx, None, build)
+        return self._attempt(ctx, None, build, keys=[self._usage_key(ctx.tenant_id, now)])
 
     def change_project(self, ctx: CommandContext, project_id: str, expected_version: int | None,
                        change: Callable[[Project], R]) -> tuple[Project, R]:
@@ -272,7 +300,7 @@ class AvmApplication(Application[UUID]):
             usage.consume(ctx.role, {"story_chars": len(text)})
             return [project, usage], project
 
-        return self._attempt(ctx, expected_version, build)
+        return self._attempt(ctx, expected_version, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
 
     def split_scene(self, ctx: CommandContext, project_id: str, expected_version: int | None,
                     index: int, position: int) -> tuple[Project, list[str]]:
@@ -309,7 +337,7 @@ class AvmApplication(Application[UUID]):
                                      "tts_minutes": tts_minutes(chars, voice["language"], voice["speed"])})
             return [job, project, usage], job
 
-        return self._attempt(ctx, None, build)
+        return self._attempt(ctx, None, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
 
     def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> Job | None:
         """Claim the first candidate still claimable; a job another worker claimed first is skipped."""
@@ -338,7 +366,7 @@ class AvmApplication(Application[UUID]):
             project = self.load(Project, job.project_id, job.tenant_id)
             return [job, project], (job, change(job, project))
 
-        return self._attempt(ctx, None, build)
+        return self._attempt(ctx, None, build, keys=[job_id])
 
     def report_progress(self, ctx: CommandContext, job_id: str, step: str, percentage: float,
                         now: datetime | None = None) -> Job:

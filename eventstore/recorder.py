@@ -280,7 +280,7 @@ class AvmRecorder(PostgresApplicationRecorder):
         ids: list[int] = []
         with self.datastore.get_connection() as conn:
             try:
-                with conn.pipeline() as pipeline, conn.transaction():
+                with conn.pipeline(), conn.transaction():
                     with conn.cursor() as curs:
                         # Row-level security: the transaction may write only this tenant's rows.
                         curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
@@ -294,7 +294,8 @@ class AvmRecorder(PostgresApplicationRecorder):
                                 write(curs)
                             if item.stored_events and self.inline_projections:
                                 curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
-                            pipeline.sync()
+                            # Fetching the insert's result flushes the pipeline up to it (an explicit
+                            # sync() deadlocks once the parameters pass the socket buffers).
                             if item.stored_events:
                                 ids = [row["notification_id"] for row in insert_curs.fetchall()]
                         except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
@@ -344,7 +345,7 @@ class AvmRecorder(PostgresApplicationRecorder):
     def _run_in_savepoint(self, conn: Any, item: _Item) -> None:
         first: Exception | None = None
         try:
-            with conn.transaction(), conn.pipeline() as pipeline:
+            with conn.transaction(), conn.pipeline():
                 with conn.cursor() as insert_curs, conn.cursor() as curs:
                     try:
                         curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
@@ -352,7 +353,6 @@ class AvmRecorder(PostgresApplicationRecorder):
                             insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
                         for write in item.writes:
                             write(curs)
-                        pipeline.sync()
                         item.result = ([row["notification_id"] for row in insert_curs.fetchall()]
                                        if item.stored_events else [])
                     except psycopg.Error as e:

@@ -21,7 +21,7 @@ from domain.estimate import estimate_cost
 from domain.projects import Project
 from domain.quotas import limits_for
 from projections import history as h
-from projections import projects as q
+from projections import projects as queries
 
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1–100)")]
 At = Annotated[str | None, Parameter(description="A version number or an RFC 3339 time", max_length=64)]
@@ -82,13 +82,13 @@ class ProjectController(Controller):
     def list_projects(self, request: Request[Any, Any, Any], services: Services, limit: Limit = 20,
                       cursor: Annotated[str | None, Parameter(max_length=200)] = None,
                       status: Annotated[str | None, Parameter(pattern="^(draft|ready|processing|completed|failed)$")] = None,
-                      q_: Annotated[str | None, Parameter(query="q", max_length=200)] = None,
+                      q: Annotated[str | None, Parameter(max_length=200)] = None,
                       include_deleted: bool = False, tenant_id: UUID | None = None) -> ProjectList:
         """List the tenant's projects, newest first, keyset-paginated (admins: any tenant)."""
         tenant = read_tenant(request, tenant_id, services, "projects")
         with services.read(tenant) as conn:
-            rows = q.list_projects(conn, tenant, limit=limit + 1, after=decode_cursor(cursor),
-                                   status=status, q=q_, include_deleted=include_deleted)
+            rows = queries.list_projects(conn, tenant, limit=limit + 1, after=decode_cursor(cursor),
+                                   status=status, q=q, include_deleted=include_deleted)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
@@ -106,7 +106,7 @@ class ProjectController(Controller):
                 raise NotFound("project not found")
             return Response(project_out(project), headers=etag(project.version))
         with services.read(tenant) as conn:
-            row = q.get_project(conn, tenant, project_id, include_deleted)
+            row = queries.get_project(conn, tenant, project_id, include_deleted)
         if row is None:
             raise NotFound("project not found")
         return Response(project_out(row), headers=etag(row["version"]))
@@ -168,9 +168,9 @@ class ProjectController(Controller):
                 raise NotFound("project not found")
             return SceneList(items=scenes_out(project))
         with services.read(_tenant(request)) as conn:
-            if q.get_project(conn, _tenant(request), project_id, include_deleted) is None:
+            if queries.get_project(conn, _tenant(request), project_id, include_deleted) is None:
                 raise NotFound("project not found")
-            rows = q.list_scenes(conn, _tenant(request), project_id)
+            rows = queries.list_scenes(conn, _tenant(request), project_id)
         return SceneList(items=[SceneOut(**r) for r in rows])
 
     @post("/{project_id:uuid}/scenes/edit", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
@@ -203,7 +203,7 @@ class ProjectController(Controller):
     def estimate(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> EstimateOut:
         """Cost estimate of rendering the project as it is now."""
         with services.read(_tenant(request)) as conn:
-            row = q.get_project(conn, _tenant(request), project_id)
+            row = queries.get_project(conn, _tenant(request), project_id)
         if row is None:
             raise NotFound("project not found")
         est = estimate_cost(row["story_chars"], row["scene_count"], row["config"]["generation"]["images_per_scene"])
