@@ -76,7 +76,7 @@ class Services:
         `app.tenant_id`), or to a named cross-tenant scope (`admin`, `worker`, `system`) for the
         few reads that span tenants by design."""
         if tenant_id is None and scope is None:
-            scope = "system"  # TODO(rls): require an explicit tenant or scope once every caller passes one
+            raise ValueError("a read needs a tenant or a cross-tenant scope")
         with self.app.factory.datastore.get_connection() as conn, conn.transaction():  # type: ignore[attr-defined]
             conn.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
                          " set_config('app.caller_id', %s, true)",
