@@ -154,14 +154,9 @@ def test_the_app_role_has_no_privilege_to_rewrite_events(services: Any, tenant: 
 
 def test_a_command_of_more_than_a_megabyte_is_stored(services: Any, tenant: Any) -> None:
     """Pipelined inserts must not deadlock on parameters larger than the socket buffers."""
-    from uuid import uuid4
-
-    from eventsourcing.persistence import StoredEvent
-
-    big = StoredEvent(originator_id=uuid4(), originator_version=1, topic="tests:Big", state=b"x" * 1_500_000)
-    ids = services.app.recorder.insert_events([big], tenants={big.originator_id: UUID(tenant.id)})
-    assert len(ids) == 1
+    access = services.app.record_access(ctx_for(tenant), tenant.id, action="read", resource="big",
+                                        details={"blob": "x" * 1_500_000})
     with services.read(scope="system") as conn:
         stored = conn.execute("SELECT length(state) AS n FROM events WHERE originator_id = %s",
-                              (big.originator_id,)).fetchone()
-    assert stored["n"] == 1_500_000
+                              (access.id,)).fetchone()
+    assert stored["n"] > 1_500_000
