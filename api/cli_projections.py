@@ -1,9 +1,18 @@
-"""`avm projections …`: rebuild, verify, run and inspect the read models."""
+"""`avm projections …`: rebuild (blue/green) and verify the read models from the event log."""
 from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
 
 import click
 
 from api.cli_support import _services, fail_cleanly
+
+INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 
 
 @click.group()
@@ -11,19 +20,142 @@ def projections() -> None:
     """Rebuild and inspect the read models."""
 
 
+def _tenant(value: str | None) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise click.BadParameter("not a UUID", param_hint="--tenant") from None
+
+
+def _names(names: tuple[str, ...]) -> list[str] | None:
+    from projections.inline import select
+
+    try:
+        return [p.name for p in select(list(names) or None)]
+    except KeyError as exc:
+        raise click.UsageError(exc.args[0]) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[Any], None]]:
+    """A rich progress bar (events, events/s, ETA) on a terminal; a plain line every few seconds otherwise."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        class Rate(TextColumn):
+            def __init__(self) -> None:
+                super().__init__("")
+
+            def render(self, task: Any) -> Any:
+                from rich.text import Text
+
+                rate = task.fields.get("rate") or 0.0
+                return Text(f"{rate:,.0f} events/s", style="progress.data.speed")
+
+        bar = Progress(TextColumn("[bold]{task.description}"), TextColumn("{task.fields[phase]}"), BarColumn(),
+                       TaskProgressColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(), TextColumn("ETA"),
+                       TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+        task = bar.add_task(label, total=None, phase="starting", rate=0.0)
+
+        def update(p: Any) -> None:
+            bar.update(task, completed=p.done, total=p.total or None, phase=p.phase, rate=p.events_per_second)
+
+        with bar:
+            yield update
+        return
+
+    last = {"at": 0.0, "phase": ""}
+
+    def line(p: Any) -> None:
+        now = time.monotonic()
+        if p.phase == last["phase"] and now - last["at"] < 2.0 and p.done < p.total:
+            return
+        last.update(at=now, phase=p.phase)
+        if p.phase == "build":
+            pct = f" ({100 * p.done / p.total:.0f}%)" if p.total else ""
+            eta = f", ETA {p.eta_seconds:.0f} s" if p.eta_seconds is not None else ""
+            text = f"{p.done:,}/{p.total:,} events{pct}, {p.events_per_second:,.0f} events/s{eta}"
+        else:
+            text = p.phase
+        click.echo(f"{label}: {text}", err=True)
+
+    yield line
+
+
 @projections.command("rebuild")
 @click.argument("names", nargs=-1)
-@click.option("--tenant", default=None, help="Rebuild only this tenant's rows.")
+@click.option("--tenant", default=None, help="Rebuild only this tenant's rows (other tenants' rows are not touched).")
 @fail_cleanly
 def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
-    """Drop and replay read models from the event log (all when no NAME)."""
-    from uuid import UUID
+    """Rebuild read models from the event log, blue/green (all when no NAME).
 
-    from projections.rebuild import rebuild
+    The new tables are built beside the live ones while the service keeps serving reads and
+    commands; the events appended meanwhile are caught up, then the tables are swapped in one
+    short transaction (writers wait for it, readers never see a partial table). Ctrl-C at any
+    moment leaves the live tables as they were.
+    """
+    from projections.rebuild import blue_green
 
+    chosen, tenant_id = _names(names), _tenant(tenant)
     services = _services()
-    with services.read(scope="system") as conn:
-        result = rebuild(conn, services.app.mapper, list(names) or None,
-                         tenant_id=UUID(tenant) if tenant else None)
-    click.echo(f"rebuilt {', '.join(result['projections'])}: {result['events']} events,"
-               f" {result['aggregates']} aggregates, {result['rows']} rows")
+    label = f"rebuild {', '.join(chosen or [])}" + (f" (tenant {tenant_id})" if tenant_id else "")
+    try:
+        with _progress(label) as progress:
+            # The swap is DDL: it runs as the database URL's user (the tables' owner), not the app role.
+            result = blue_green(services.db.url, services.app.mapper, chosen, tenant_id=tenant_id, progress=progress)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the live tables are untouched", err=True)
+        sys.exit(INTERRUPTED)
+    finally:
+        services.close()
+    rate = f"{result.events_per_second:,.0f} events/s" if result.scanned else "no events"
+    click.echo(f"rebuilt {', '.join(result.projections)}: {result.events} events, {result.aggregates} aggregates,"
+               f" {result.rows} rows in {result.seconds:.2f} s ({rate});"
+               f" caught up {result.caught_up} events, writers held for {result.locked_seconds * 1000:.0f} ms")
+
+
+@projections.command("verify")
+@click.argument("names", nargs=-1)
+@click.option("--tenant", default=None, help="Compare only this tenant's rows.")
+@click.option("--limit", default=100, show_default=True, help="Print at most this many differences.")
+@fail_cleanly
+def projections_verify(names: tuple[str, ...], tenant: str | None, limit: int) -> None:
+    """Rebuild read models into scratch tables and compare every row with the live ones.
+
+    Nothing live is touched or locked. Prints each difference (missing, extra or changed row,
+    with its key) and exits with status 1 when there is any.
+    """
+    from projections.rebuild import verify
+
+    chosen, tenant_id = _names(names), _tenant(tenant)
+    services = _services()
+    label = f"verify {', '.join(chosen or [])}"
+    try:
+        with _progress(label) as progress:
+            result = verify(services.db.url, services.app.mapper, chosen, tenant_id=tenant_id, progress=progress,
+                            limit=limit)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
+    finally:
+        services.close()
+    for difference in result.differences:
+        click.echo(difference.describe())
+    total = sum(n for kinds in result.counts.values() for n in kinds.values())
+    if total > len(result.differences):
+        click.echo(f"… and {total - len(result.differences)} more")
+    scope = f" for tenant {tenant_id}" if tenant_id else ""
+    if total:
+        summary = "; ".join(f"{table}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+                            for table, kinds in sorted(result.counts.items()))
+        click.echo(f"verify {', '.join(result.projections)}{scope}: {total} differences at position {result.head}"
+                   f" ({summary})", err=True)
+        sys.exit(1)
+    click.echo(f"verified {', '.join(result.projections)}{scope}: {result.rows} rows identical to a rebuild"
+               f" from {result.head} events")
