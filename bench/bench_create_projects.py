@@ -4,7 +4,9 @@ GET /api/health (a cheap read), on one freshly started `avm serve`.
 What it does, in order:
   1. makes a temp working directory and starts `avm serve --port P` there as a user would
      (AVM_DATA_DIR=<tmp>/.data, so a fresh embedded PostgreSQL; or DATABASE_URL=--database-url);
-  2. waits for GET /api/health to answer 200 and reads the "demo token: ..." line from stdout;
+  2. waits for GET /api/health to answer 200 (and for the "demo token: ..." line), then creates an
+     admin with `avm users create --role admin` (the demo user's quota allows 3 projects a day) and
+     loads with its token; AVM_RATE_LIMIT / AVM_RATE_LIMIT_PREMIUM are set to 1,000,000;
   3. runs bench/loadgen.py in a separate process, three phases, each a warm-up (--warmup,
      3 s) then a measured run (--connections, --duration): GET /api/health on the fresh
      database, POST /api/v1/projects {"title": "bench <n>"}, and GET /api/health again (it
@@ -142,7 +144,11 @@ class Server:
         env.pop("DATABASE_URL", None)
         if database_url:
             env["DATABASE_URL"] = database_url
-        env.update(AVM_DATA_DIR=str(self.data_dir), AVM_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+        # Per-token rate limits would turn the load into 429s: set them out of reach.
+        env.update(AVM_DATA_DIR=str(self.data_dir), AVM_HOST="127.0.0.1", PYTHONUNBUFFERED="1",
+                   AVM_RATE_LIMIT="1000000", AVM_RATE_LIMIT_PREMIUM="1000000")
+        self.env = env
+        self.avm = avm
         self.cmd = [avm, "serve", "--port", str(port)]
         self.lines: list[tuple[float, str]] = []
         self.token: str | None = None
@@ -165,6 +171,15 @@ class Server:
             self.lines.append((round(time.perf_counter() - self.t0, 3), line))
             self._log.write(line + "\n")
             self._log.flush()
+
+    def admin_token(self) -> str:
+        """A token of a new admin (admins have no daily quota; the demo user may create 3 projects a day),
+        created with `avm users create` in the server's directory, as a user would."""
+        proc = subprocess.run([self.avm, "users", "create", "--email", "bench-admin@example.com", "--role", "admin"],
+                              cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"avm users create failed: {proc.stderr.strip()[-500:]}")
+        return proc.stdout.strip().splitlines()[-1].strip()
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -309,10 +324,11 @@ def run_loadgen(port: int, connections: int, duration: float, *, method: str, pa
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measured(server: Server, sampler: Sampler, args: argparse.Namespace, **load: Any) -> dict[str, Any]:
+def measured(server: Server, sampler: Sampler, args: argparse.Namespace, token: str | None,
+             **load: Any) -> dict[str, Any]:
     sampler.take()  # reset the peaks
     before = cpu_snapshot(sampler)
-    result = run_loadgen(server.port, args.connections, args.duration, token=server.token, **load)
+    result = run_loadgen(server.port, args.connections, args.duration, token=token, **load)
     after = cpu_snapshot(sampler)
     peaks = sampler.take()
     n = result["requests"] or 1
@@ -403,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         ready_s = server.wait_ready(args.startup_timeout)
         report["server"] = {"ready_after_s": round(ready_s, 2), "pid": server.proc.pid,
                             "postmaster_pid": server.postmaster_pid()}
-        print(f"ready after {ready_s:.1f} s; demo token read from stdout", flush=True)
+        admin = server.admin_token()
+        print(f"ready after {ready_s:.1f} s; admin token from `avm users create`", flush=True)
         sampler.start()
         create = dict(method="POST", path="/api/v1/projects", body='{"title": "bench {n}"}',
                       headers=["Content-Type: application/json", "Authorization: Bearer $AVM_BENCH_TOKEN"])
@@ -420,10 +437,10 @@ def main(argv: list[str] | None = None) -> int:
             status, body = server.get("/api/health")
             db_stats = json.loads(body).get("stats") if status == 200 else None
             print(f"warm-up {label} {args.warmup} s ...", flush=True)
-            warm = run_loadgen(port, args.connections, args.warmup, start_n=next_n, token=server.token, **load)
+            warm = run_loadgen(port, args.connections, args.warmup, start_n=next_n, token=admin, **load)
             next_n += warm["requests"] + warm["errors"] + args.connections
             print(f"measuring {label} {args.duration} s x {args.connections} connections ...", flush=True)
-            res = measured(server, sampler, args, start_n=next_n, **load)
+            res = measured(server, sampler, args, admin, start_n=next_n, **load)
             next_n += res["requests"] + res["errors"] + args.connections
             res["warmup"] = {k: warm[k] for k in ("requests", "errors", "requests_per_s")}
             res["database_stats_before_warmup"] = db_stats

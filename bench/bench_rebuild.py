@@ -19,11 +19,15 @@ What it does, in order:
        rebuild  `projections.rebuild.blue_green` of every inline projection: read, decode, fold,
                 COPY into new tables, index, catch up, swap;
   4. checks the rebuilt tables are a faithful build (verify: zero differences, unless --no-verify)
-     and writes bench/results/rebuild.json (events, seconds, events/s of both, their ratio, the
-     peak RSS of each child, the machine).
+     and writes bench/results/rebuild.json: events, seconds and events/s of both, their ratio,
+     the rebuild's phases, each child's peak RSS and CPU seconds, the embedded server's CPU, and
+     how many cores other processes kept busy meanwhile (the machine may be shared: compare the
+     ratio, and read `other_processes_cores_busy` before trusting an absolute number).
 
 Usage:  .venv/bin/python bench/bench_rebuild.py [--events 1000000] [--database-url URL]
             [--out bench/results/rebuild.json] [--profile] [--keep] [--no-verify]
+        .venv/bin/python bench/bench_rebuild.py --existing URL [--pgdata DIR]   # re-measure a kept database
+A full run takes about 3½ minutes (2½ of them generating).
 """
 from __future__ import annotations
 
