@@ -87,3 +87,12 @@ def test_projections_rebuild_and_reset_from_the_command_line(cli_db: tuple[str, 
 def test_every_command_has_help(args: list[str]) -> None:
     result = subprocess.run([*AVM, *args], capture_output=True, text=True, timeout=60, cwd=support.ROOT)
     assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_the_sweeps_run_from_the_command_line(cli_db: tuple[str, dict[str, str]]) -> None:
+    url, env = cli_db
+    assert avm(env, "db", "init").returncode == 0
+    expired = avm(env, "assets", "expire")
+    swept = avm(env, "jobs", "sweep")
+    assert expired.returncode == 0 and expired.stdout.strip() == "expired 0 assets", expired.stderr
+    assert swept.returncode == 0 and swept.stdout.strip() == "timed out 0 jobs", swept.stderr

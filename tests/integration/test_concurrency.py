@@ -137,3 +137,30 @@ def test_two_concurrent_expiry_sweeps_expire_each_asset_exactly_once(
 
     with services.read(scope="system") as conn:
         assert list_scenes(conn, UUID(tenant.id), UUID(project_id))[0]["image_asset_id"] is None  # ... the read does not
+
+
+@pytest.mark.parametrize("run", range(5))
+def test_two_concurrent_job_sweeps_time_out_each_stalled_job_exactly_once(
+        services: Any, make_tenant: Any, run: int) -> None:
+    worker = CommandContext(tenant_id="w", actor_id="sweep-worker", role="worker")
+    claim_until_empty(services, worker)
+    tenant = make_tenant("premium")
+    jobs = [services.app.queue_job(ctx(tenant, "premium"), ready_project(services, tenant, "premium")).id
+            for _ in range(4)]
+    claimed = claim_until_empty(services, worker)
+    assert set(jobs) <= set(claimed)
+    later = datetime.now(timezone.utc) + timedelta(seconds=301)
+    barrier = threading.Barrier(2)
+
+    def sweep(_: int) -> int:
+        barrier.wait()
+        return services.app.sweep_timeouts(CommandContext.system("avm jobs sweep"), jobs, now=later)
+
+    with ThreadPoolExecutor(2) as pool:
+        swept = sum(pool.map(sweep, range(2)))
+    assert swept == len(jobs)
+    with services.read(scope="system") as conn:
+        rows = conn.execute(
+            "SELECT originator_id, count(*) AS n FROM events WHERE originator_id = ANY(%s)"
+            " AND topic LIKE '%%Job.Failed' GROUP BY originator_id", (jobs,)).fetchall()
+    assert {r["originator_id"]: r["n"] for r in rows} == {j: 1 for j in jobs}
