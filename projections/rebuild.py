@@ -888,7 +888,6 @@ def _blue_green(url: str, mapper: Mapper[Any], projections: list[InlineProjectio
                             _swap(conn, targets, index_names)
                         _set_tracking(conn, state.names, final)
                         conn.execute("SET LOCAL lock_timeout = 0")
-                    locked_seconds = time.monotonic() - locked
                     break
                 except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
                     builder.rows = rows_before  # the savepoint took them back
@@ -898,7 +897,9 @@ def _blue_green(url: str, mapper: Mapper[Any], projections: list[InlineProjectio
                     now = log_head(conn)
                     builder.catch_up(caught, now)
                     caught = now
-            phases["swap"] = time.monotonic() - mark
+        # Committed: the locks taken in the savepoint were held until here.
+        locked_seconds = time.monotonic() - locked
+        phases["swap"] = time.monotonic() - mark
         state.update("done")
     finally:
         conn.close()  # after an interruption, closing is what rolls the server side back
