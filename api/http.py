@@ -79,3 +79,17 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
 
 COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 413, 422, 429, 503)
 READ_ERRORS = errors(400, 401, 404, 422, 429, 503)
+
+
+def history_of(services: Any, tenant: UUID, aggregate_id: UUID, module: str, resource: str) -> Any:
+    """The `/history` answer: every event of one of the tenant's aggregates (of the kind that
+    lives in domain.<module>), or the same 404 as a missing one."""
+    from api.schemas import EventOut, History
+    from domain.errors import NotFound
+    from projections import history
+
+    with services.read(tenant) as conn:
+        rows = history.aggregate_history(conn, tenant, aggregate_id)
+    if not rows or not rows[0]["topic"].startswith(f"domain.{module}:"):
+        raise NotFound(f"{resource} not found")
+    return History(items=[EventOut(**history.event_view(r, services.decode_event_state)) for r in rows])

@@ -10,14 +10,13 @@ from litestar.params import Parameter
 
 from api.auth import admin_only, command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
-from api.schemas import AssetList, AssetOut, EventOut, History, RegisterAsset, SweepResult
+from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.services import Services
 from domain.application import CommandContext
 from domain.assets import Asset
 from domain.errors import NotFound
 from projections import assets as q
-from projections import history as h
 
 
 def asset_out(source: dict[str, Any] | Asset) -> AssetOut:
@@ -107,11 +106,7 @@ class AssetController(Controller):
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> History:
         """Every event of the asset, oldest first."""
-        with services.read(request.user.tenant_id) as conn:
-            rows = h.aggregate_history(conn, request.user.tenant_id, asset_id)
-        if not rows or not rows[0]["topic"].startswith("domain.assets:"):
-            raise NotFound("asset not found")
-        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])
+        return history_of(services, request.user.tenant_id, asset_id, "assets", "asset")
 
 
 class AdminAssetController(Controller):

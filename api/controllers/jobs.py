@@ -11,14 +11,13 @@ from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles, worker_only
 from api.idempotency import idempotent
-from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
+from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
-    CompleteJob, EventOut, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
+    CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
 )
 from api.services import Services
 from domain.errors import NotFound
 from domain.jobs import Job
-from projections import history as h
 from projections import jobs as q
 
 WORKER_ERRORS = {**COMMAND_ERRORS, **errors(403)}
@@ -92,11 +91,7 @@ class JobController(Controller):
     @get("/{job_id:uuid}/history", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
     def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> History:
         """Every event of the job, oldest first."""
-        with services.read(request.user.tenant_id) as conn:
-            rows = h.aggregate_history(conn, request.user.tenant_id, job_id)
-        if not rows or not rows[0]["topic"].startswith("domain.jobs:"):
-            raise NotFound("job not found")
-        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])
+        return history_of(services, request.user.tenant_id, job_id, "jobs", "job")
 
     @post("/{job_id:uuid}/cancel", status_code=200, sync_to_thread=True, guards=[tenant_roles],
           responses=COMMAND_ERRORS)

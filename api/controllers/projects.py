@@ -10,9 +10,9 @@ from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
+from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
-    ChangeStatus, CreateProject, EstimateOut, EventOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
+    ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene,
 )
 from api.services import Services
@@ -212,8 +212,4 @@ class ProjectController(Controller):
     @get("/{project_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> History:
         """Every event of the project, oldest first, with its metadata and hash chain link."""
-        with services.read(_tenant(request)) as conn:
-            rows = h.aggregate_history(conn, _tenant(request), project_id)
-        if not rows or not rows[0]["topic"].startswith("domain.projects:"):
-            raise NotFound("project not found")
-        return History(items=[EventOut(**h.event_view(r, services.decode_event_state)) for r in rows])
+        return history_of(services, _tenant(request), project_id, "projects", "project")
