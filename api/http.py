@@ -93,3 +93,23 @@ def history_of(services: Any, tenant: UUID, aggregate_id: UUID, module: str, res
     if not rows or not rows[0]["topic"].startswith(f"domain.{module}:"):
         raise NotFound(f"{resource} not found")
     return History(items=[EventOut(**history.event_view(r, services.decode_event_state)) for r in rows])
+
+
+def aggregate_at(services: Any, cls: type, tenant: UUID, aggregate_id: UUID, at: str) -> Any:
+    """The tenant's aggregate as it was at a version or an RFC 3339 time, folded from its events
+    (from the nearest snapshot); the same 404 as a missing one when it did not exist then."""
+    from domain.errors import NotFound
+    from projections import history
+
+    when = parse_at(at)
+    name = cls.__name__.lower()
+    if isinstance(when, datetime):
+        with services.read(tenant) as conn:
+            version = history.version_at(conn, tenant, aggregate_id, when)
+        if version is None:
+            raise NotFound(f"{name} not found")
+        when = version
+    aggregate = services.app.load(cls, aggregate_id, str(tenant), version=when)
+    if aggregate.version != when:
+        raise NotFound(f"{name} not found")
+    return aggregate

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from api.auth import admin_only, command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.services import Services
 from domain.application import CommandContext
@@ -81,9 +81,16 @@ class AssetController(Controller):
 
     @get("/{asset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
     def get_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services,
-                  include_deleted: bool = False, tenant_id: UUID | None = None) -> Response[AssetOut]:
-        """Read one asset (expired assets are still readable, with expired_at set)."""
+                  include_deleted: bool = False, tenant_id: UUID | None = None,
+                  at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
+                  ) -> Response[AssetOut]:
+        """Read one asset (expired ones too, with expired_at set); `?at=` as it was then."""
         tenant = read_tenant(request, tenant_id, services, "asset")
+        if at is not None:
+            asset = aggregate_at(services, Asset, tenant, asset_id, at)
+            if asset.deleted and not include_deleted:
+                raise NotFound("asset not found")
+            return Response(asset_out(asset), headers=etag(asset.version))
         with services.read(tenant) as conn:
             row = q.get_asset(conn, tenant, asset_id, include_deleted=include_deleted)
         if row is None:

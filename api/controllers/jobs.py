@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles, worker_only
 from api.idempotency import idempotent
-from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
+from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
 )
@@ -79,9 +79,14 @@ class JobController(Controller):
 
     @get("/{job_id:uuid}", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
     def get_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
-                tenant_id: TenantParam = None) -> Response[JobOut]:
-        """Read one job."""
+                tenant_id: TenantParam = None,
+                at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
+                ) -> Response[JobOut]:
+        """Read one job; `?at=` returns it as it was at a version or time."""
         tenant = read_tenant(request, tenant_id, services, "job")
+        if at is not None:
+            job = aggregate_at(services, Job, tenant, job_id, at)
+            return Response(job_out(job), headers=etag(job.version))
         with services.read(tenant) as conn:
             row = q.get_job(conn, tenant, job_id)
         if row is None:

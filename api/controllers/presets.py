@@ -1,15 +1,16 @@
 """Preset routes: the three built-ins plus the caller's own; one default per user."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import command_context, tenant_roles
 from api.idempotency import idempotent
-from api.http import COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
+from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
 from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset
 from api.services import Services
 from domain.config import BUILTIN_PRESETS
@@ -68,13 +69,20 @@ class PresetController(Controller):
 
     @get("/{preset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
     def get_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
-                   include_deleted: bool = False) -> Response[PresetOut]:
-        """Read a built-in or one of the caller's presets."""
+                   include_deleted: bool = False,
+                   at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
+                   ) -> Response[PresetOut]:
+        """Read a built-in or one of the caller's presets; `?at=` as it was then."""
         tenant = request.user.tenant_id
         default = _default_id(services, tenant)
         for builtin in BUILTIN_PRESETS:
             if builtin["id"] == str(preset_id):
                 return Response(builtin_out(builtin, default), headers=etag(1))
+        if at is not None:
+            preset = aggregate_at(services, Preset, tenant, preset_id, at)
+            if preset.deleted and not include_deleted:
+                raise NotFound("preset not found")
+            return Response(preset_out(preset, default), headers=etag(preset.version))
         with services.read(tenant) as conn:
             row = q.get_preset(conn, tenant, preset_id, include_deleted)
         if row is None:

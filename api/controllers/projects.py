@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
+from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene,
@@ -50,17 +50,7 @@ def _tenant(request: Request[Any, Any, Any]) -> UUID:
 
 def load_at(services: Services, tenant: UUID, project_id: UUID, at: str | None) -> Project:
     """The project as it was at a version or a time, folded from its events."""
-    when = parse_at(at)
-    if isinstance(when, datetime):
-        with services.read(tenant) as conn:
-            version = h.version_at(conn, tenant, project_id, when)
-        if version is None:
-            raise NotFound("project not found")
-        when = version
-    project = services.app.load(Project, project_id, str(tenant), version=when)
-    if when is not None and project.version != when:
-        raise NotFound("project not found")
-    return project
+    return aggregate_at(services, Project, tenant, project_id, at)  # type: ignore[no-any-return]
 
 
 class ProjectController(Controller):

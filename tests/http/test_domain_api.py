@@ -238,3 +238,32 @@ def test_admins_read_any_tenants_data_and_each_read_is_on_that_tenants_trail(
         rows = conn.execute("SELECT actor_id, topic FROM events WHERE tenant_id = %s AND topic LIKE %s",
                             (UUID(tenant.id), "%Access.Recorded")).fetchall()
     assert len(rows) == 4 and {r["actor_id"] for r in rows} == {admin.id}
+
+
+def test_jobs_assets_and_presets_answer_at_a_version_or_a_time_from_their_events(client: Any, make_tenant: Any) -> None:
+    tenant, worker, other = make_tenant("premium"), make_tenant("worker"), make_tenant()
+    drain(client, worker)
+    project = ready_project(client, tenant)
+    job = client.post(f"/api/v1/projects/{project['id']}/jobs", headers=tenant.headers).json()
+    claim(client, worker)
+    before_cancel = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+    client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=tenant.headers)
+    first = client.get(f"/api/v1/jobs/{job['id']}?at=1", headers=tenant.headers)
+    assert first.status_code == 200 and first.json()["status"] == "queued" and first.headers["etag"] == '"1"'
+    then = client.get(f"/api/v1/jobs/{job['id']}", params={"at": before_cancel}, headers=tenant.headers).json()
+    assert then["status"] == "running"
+    assert client.get(f"/api/v1/jobs/{job['id']}?at=1", headers=other.headers).status_code == 404
+    assert client.get(f"/api/v1/jobs/{job['id']}?at=99", headers=tenant.headers).status_code == 404
+
+    asset = client.post("/api/v1/assets", json={"type": "json", "uri": "r2://b/a.json"}, headers=tenant.headers).json()
+    client.delete(f"/api/v1/assets/{asset['id']}", headers=tenant.headers)
+    assert client.get(f"/api/v1/assets/{asset['id']}?at=1", headers=tenant.headers).json()["deleted_at"] is None
+    assert client.get(f"/api/v1/assets/{asset['id']}?at=2", headers=tenant.headers).status_code == 404
+
+    preset = client.post("/api/v1/presets", json={"name": "v1", "config": {}}, headers=tenant.headers).json()
+    client.patch(f"/api/v1/presets/{preset['id']}", json={"name": "v2"}, headers=tenant.headers)
+    assert client.get(f"/api/v1/presets/{preset['id']}?at=1", headers=tenant.headers).json()["name"] == "v1"
+    assert client.get(f"/api/v1/presets/{preset['id']}", headers=tenant.headers).json()["name"] == "v2"
+    bad = client.get(f"/api/v1/presets/{preset['id']}?at=yesterday", headers=tenant.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "at"
