@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from domain.assets import Asset
-from projections.base import InlineProjection
+from projections.base import InlineProjection, newest_first
 
 
 class AssetsProjection(InlineProjection):
@@ -45,23 +45,11 @@ def get_asset(conn: Any, tenant_id: UUID, asset_id: UUID, *, include_deleted: bo
 def list_assets(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
                 type: str | None, project_id: UUID | None, include_expired: bool,  # noqa: A002
                 include_deleted: bool) -> list[dict[str, Any]]:
-    where, params = ["tenant_id = %s"], [tenant_id]
-    if not include_deleted:
-        where.append("deleted_at IS NULL")
-    if not include_expired:
-        where.append("expired_at IS NULL")
-    if type:
-        where.append("type = %s")
-        params.append(type)
-    if project_id:
-        where.append("project_id = %s")
-        params.append(project_id)
-    if after:
-        where.append("(created_at, id) < (%s, %s)")
-        params += list(after)
-    params.append(limit)
-    return conn.execute(f"SELECT {ASSET_COLUMNS} FROM assets WHERE {' AND '.join(where)}"
-                        " ORDER BY created_at DESC, id DESC LIMIT %s", params).fetchall()
+    filters = [f for f in (("deleted_at IS NULL", []) if not include_deleted else None,
+                           ("expired_at IS NULL", []) if not include_expired else None,
+                           ("type = %s", [type]) if type else None,
+                           ("project_id = %s", [project_id]) if project_id else None) if f]
+    return newest_first(conn, "assets", ASSET_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
 def due_assets(conn: Any, limit: int = 1000) -> list[UUID]:

@@ -88,3 +88,21 @@ def _insert_sql(table: str, columns: Sequence[str], n: int) -> sql.Composed:
     return sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join([one] * n))
+
+
+def newest_first(conn: Any, table: str, columns: str, tenant_id: UUID, *, limit: int,
+                 after: tuple[Any, UUID] | None, filters: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[Any]:
+    """One page of a tenant's rows, newest first, keyset-paginated on (created_at, id).
+
+    `filters` are (SQL condition, its parameters); a None condition is skipped by the caller."""
+    where, params = ["tenant_id = %s"], [tenant_id]
+    for condition, values in filters:
+        where.append(condition)
+        params += list(values)
+    if after:
+        where.append("(created_at, id) < (%s, %s)")
+        params += list(after)
+    params.append(limit)
+    return conn.execute(  # type: ignore[no-any-return]
+        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT %s",
+        params).fetchall()

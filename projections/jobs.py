@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from domain.jobs import Job
-from projections.base import InlineProjection
+from projections.base import InlineProjection, newest_first
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -47,19 +47,9 @@ def get_job(conn: Any, tenant_id: UUID, job_id: UUID) -> dict[str, Any] | None:
 
 def list_jobs(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
               status: str | None, project_id: UUID | None) -> list[dict[str, Any]]:
-    where, params = ["tenant_id = %s"], [tenant_id]
-    if status:
-        where.append("status = %s")
-        params.append(status)
-    if project_id:
-        where.append("project_id = %s")
-        params.append(project_id)
-    if after:
-        where.append("(created_at, id) < (%s, %s)")
-        params += list(after)
-    params.append(limit)
-    return conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)}"
-                        " ORDER BY created_at DESC, id DESC LIMIT %s", params).fetchall()
+    filters = [f for f in (("status = %s", [status]) if status else None,
+                           ("project_id = %s", [project_id]) if project_id else None) if f]
+    return newest_first(conn, "jobs", JOB_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
 def claim_candidates(conn: Any, limit: int = 8) -> list[UUID]:

@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from domain.projects import Project
-from projections.base import InlineProjection
+from projections.base import InlineProjection, newest_first
 
 
 class ProjectsProjection(InlineProjection):
@@ -63,24 +63,11 @@ def get_project(conn: Any, tenant_id: UUID, project_id: UUID, include_deleted: b
 def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
                   status: str | None, q: str | None, include_deleted: bool) -> list[dict[str, Any]]:
     """Newest first, keyset-paginated on (created_at, id)."""
-    where = ["tenant_id = %s"]
-    params: list[Any] = [tenant_id]
-    if not include_deleted:
-        where.append("deleted_at IS NULL")
-    if status:
-        where.append("status = %s")
-        params.append(status)
-    if q:
-        where.append("(title ILIKE %s OR description ILIKE %s)")
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [like, like]
-    if after:
-        where.append("(created_at, id) < (%s, %s)")
-        params += list(after)
-    params.append(limit)
-    return conn.execute(
-        f"SELECT {PROJECT_COLUMNS} FROM projects WHERE {' AND '.join(where)}"
-        " ORDER BY created_at DESC, id DESC LIMIT %s", params).fetchall()
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if q else None
+    filters = [f for f in (("deleted_at IS NULL", []) if not include_deleted else None,
+                           ("status = %s", [status]) if status else None,
+                           ("(title ILIKE %s OR description ILIKE %s)", [like, like]) if like else None) if f]
+    return newest_first(conn, "projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
 def list_scenes(conn: Any, tenant_id: UUID, project_id: UUID) -> list[dict[str, Any]]:

@@ -635,3 +635,13 @@ def test_repeating_a_create_with_the_same_idempotency_key_returns_the_original_a
     assert again.json() == first.json()
     assert count_events(services, tenant.id) == before
     assert len(client.get(PROJECTS, headers=tenant.headers).json()["items"]) == 1
+
+
+def test_search_treats_like_wildcards_in_q_literally(client, make_tenant):
+    tenant = make_tenant("premium")
+    for title in ("50%_off", "500 offers", "a_b", "axb"):
+        assert client.post("/api/v1/projects", json={"title": title}, headers=tenant.headers).status_code == 201
+    def titles(q):
+        return sorted(p["title"] for p in client.get("/api/v1/projects", params={"q": q}, headers=tenant.headers).json()["items"])
+    assert titles("50%_") == ["50%_off"]
+    assert titles("a_b") == ["a_b"]
