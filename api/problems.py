@@ -121,13 +121,42 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     return problem(status, title, detail, field_errors, headers=exc.headers)
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    from psycopg import OperationalError as PgOperationalError
-    from eventsourcing.persistence import OperationalError, InterfaceError
+# SQLSTATE classes that mean "the database cannot serve now", not "the request or the code is wrong":
+# 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, cancel),
+# 58 system error (I/O).
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database is unreachable or going away (answered 503, not 500).
+
+    The whole chain counts (the library wraps psycopg's errors; the group committer hands them
+    on). A psycopg error the server did not report (no SQLSTATE) is a client-side protocol or
+    connection state failure, which is what a connection cut mid-pipeline produces ("got no
+    result from the query", "result not set"): it is an outage as well.
+    """
+    import psycopg
+    from eventsourcing import persistence as p
     from psycopg_pool import PoolTimeout
 
-    if isinstance(exc, (PgOperationalError, OperationalError, InterfaceError, PoolTimeout)):
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError, p.OperationalError,
+                              p.InterfaceError, PoolTimeout)):
+            return True
+        if isinstance(error, psycopg.Error):
+            sqlstate = error.sqlstate
+            if sqlstate is None or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+                return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
         return problem(503, "Service Unavailable", "the database is unavailable, retry shortly",
                        headers={"Retry-After": "2"})
     log.exception("unhandled error on %s %s", request.method, request.url.path)
