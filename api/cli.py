@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -23,8 +24,11 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("AVM_HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("AVM_PORT", "8000")), type=int, show_default="8000")
+@click.option("--workers", default=lambda: int(os.environ.get("AVM_WORKERS", "1")), type=click.IntRange(1, 64),
+              show_default="1, or AVM_WORKERS",
+              help="HTTP worker processes (2 on a 2-core machine: see docs/performance.md).")
 @fail_cleanly
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int) -> None:
     """Migrate, seed an empty database, and serve the HTTP API."""
     import uvicorn
 
@@ -36,7 +40,8 @@ def serve(host: str, port: int) -> None:
         seed(services.app)
     token = demo_token(services.app, services.authenticate)
     where = "embedded PostgreSQL (./.data)" if services.db.embedded else "DATABASE_URL"
-    click.echo(f"avm serving on http://{host}:{port}  (database: {where})")
+    click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
+               f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
     if token:
         click.echo(f"demo token: {token}")
@@ -55,8 +60,15 @@ def serve(host: str, port: int) -> None:
 
     stop_projectors = start_projectors(services.db.url) if os.environ.get("AVM_PROJECTORS", "1") != "0" else None
     try:
-        uvicorn.run(create_app(), host=host, port=port, log_level=os.environ.get("AVM_LOG_LEVEL", "warning"),
-                    access_log=False)
+        options: dict[str, Any] = {"host": host, "port": port, "access_log": False,
+                                   "log_level": os.environ.get("AVM_LOG_LEVEL", "warning")}
+        if workers > 1:
+            # Worker processes import the factory; each builds its services (pool, caches) itself.
+            # This process supervises them and runs the projectors; the embedded server lives as
+            # long as it does.
+            uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+        else:
+            uvicorn.run(create_app(), **options)
     finally:
         if stop_projectors:
             stop_projectors()

@@ -104,9 +104,9 @@ class ProjectorSlot:
             except Exception as exc:  # noqa: BLE001 - already reported, or reported now
                 log.warning("%s: runner ended with %s", self.name, exc)
             try:
-                runner.view.flush()
+                runner.view.close()  # commits the pending batch, stops its flusher
             except Exception as exc:  # noqa: BLE001
-                log.warning("%s: could not record the last skipped position: %s", self.name, exc)
+                log.warning("%s: could not commit the last batch: %s", self.name, exc)
             runner.view.datastore.close()
         conn, self.lock_conn = self.lock_conn, None
         if conn is not None:

@@ -2,9 +2,8 @@
 Litestar hello-world, side by side in ONE run against ONE embedded PostgreSQL.
 
 What it does, in order (details in bench/README.md):
-  1. makes a temp working directory and starts avm there as a user would: `avm serve` (one
-     uvicorn worker, as documented) or, with --workers N > 1, `avm db init` then
-     `uvicorn api.app:create_app --factory --workers N` (avm serve has no --workers option);
+  1. makes a temp working directory and starts avm there as a user would: `avm serve --workers N`
+     (N uvicorn worker processes; the supervising process runs the async projectors);
      AVM_DATA_DIR=<tmp>/.data gives a fresh embedded PostgreSQL; rate limits are set to 1,000,000;
   2. creates an admin and a worker with `avm users create` (their tokens authenticate the load);
   3. on the same PostgreSQL server (found through <data>/pg/postmaster.pid) creates the database
@@ -362,28 +361,14 @@ class Suite:
         args = self.args
         env = self.base_env()
         port = free_port()
-        if args.workers == 1:
-            cmd = [args.avm, "serve", "--port", str(port)]
-        else:
-            self.avm("db", "init")  # migrate + seed; avm serve has no --workers, so uvicorn serves the factory
-            cmd = self.uvicorn_cmd("api.app:create_app", port)
+        # avm serves as a user runs it: `avm serve --workers N` (it also runs the async projectors)
+        cmd = [args.avm, "serve", "--port", str(port), "--workers", str(args.workers)]
         self.log(f"starting avm: {' '.join(cmd)}  (cwd {self.workdir})")
         avm = self.servers["avm"] = ServerProc("avm", cmd, self.workdir, env, port, "/api/health",
                                                  self.out_dir / "suite.avm.log")
         ready = avm.wait_ready(args.startup_timeout)
         self.report["servers"]["avm"] = {"command": " ".join(cmd), "port": port, "ready_after_s": round(ready, 2),
                                          "log": str(avm.log_path)}
-        if args.workers > 1:
-            # `avm serve` runs the asynchronous projectors in its own process; uvicorn on the factory
-            # does not, so run them as the separate service `avm projections run` (counted as avm's).
-            pcmd = [args.avm, "projections", "run"]
-            self.log(f"starting avm projectors: {' '.join(pcmd)}")
-            proj = self.servers["projectors"] = ServerProc("projectors", pcmd, self.workdir, env, 0, "",
-                                                           self.out_dir / "suite.projectors.log")
-            time.sleep(1.0)
-            if not proj.alive():
-                raise SuiteFailure(f"avm projections run exited with code {proj.proc.returncode}: {proj.lines[-5:]}")
-            self.report["servers"]["projectors"] = {"command": " ".join(pcmd), "log": str(proj.log_path)}
         pm = self.pm()
         self.report["postgres"] = {"postmaster_pid": pm["pid"], "socket_dir": pm["socket_dir"], "port": pm["port"]}
 

@@ -21,7 +21,7 @@ from eventsourcing.utils import Environment, EnvType, retry, strtobool
 import psycopg
 from psycopg import Cursor
 from psycopg.sql import SQL
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 
 SYSTEM_TENANT = UUID(int=0)
 EVENTS_TABLE = "events"
@@ -180,10 +180,10 @@ class AvmRecorder(PostgresApplicationRecorder):
     scope_sql = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
                  " set_config('app.caller_id', %s, true)")
 
-    def _store_read(self, statement: Any, params: Any) -> list[Any]:
+    def _store_read(self, statement: Any, params: Any, row_factory: Any = None) -> list[Any]:
         """Run a read of the log as the event store (scope `store`: every tenant's events)."""
         with self.datastore.get_connection() as conn:
-            with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
+            with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=row_factory or conn.row_factory) as curs:
                 curs.execute("SELECT set_config('app.scope', 'store', true)", prepare=True)
                 curs.execute(statement, params, prepare=True)
                 rows = curs.fetchall()
@@ -192,20 +192,22 @@ class AvmRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def select_events(self, originator_id: Any, *, gt: int | None = None, lte: int | None = None,
                       desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
-        statement = self.select_events_statement
-        params: list[Any] = [originator_id]
-        if gt is not None:
-            params.append(gt)
-            statement += SQL(" AND originator_version > %s")
-        if lte is not None:
-            params.append(lte)
-            statement += SQL(" AND originator_version <= %s")
-        statement += SQL(" ORDER BY originator_version") + SQL(" DESC" if desc else " ASC")
-        if limit is not None:
-            params.append(limit)
-            statement += SQL(" LIMIT %s")
-        return [StoredEvent(originator_id=r["originator_id"], originator_version=r["originator_version"],
-                            topic=r["topic"], state=bytes(r["state"])) for r in self._store_read(statement, params)]
+        # Only the columns a StoredEvent needs (not the chain and metadata columns), as tuples, from
+        # a plain string cached per shape (psycopg caches its parsing by the string): a fold of 100
+        # events cost twice as much with `SELECT *` into dicts from a composed statement.
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        cache = self.__dict__.setdefault("_select_events_sql", {})
+        statement = cache.get(shape)
+        if statement is None:
+            statement = (f"SELECT originator_version, topic, state FROM {self.events_table_name}"
+                         " WHERE originator_id = %s" + (" AND originator_version > %s" if shape[0] else "")
+                         + (" AND originator_version <= %s" if shape[1] else "")
+                         + " ORDER BY originator_version" + (" DESC" if desc else " ASC")
+                         + (" LIMIT %s" if shape[3] else ""))
+            cache[shape] = statement
+        params = [originator_id, *(p for p in (gt, lte, limit) if p is not None)]
+        return [StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
+                for version, topic, state in self._store_read(statement, params, tuple_row)]
 
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,

@@ -303,12 +303,83 @@ def test_an_event_the_view_already_counted_is_refused_and_its_rows_roll_back(sto
     before = view_rows(store.url)
     view = Factory(Environment("daily_usage", env_for(store.url))).tracking_recorder(DailyUsageView)
     try:
+        view.add(Tracking("avm", position), datetime.now(timezone.utc).date(), projects_created=1)
         with pytest.raises(IntegrityError):
-            view.add(Tracking("avm", position), datetime.now(timezone.utc).date(), projects_created=1)
+            view.flush()  # the batch's commit is refused
+        # The failure is sticky: an event after the lost batch is never counted on its own.
+        with pytest.raises(IntegrityError):
+            view.add(Tracking("avm", position + 1), datetime.now(timezone.utc).date(), projects_created=1)
     finally:
+        view._closed = True
         view.datastore.close()
 
     assert view_rows(store.url) == before
+
+
+def test_events_are_committed_in_batches_with_the_last_position(store: Store) -> None:
+    """Many events, one transaction: rows and the batch's last position appear together, when the
+    batch is flushed (here by flush(); the flusher waits), never a row without its position."""
+    from eventstore.recorder import Factory, env_for
+    from eventsourcing.utils import Environment
+
+    tenant = store.tenant()
+    for i in range(30):
+        store.services.app.create_project(store.ctx(tenant), title=f"p{i}")
+    with psycopg.connect(store.url) as conn:
+        positions = [r[0] for r in conn.execute(
+            "SELECT notification_id FROM events WHERE tenant_id = %s ORDER BY notification_id", (tenant,))]
+    view = Factory(Environment("daily_usage", env_for(store.url))).tracking_recorder(DailyUsageView)
+    view.FLUSH_SECONDS = 30.0  # the flusher waits: nothing is committed until flush()
+    today = datetime.now(timezone.utc).date()
+    start = view.max_tracking_id("avm") or 0
+    taken = [p for p in positions if p > start]
+    assert len(taken) >= 30
+
+    def seen() -> tuple[int, int]:
+        with psycopg.connect(store.url) as conn:
+            row = conn.execute("SELECT notification_id FROM tracking WHERE application_name = 'daily_usage'"
+                               ).fetchone()
+            count = conn.execute("SELECT coalesce(sum(projects_created), 0) FROM daily_usage"
+                                 " WHERE tenant_id = %s", (tenant,)).fetchone()[0]
+        return (row[0] if row else 0), int(count)
+
+    try:
+        for position in taken:
+            view.add(Tracking("avm", position), today, projects_created=1)
+        assert seen() == (start, 0), "rows or a position committed before the batch was flushed"
+        view.flush()
+        assert seen() == (taken[-1], len(taken))
+    finally:
+        view.close()
+        view.datastore.close()
+
+
+def test_the_flusher_commits_a_batch_without_being_asked(store: Store) -> None:
+    from eventstore.recorder import Factory, env_for
+    from eventsourcing.utils import Environment
+
+    tenant = store.tenant()
+    store.services.app.create_project(store.ctx(tenant), title="flushed")
+    with psycopg.connect(store.url) as conn:
+        position = conn.execute("SELECT max(notification_id) FROM events WHERE tenant_id = %s",
+                                (tenant,)).fetchone()[0]
+    view = Factory(Environment("daily_usage", env_for(store.url))).tracking_recorder(DailyUsageView)
+    try:
+        view.add(Tracking("avm", position), datetime.now(timezone.utc).date(), projects_created=1)
+        deadline = time.monotonic() + 5
+        got = None
+        while time.monotonic() < deadline:
+            with psycopg.connect(store.url) as conn:
+                row = conn.execute("SELECT notification_id FROM tracking WHERE application_name = 'daily_usage'"
+                                   ).fetchone()
+            got = row[0] if row else None
+            if got == position:
+                break
+            time.sleep(0.02)
+        assert got == position
+    finally:
+        view.close()
+        view.datastore.close()
 
 
 class TestTheViewIsATrackingRecorderByTheLibrarysRules(TrackingRecorderTestCase):
