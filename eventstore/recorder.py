@@ -165,6 +165,15 @@ class AvmRecorder(PostgresApplicationRecorder):
             f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout)}s'",
             "SELECT avm_lock_events('EXCLUSIVE')",
         ]
+        # Scope, lock and notify in one statement (one parse, one result to wait for): the select
+        # list is evaluated left to right, so the lock timeout is set before the lock is taken.
+        channel = self.channel_name
+        self.lock_notify_sql = (f"SELECT set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
+                                f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
+        self.begin_sql = (f"SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
+                          f" set_config('app.caller_id', %s, true),"
+                          f" set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
+                          f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
         self.tracking_after_sql = (
             "INSERT INTO tracking (application_name, notification_id) SELECT unnest(%s::text[]), %s"
             " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
@@ -285,9 +294,7 @@ class AvmRecorder(PostgresApplicationRecorder):
                 with conn.pipeline(), conn.transaction():
                     with conn.cursor() as curs:
                         # Row-level security: the transaction may write only this tenant's rows.
-                        curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
-                        self._lock_table(curs)
-                        self._notify_channel(curs)
+                        curs.execute(self.begin_sql, self._scope_params(item), prepare=True)
                     with conn.cursor() as insert_curs, conn.cursor() as curs:
                         try:
                             if item.stored_events:
@@ -330,9 +337,7 @@ class AvmRecorder(PostgresApplicationRecorder):
             return
         try:
             with self.datastore.get_connection() as conn, conn.transaction():
-                with conn.cursor() as curs:
-                    self._lock_table(curs)
-                    self._notify_channel(curs)
+                conn.execute(self.lock_notify_sql, prepare=True)
                 for item in items:
                     self._run_in_savepoint(conn, item)
                 ids = [i for item in items if item.error is None for i in (item.result or [])]

@@ -66,28 +66,29 @@ class InlineProjection:
 
 
 @lru_cache(maxsize=256)
-def _delete_sql(table: str, key_columns: Sequence[str]) -> sql.Composed:
+def _delete_sql(table: str, key_columns: Sequence[str]) -> str:
+    # Rendered to a string once: psycopg caches a query's parsing by its string, not a Composed.
     return sql.SQL("DELETE FROM {} WHERE {}").format(
         sql.Identifier(table),
-        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key_columns))
+        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key_columns)).as_string(None)
 
 
 @lru_cache(maxsize=256)
-def _upsert_sql(table: str, columns: Sequence[str], key_columns: Sequence[str]) -> sql.Composed:
+def _upsert_sql(table: str, columns: Sequence[str], key_columns: Sequence[str]) -> str:
     others = [c for c in columns if c not in key_columns]
     return sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)),
         sql.SQL(", ").join(map(sql.Identifier, key_columns)),
-        sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others))
+        sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others)).as_string(None)
 
 
 @lru_cache(maxsize=1024)
-def _insert_sql(table: str, columns: Sequence[str], n: int) -> sql.Composed:
+def _insert_sql(table: str, columns: Sequence[str], n: int) -> str:
     one = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
     return sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join([one] * n))
+        sql.SQL(", ").join([one] * n)).as_string(None)
 
 
 def newest_first(conn: Any, table: str, columns: str, tenant_id: UUID, *, limit: int,
