@@ -11,6 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+import pytest
+
 from tests import support
 
 
@@ -26,11 +29,12 @@ def get(url: str, token: str | None = None) -> tuple[int, dict]:
         return resp.status, json.loads(resp.read())
 
 
-def test_serve_starts_embedded_postgres_seeds_prints_token_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_starts_embedded_postgres_seeds_prints_token_and_stops_cleanly(tmp_path: Path, workers: int) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "AVM_DATA_DIR")}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
         token = None
@@ -55,6 +59,14 @@ def test_serve_starts_embedded_postgres_seeds_prints_token_and_stops_cleanly(tmp
         assert status == 200
         assert [p["title"] for p in projects["items"]] == ["The Lighthouse Keeper"]
         assert projects["items"][0]["scene_count"] == 3
+        if workers > 1:
+            # N worker processes answer; a write through one is read through the others at once.
+            servers = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+            assert len(servers) == workers, [c.cmdline() for c in psutil.Process(proc.pid).children()]
+            created = post(f"http://127.0.0.1:{port}/api/v1/projects", token, {"title": "across workers"})
+            for _ in range(20):  # new connections: the kernel spreads them over the workers
+                status, project = get(f"http://127.0.0.1:{port}/api/v1/projects/{created['id']}", token)
+                assert status == 200 and project["title"] == "across workers"
         assert (tmp_path / ".data" / "pg" / "PG_VERSION").exists()
         pid_file = tmp_path / ".data" / "pg" / "postmaster.pid"
         assert pid_file.exists()
@@ -65,6 +77,14 @@ def test_serve_starts_embedded_postgres_seeds_prints_token_and_stops_cleanly(tmp
     assert proc.returncode == 0, "".join(lines)
     assert "Traceback" not in "".join(lines)
     assert not pid_file.exists(), "the embedded PostgreSQL was left running"
+
+
+def post(url: str, token: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 201
+        return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
 def test_the_test_suite_uses_a_real_postgresql_server() -> None:
