@@ -26,7 +26,7 @@ def main() -> None:
 @click.option("--port", default=lambda: int(os.environ.get("AVM_PORT", "8000")), type=int, show_default="8000")
 @click.option("--workers", default=lambda: int(os.environ.get("AVM_WORKERS", "1")), type=click.IntRange(1, 64),
               show_default="1, or AVM_WORKERS",
-              help="HTTP worker processes (2 on a 2-core machine: see docs/performance.md).")
+              help="HTTP worker processes (the measured choice for 2 cores: docs/performance.md).")
 @fail_cleanly
 def serve(host: str, port: int, workers: int) -> None:
     """Migrate, seed an empty database, and serve the HTTP API."""
