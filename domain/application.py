@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Access
@@ -133,6 +133,17 @@ class AvmApplication(Application[UUID]):
                                             field="Idempotency-Key") from None
             raise
 
+    def forget_cached(self) -> None:
+        """Empty the aggregate cache. Not `LRUCache.clear()`: it resets the library's linked list
+        but keeps the dict and the `full` flag, so the next insertion into a full cache evicts a
+        key that is no longer linked (KeyError). A new cache of the same size instead; threads
+        still holding the old one finish on it."""
+        cache = self.repository.cache
+        if isinstance(cache, LRUCache):
+            self.repository.cache = LRUCache(maxsize=cache.maxsize)
+        elif cache is not None:
+            cache.cache.clear()
+
     def evict(self, *aggregates: TenantAggregate) -> None:
         """Forget cached copies (after a version conflict they are known to be stale)."""
         if self.repository.cache is not None:
@@ -188,7 +199,7 @@ class AvmApplication(Application[UUID]):
             except StaleVersion:
                 if attempt or self.repository.cache is None:
                     raise
-                self.repository.cache.clear()  # the cached copy may be the stale one: read afresh
+                self.forget_cached()  # the cached copy may be the stale one: read afresh
                 continue
             changed = [a for a in aggregates if a is not None and a.pending_events]
             if not changed:
