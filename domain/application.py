@@ -97,8 +97,9 @@ class AvmApplication(Application[UUID]):
     # 2,000 entries (about 2 KB each) hold the hot aggregates (each tenant's daily Usage, the
     # projects being worked on); 20,000 grew RSS by 10 MB/min for minutes under a create load
     # (bench/results: the soak), which is a cache filling up, not a leak, but not flat either.
+    # The library's JSON format, written and read by msgspec (eventstore/transcoder.py).
     env = {"IS_SNAPSHOTTING_ENABLED": "y", "AGGREGATE_CACHE_MAXSIZE": "2000",
-           "AGGREGATE_CACHE_FASTFORWARD": "n"}
+           "AGGREGATE_CACHE_FASTFORWARD": "n", "TRANSCODER_TOPIC": "eventstore.transcoder:MsgspecTranscoder"}
     snapshotting_intervals = {Project: 25, User: 25, Job: 25, Asset: 25, Preset: 25}
     snapshotting_projectors = {cls: mutate_all for cls in snapshotting_intervals}
 

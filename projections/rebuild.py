@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import psycopg
 from eventsourcing.domain import (
     CanInitAggregate,
@@ -37,11 +36,9 @@ from eventsourcing.domain import (
     decorated_funcs,
 )
 from eventsourcing.persistence import (
-    JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
-    Transcoder,
     find_id_convertor,
 )
 from eventsourcing.utils import TopicError, resolve_topic
@@ -50,6 +47,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from domain.errors import Conflict
+from eventstore.transcoder import MsgspecTranscoder
 from projections.base import InlineProjection
 from projections.inline import INLINE_PROJECTIONS, select
 
@@ -67,72 +65,6 @@ class RebuildRunning(Conflict):
     """Raised when a rebuild of the same projection is already running (here or in another process)."""
 
     title = "Rebuild already running"
-
-
-# ----------------------------------------------------------------------------------- decoding
-
-class FastJSONTranscoder(Transcoder):
-    """The library's JSONTranscoder, decoding with msgspec.
-
-    Same result as `json` with the transcoder's object hook: every JSON object of exactly the
-    two keys `_type_` and `_data_` becomes the registered type, innermost first. Anything msgspec
-    reads differently (NaN, lone surrogates, numbers out of range) falls back to the library's
-    decoder, so the result is always the library's.
-    """
-
-    MARKER = b'"_type_"'
-
-    def __init__(self, inner: JSONTranscoder) -> None:
-        self.inner = inner
-        self.names = inner.names
-        self._decode = msgspec.json.Decoder().decode
-
-    @staticmethod
-    def applies_to(transcoder: Transcoder) -> bool:
-        t = type(transcoder)
-        return (isinstance(transcoder, JSONTranscoder) and t.decode is JSONTranscoder.decode
-                and t._decode_obj is JSONTranscoder._decode_obj)
-
-    def encode(self, obj: Any) -> bytes:
-        return self.inner.encode(obj)
-
-    def decode(self, data: bytes) -> Any:
-        try:
-            obj = self._decode(data)
-            markers = data.count(self.MARKER)
-            if not markers:
-                return obj
-            if markers == 1 and type(obj) is dict:
-                # The usual event: one transcoded value (its timestamp) at the top level. Being the
-                # only marker, nothing inside it needs converting first.
-                for k, v in obj.items():
-                    if type(v) is dict and len(v) == 2 and "_type_" in v and "_data_" in v:
-                        obj[k] = self.names[v["_type_"]].decode(v["_data_"])
-                        return obj
-            return self._hook(obj)
-        except Exception:  # noqa: BLE001 - the library decides (and raises its own error)
-            return self.inner.decode(data)
-
-    def _hook(self, obj: Any) -> Any:
-        t = type(obj)
-        if t is dict:
-            for k, v in obj.items():
-                tv = type(v)
-                if tv is dict or tv is list:
-                    new = self._hook(v)
-                    if new is not v:
-                        obj[k] = new
-            if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-                return self.names[obj["_type_"]].decode(obj["_data_"])
-            return obj
-        if t is list:
-            for i, v in enumerate(obj):
-                tv = type(v)
-                if tv is dict or tv is list:
-                    new = self._hook(v)
-                    if new is not v:
-                        obj[i] = new
-        return obj
 
 
 @dataclass(frozen=True)
@@ -168,7 +100,7 @@ def _topic_info(topic: str, originator_id_type: type) -> _Topic:
 class Folder:
     """Folds stored events into the aggregates the given projections handle, as the library would.
 
-    An event's state is decoded by FastJSONTranscoder and given its originator id and version and
+    An event's state is decoded by MsgspecTranscoder and given its originator id and version and
     upcast exactly as `Mapper.to_domain_event` does. An event of a created class, or one whose
     class overrides anything, becomes the library's event object and is applied by its own
     `mutate`. Every other event is applied as `CanMutateAggregate.mutate` would apply it, without
@@ -185,8 +117,9 @@ class Folder:
         self.skipped: set[Any] = set()
         self._topics: dict[str, _Topic | None] = {}
         self._unknown: set[str] = set()  # topics no class resolves
-        fast = FastJSONTranscoder.applies_to(mapper.transcoder) and not mapper.cipher and not mapper.compressor
-        self._decode = FastJSONTranscoder(mapper.transcoder).decode if fast else None  # type: ignore[arg-type]
+        transcoder = mapper.transcoder
+        fast = MsgspecTranscoder.reads_as_library(transcoder) and not mapper.cipher and not mapper.compressor
+        self._decode = MsgspecTranscoder.reading_like(transcoder).decode if fast else None  # type: ignore[arg-type]
 
     def fold(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Apply (originator id, originator_version, topic, state) rows, in order. The id is a UUID,

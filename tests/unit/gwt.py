@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, UUIDAsHex
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, Mapper, UUIDAsHex
+
+from eventstore.transcoder import MsgspecTranscoder
 
 Event = Any
 Command = Callable[[Any], Any]
@@ -52,8 +54,8 @@ def given(*events: Event) -> Any:
 
 
 def stored(events: Sequence[Event]) -> list[Event]:
-    """The events as they come back from an event store: through the library's JSON mapper."""
-    transcoder = JSONTranscoder()
+    """The events as they come back from an event store: through the application's transcoder."""
+    transcoder = MsgspecTranscoder()
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
         transcoder.register(transcoding)
     mapper: Mapper[Any] = Mapper(transcoder=transcoder)
