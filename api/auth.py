@@ -27,7 +27,10 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services
-        principal = await anyio.to_thread.run_sync(services.authenticate, token.strip())
+        token = token.strip()
+        known, principal = services.cached_principal(token)  # no thread hop for a cached answer
+        if not known:
+            principal = await anyio.to_thread.run_sync(services.authenticate, token)
         if principal is None:
             raise NotAuthorizedException("invalid, expired or revoked token",
                                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -88,13 +88,11 @@ class Services:
         """The principal behind a live token. Answers are cached for TOKEN_CACHE_SECONDS, so a
         revocation or role change made by another process takes effect within that time (this
         process forgets its cache at once, see forget_tokens)."""
-        if not token.startswith("avm_") or len(token) > 200:
-            return None
+        known, principal = self.cached_principal(token)
+        if known:
+            return principal
         digest = hash_token(token)
         now = time.monotonic()
-        cached = self._tokens.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
         with self.read(scope="auth") as conn:
             row = principal_for_token(conn, digest)
         principal = None if row is None else Principal(
@@ -103,6 +101,17 @@ class Services:
             self._tokens.clear()
         self._tokens[digest] = (principal, now + TOKEN_CACHE_SECONDS)
         return principal
+
+    def cached_principal(self, token: str) -> tuple[bool, Principal | None]:
+        """(True, answer) when the token's answer is known without the database: a malformed
+        token, or an answer cached less than TOKEN_CACHE_SECONDS ago; else (False, None). Cheap
+        enough for the event loop, so a cached token costs no thread hop."""
+        if not token.startswith("avm_") or len(token) > 200:
+            return True, None
+        cached = self._tokens.get(hash_token(token))
+        if cached is not None and cached[1] > time.monotonic():
+            return True, cached[0]
+        return False, None
 
     def forget_tokens(self) -> None:
         """Drop cached token answers (after a revocation or a role change in this process)."""
