@@ -58,6 +58,11 @@ class _Item:
         self.error: Exception | None = None
 
 
+_SAVEPOINT = b"SAVEPOINT avm_command"
+_RELEASE = b"RELEASE SAVEPOINT avm_command"
+_ROLLBACK_TO = b"ROLLBACK TO SAVEPOINT avm_command"
+
+
 def _translate(error: Exception) -> Exception:
     """psycopg errors → the library's persistence errors (as PostgresDatastore does), cause kept."""
     from eventsourcing import persistence as p
@@ -350,24 +355,38 @@ class AvmRecorder(PostgresApplicationRecorder):
                     item.result = None
 
     def _run_in_savepoint(self, conn: Any, item: _Item) -> None:
+        """One command of a group commit, in its own savepoint.
+
+        SAVEPOINT and RELEASE are queued in the command's pipeline (psycopg's nested transaction
+        would send each as a round trip of its own, in the committer thread that every command
+        waits for): two round trips per command, the fetch of the insert's ids and the sync.
+        Only a failing command costs a third, the ROLLBACK TO its savepoint.
+        """
         first: Exception | None = None
         try:
-            with conn.transaction(), conn.pipeline():
-                with conn.cursor() as insert_curs, conn.cursor() as curs:
-                    try:
-                        curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
-                        if item.stored_events:
-                            insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
-                        for write in item.writes:
-                            write(curs)
-                        item.result = ([row["notification_id"] for row in insert_curs.fetchall()]
-                                       if item.stored_events else [])
-                    except psycopg.Error as e:
-                        first = e
-                        raise
+            with conn.pipeline(), conn.cursor() as insert_curs, conn.cursor() as curs:
+                try:
+                    curs.execute(_SAVEPOINT, prepare=False)
+                    curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
+                    if item.stored_events:
+                        insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
+                    for write in item.writes:
+                        write(curs)
+                    curs.execute(_RELEASE, prepare=False)
+                    item.result = ([row["notification_id"] for row in insert_curs.fetchall()]
+                                   if item.stored_events else [])
+                except psycopg.Error as e:
+                    first = e
+                    raise
         except psycopg.Error as e:
             item.error = _translate(first or e)
             item.result = None
+            # Undo this command only. A statement that failed in a pipeline skipped the ones
+            # queued after it, including PREPAREs psycopg now believes done: forget them, as
+            # psycopg itself does when it rolls back.
+            conn.execute(_ROLLBACK_TO)
+            conn.execute(_RELEASE)
+            conn._prepared.clear()
 
 
 class Factory(PostgresFactory):
