@@ -50,6 +50,11 @@ def create_project(n: int) -> Request:
     return Request("POST", f"{API}/projects", _headers("create"), _body({"title": f"bench {n}"}))
 
 
+def create_project_tenants(n: int) -> Request:
+    """As 16 tenants in turn (16 fresh admins): no tenant's quota counter serialises the load."""
+    return Request("POST", f"{API}/projects", _headers(f"tenants16_{n % 16}"), _body({"title": f"bench {n}"}))
+
+
 def update_project(n: int) -> Request:
     pool = _pool("update")
     return Request("PATCH", f"{API}/projects/{pool[n % len(pool)]}", _headers("admin"),

@@ -58,6 +58,8 @@ class _Item:
         self.error: Exception | None = None
 
 
+_BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
 _SAVEPOINT = b"SAVEPOINT avm_command"
 _RELEASE = b"RELEASE SAVEPOINT avm_command"
 _ROLLBACK_TO = b"ROLLBACK TO SAVEPOINT avm_command"
@@ -291,40 +293,33 @@ class AvmRecorder(PostgresApplicationRecorder):
                 [item.tenants.get(e.originator_id, SYSTEM_TENANT) for e in events])
 
     def _commit_one(self, item: _Item) -> list[int]:
-        """One command, one transaction, pipelined: scope, lock, notify, insert, writes, tracking."""
-        exc: Exception | None = None
-        ids: list[int] = []
+        """One command, one transaction, one round trip: BEGIN, scope + lock + notify, insert,
+        writes, tracking and COMMIT are queued in one pipeline and sent with one sync.
+
+        The transaction is begun and committed by statements of the pipeline (the connection is
+        in autocommit mode) rather than by psycopg's transaction block, which costs a round trip
+        to begin and, in a pipeline, two syncs to end. When anything fails, on the server or in a
+        projector on the client side, COMMIT is never sent (a failed statement makes the server
+        skip the rest) and the transaction is rolled back.
+        """
         with self.datastore.get_connection() as conn:
-            try:
-                with conn.pipeline(), conn.transaction():
-                    with conn.cursor() as curs:
+            with conn.cursor() as insert_curs, conn.cursor() as curs:
+                try:
+                    with conn.pipeline():
+                        curs.execute(_BEGIN, prepare=False)
                         # Row-level security: the transaction may write only this tenant's rows.
                         curs.execute(self.begin_sql, self._scope_params(item), prepare=True)
-                    with conn.cursor() as insert_curs, conn.cursor() as curs:
-                        try:
-                            if item.stored_events:
-                                insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
-                            for write in item.writes:
-                                write(curs)
-                            if item.stored_events and self.inline_projections:
-                                curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
-                            # Fetching the insert's result flushes the pipeline up to it (an explicit
-                            # sync() deadlocks once the parameters pass the socket buffers).
-                            if item.stored_events:
-                                ids = [row["notification_id"] for row in insert_curs.fetchall()]
-                        except Exception as e:  # re-raised after the pipeline exits (avoids a psycopg warning)
-                            exc = e
-                            # Whatever failed (a database error, or a projector raising on the
-                            # client side), nothing of this command may be committed.
-                            raise psycopg.Rollback() from None
-            except psycopg.errors.PipelineAborted:
-                # The statements queued after the failing one report "pipeline aborted" when the
-                # pipeline closes; the error that matters is the first one, kept in `exc`.
-                if exc is None:
+                        if item.stored_events:
+                            insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
+                        for write in item.writes:
+                            write(curs)
+                        if item.stored_events and self.inline_projections:
+                            curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
+                        curs.execute(_COMMIT, prepare=False)
+                except BaseException:
+                    conn.rollback()  # (psycopg: ROLLBACK when in a transaction, and forget prepared statements)
                     raise
-            if exc:
-                raise exc
-        return ids
+                return [row["notification_id"] for row in insert_curs.fetchall()] if item.stored_events else []
 
     def _commit_batch(self, items: list[_Item]) -> None:
         """Group commit: several commands in one transaction, each in its own savepoint.
@@ -332,7 +327,8 @@ class AvmRecorder(PostgresApplicationRecorder):
         Inserts are serialised by the events table lock until COMMIT, so the commit's WAL
         flush bounds throughput; sharing it between the commands waiting at that moment
         multiplies throughput while each command stays atomic (a failing one rolls back to
-        its savepoint and fails alone) and gap-safe ordering is unchanged.
+        its savepoint and fails alone) and gap-safe ordering is unchanged. One round trip to
+        begin and lock, one per command, one for tracking and COMMIT.
         """
         if len(items) == 1:
             try:
@@ -341,13 +337,21 @@ class AvmRecorder(PostgresApplicationRecorder):
                 items[0].error = e
             return
         try:
-            with self.datastore.get_connection() as conn, conn.transaction():
-                conn.execute(self.lock_notify_sql, prepare=True)
-                for item in items:
-                    self._run_in_savepoint(conn, item)
-                ids = [i for item in items if item.error is None for i in (item.result or [])]
-                if ids and self.inline_projections:
-                    conn.execute(self.tracking_after_sql, (self.inline_projections, max(ids)), prepare=True)
+            with self.datastore.get_connection() as conn:
+                try:
+                    with conn.pipeline():
+                        conn.execute(_BEGIN, prepare=False)
+                        conn.execute(self.lock_notify_sql, prepare=True)
+                    for item in items:
+                        self._run_in_savepoint(conn, item)
+                    ids = [i for item in items if item.error is None for i in (item.result or [])]
+                    with conn.pipeline():
+                        if ids and self.inline_projections:
+                            conn.execute(self.tracking_after_sql, (self.inline_projections, max(ids)), prepare=True)
+                        conn.execute(_COMMIT, prepare=False)
+                except BaseException:
+                    conn.rollback()  # (psycopg: ROLLBACK when in a transaction, and forget prepared statements)
+                    raise
         except Exception as e:  # noqa: BLE001 - the commit failed: every command in it failed
             for item in items:
                 if item.error is None:
@@ -355,17 +359,16 @@ class AvmRecorder(PostgresApplicationRecorder):
                     item.result = None
 
     def _run_in_savepoint(self, conn: Any, item: _Item) -> None:
-        """One command of a group commit, in its own savepoint.
-
-        SAVEPOINT and RELEASE are queued in the command's pipeline (psycopg's nested transaction
-        would send each as a round trip of its own, in the committer thread that every command
-        waits for): two round trips per command, the fetch of the insert's ids and the sync.
-        Only a failing command costs a third, the ROLLBACK TO its savepoint.
+        """One command of a group commit, in its own savepoint, in one round trip: SAVEPOINT,
+        scope, insert, writes and RELEASE queued in one pipeline (psycopg's nested transaction
+        would send SAVEPOINT and RELEASE as round trips of their own, in the committer thread
+        that every command waits for). Only a failing command costs a second, the ROLLBACK TO
+        its savepoint. A client-side failure (a projector raising) propagates: the whole batch
+        is rolled back.
         """
-        first: Exception | None = None
-        try:
-            with conn.pipeline(), conn.cursor() as insert_curs, conn.cursor() as curs:
-                try:
+        with conn.cursor() as insert_curs, conn.cursor() as curs:
+            try:
+                with conn.pipeline():
                     curs.execute(_SAVEPOINT, prepare=False)
                     curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
                     if item.stored_events:
@@ -373,20 +376,14 @@ class AvmRecorder(PostgresApplicationRecorder):
                     for write in item.writes:
                         write(curs)
                     curs.execute(_RELEASE, prepare=False)
-                    item.result = ([row["notification_id"] for row in insert_curs.fetchall()]
-                                   if item.stored_events else [])
-                except psycopg.Error as e:
-                    first = e
-                    raise
-        except psycopg.Error as e:
-            item.error = _translate(first or e)
-            item.result = None
-            # Undo this command only. A statement that failed in a pipeline skipped the ones
-            # queued after it, including PREPAREs psycopg now believes done: forget them, as
-            # psycopg itself does when it rolls back.
-            conn.execute(_ROLLBACK_TO)
-            conn.execute(_RELEASE)
-            conn._prepared.clear()
+            except psycopg.Error as e:
+                item.error = _translate(e)
+                item.result = None
+                # Undo this command only; the batch goes on.
+                conn.execute(_ROLLBACK_TO, prepare=False)
+                conn.execute(_RELEASE, prepare=False)
+                return
+            item.result = [row["notification_id"] for row in insert_curs.fetchall()] if item.stored_events else []
 
 
 class Factory(PostgresFactory):

@@ -91,8 +91,28 @@ def test_a_client_side_failure_fails_the_whole_batch_and_writes_nothing(services
     assert events == {} and projects == set()
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_transaction(services: Any) -> Any:
-    yield
-    with services.read(scope="system") as conn:
-        assert conn.execute("SELECT 1 AS one").fetchone()["one"] == 1
+@pytest.mark.parametrize("failure", ["database", "client"])
+def test_a_command_committed_alone_that_fails_writes_nothing_and_leaves_the_connection_clean(
+        services: Any, tenant: Any, failure: str) -> None:
+    """A batch of one is committed by `_commit_one`: BEGIN ... COMMIT in one pipeline."""
+    recorder = services.app.recorder
+    project = Project.create(tenant_id=tenant.id, title="alone")
+    item = _item(services, tenant, project)
+
+    def fail(curs: Any) -> None:
+        if failure == "database":
+            curs.execute("SELECT 1/0")
+        else:
+            raise RuntimeError("projector bug")
+
+    item.writes.append(fail)
+    recorder._commit_batch([item])
+
+    assert item.error is not None and item.result is None
+    events, projects, _ = _state(services, tenant, [project.id])
+    assert events == {} and projects == set()
+    again = Project.create(tenant_id=tenant.id, title="alone, again")
+    ok = _item(services, tenant, again)
+    recorder._commit_batch([ok])
+    assert ok.error is None and ok.result
+    assert _state(services, tenant, [again.id])[0] == {again.id: 1}
