@@ -307,19 +307,27 @@ class AvmRecorder(PostgresApplicationRecorder):
                 try:
                     with conn.pipeline():
                         curs.execute(_BEGIN, prepare=False)
-                        # Row-level security: the transaction may write only this tenant's rows.
-                        curs.execute(self.begin_sql, self._scope_params(item), prepare=True)
-                        if item.stored_events:
-                            insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
-                        for write in item.writes:
-                            write(curs)
+                        self._queue(item, self.begin_sql, curs, insert_curs)
                         if item.stored_events and self.inline_projections:
                             curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
                         curs.execute(_COMMIT, prepare=False)
                 except BaseException:
                     conn.rollback()  # (psycopg: ROLLBACK when in a transaction, and forget prepared statements)
                     raise
-                return [row["notification_id"] for row in insert_curs.fetchall()] if item.stored_events else []
+                return self._ids(item, insert_curs)
+
+    def _queue(self, item: _Item, scope_sql: str, curs: Any, insert_curs: Any) -> None:
+        """Queue a command's statements in the current pipeline: its scope (row-level security:
+        the transaction may write only this tenant's rows), its events, its projection writes."""
+        curs.execute(scope_sql, self._scope_params(item), prepare=True)
+        if item.stored_events:
+            insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
+        for write in item.writes:
+            write(curs)
+
+    @staticmethod
+    def _ids(item: _Item, insert_curs: Any) -> list[int]:
+        return [row["notification_id"] for row in insert_curs.fetchall()] if item.stored_events else []
 
     def _commit_batch(self, items: list[_Item]) -> None:
         """Group commit: several commands in one transaction, each in its own savepoint.
@@ -370,11 +378,7 @@ class AvmRecorder(PostgresApplicationRecorder):
             try:
                 with conn.pipeline():
                     curs.execute(_SAVEPOINT, prepare=False)
-                    curs.execute(self.scope_sql, self._scope_params(item), prepare=True)
-                    if item.stored_events:
-                        insert_curs.execute(self.insert_sql, self._insert_params(item), prepare=True)
-                    for write in item.writes:
-                        write(curs)
+                    self._queue(item, self.scope_sql, curs, insert_curs)
                     curs.execute(_RELEASE, prepare=False)
             except psycopg.Error as e:
                 item.error = _translate(e)
@@ -383,7 +387,7 @@ class AvmRecorder(PostgresApplicationRecorder):
                 conn.execute(_ROLLBACK_TO, prepare=False)
                 conn.execute(_RELEASE, prepare=False)
                 return
-            item.result = [row["notification_id"] for row in insert_curs.fetchall()] if item.stored_events else []
+            item.result = self._ids(item, insert_curs)
 
 
 class Factory(PostgresFactory):
