@@ -2,6 +2,8 @@
 hash chain and same-transaction writes (inline projections, idempotency records)."""
 from __future__ import annotations
 
+import contextlib
+
 import os
 import queue
 import threading
@@ -312,7 +314,7 @@ class AvmRecorder(PostgresApplicationRecorder):
                             curs.execute(self.tracking_sql, (self.inline_projections,), prepare=True)
                         curs.execute(_COMMIT, prepare=False)
                 except BaseException:
-                    conn.rollback()  # (psycopg: ROLLBACK when in a transaction, and forget prepared statements)
+                    _roll_back(conn)
                     raise
                 return self._ids(item, insert_curs)
 
@@ -358,7 +360,7 @@ class AvmRecorder(PostgresApplicationRecorder):
                             conn.execute(self.tracking_after_sql, (self.inline_projections, max(ids)), prepare=True)
                         conn.execute(_COMMIT, prepare=False)
                 except BaseException:
-                    conn.rollback()  # (psycopg: ROLLBACK when in a transaction, and forget prepared statements)
+                    _roll_back(conn)
                     raise
         except Exception as e:  # noqa: BLE001 - the commit failed: every command in it failed
             for item in items:
@@ -388,6 +390,14 @@ class AvmRecorder(PostgresApplicationRecorder):
                 conn.execute(_RELEASE, prepare=False)
                 return
             item.result = self._ids(item, insert_curs)
+
+
+def _roll_back(conn: Any) -> None:
+    """After a failed commit: psycopg's rollback (ROLLBACK when a transaction is open, and its
+    prepared statements forgotten). A connection too broken for that is discarded by the pool;
+    the error that matters is the one already propagating."""
+    with contextlib.suppress(psycopg.Error):
+        conn.rollback()
 
 
 class Factory(PostgresFactory):
