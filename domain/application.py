@@ -412,7 +412,12 @@ class AvmApplication(Application[UUID]):
     def report_progress(self, ctx: CommandContext, job_id: str, step: str, percentage: float,
                         now: datetime | None = None) -> Job:
         now = now or datetime.now(timezone.utc)
-        job, _ = self._job_change(ctx, job_id, None, lambda j, p: j.report_progress(step, percentage, now))
+
+        def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
+            job.report_progress(step, percentage, now)
+
+        job, _ = self._job_change(ctx, job_id, None, change)
         return job
 
     def complete_job(self, ctx: CommandContext, job_id: str, cost_actual: float | None,
@@ -420,6 +425,7 @@ class AvmApplication(Application[UUID]):
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
             job.complete(cost_actual, now)
             project.job_ended(str(job.id), "succeeded")
 
@@ -432,6 +438,7 @@ class AvmApplication(Application[UUID]):
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
             requeued = job.fail(code, message, retryable, now, self._jitter(jitter), details)
             if not requeued:
                 project.job_ended(str(job.id), "failed")
