@@ -24,7 +24,7 @@ from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
 from domain.projects import Project
 from domain.quotas import Usage, limits_for, tts_minutes
-from domain.shared import TenantAggregate
+from domain.shared import ANY_VERSION, TenantAggregate
 from domain.users import User
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -186,6 +186,8 @@ class AvmApplication(Application[UUID]):
                  keys: Iterable[Any] = ()) -> R:
         """Run `build` (load, check, change) and save what it returns in one transaction;
         on a concurrent write, reload and run it again (never when If-Match was given)."""
+        if expected_version == ANY_VERSION:
+            expected_version = None  # `*` pins no version: a concurrent change is retried as without If-Match
         with self._serialised(keys):
             return self._attempt_unlocked(ctx, expected_version, build)
 
