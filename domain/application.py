@@ -224,12 +224,15 @@ class AvmApplication(Application[UUID]):
 
     def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
                 expected_version: int | None, change: Callable[[A], R],
-                *, tenant_id: str | None = "ctx") -> tuple[A, R]:
-        """Load one aggregate, check the version, apply `change`, save (with retries)."""
+                *, tenant_id: str | None = "ctx", restoring: bool = False) -> tuple[A, R]:
+        """Load one aggregate, check the version, apply `change`, save (with retries).
+        A soft-deleted aggregate answers NotFound, as a read does, unless the change is its restore."""
         owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
 
         def build() -> tuple[list[TenantAggregate], tuple[A, R]]:
             agg = self.load(cls, aggregate_id, owner)
+            if not restoring:
+                agg.check_not_deleted()
             agg.check_version(expected_version)
             return [agg], (agg, change(agg))
 
@@ -336,6 +339,7 @@ class AvmApplication(Application[UUID]):
 
         def build() -> tuple[list[TenantAggregate], Project]:
             project = self.load(Project, project_id, ctx.tenant_id)
+            project.check_not_deleted()
             project.check_version(expected_version)
             project.set_story(text, min_length, max_length,
                               max_scenes=limits["scenes_per_project"] if limits else None)
@@ -356,7 +360,7 @@ class AvmApplication(Application[UUID]):
         return project
 
     def restore_project(self, ctx: CommandContext, project_id: str, expected_version: int | None) -> Project:
-        project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore())
+        project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore(), restoring=True)
         return project
 
     # -- jobs -----------------------------------------------------------------------------------
@@ -506,6 +510,7 @@ class AvmApplication(Application[UUID]):
             if project_id is not None:
                 try:
                     project = self.load(Project, project_id, ctx.tenant_id)
+                    project.check_not_deleted()
                 except NotFound:
                     raise NotFound("project not found", field="project_id") from None
             if job_id is not None:
@@ -527,11 +532,13 @@ class AvmApplication(Application[UUID]):
         return asset
 
     def restore_asset(self, ctx: CommandContext, asset_id: str, expected_version: int | None) -> Asset:
-        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.restore())
+        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.restore(), restoring=True)
         return asset
 
     def restore_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
-        return self.change_preset(ctx, preset_id, expected_version, lambda p: p.restore())
+        self._own_preset(preset_id)
+        preset, _ = self._change(ctx, Preset, preset_id, expected_version, lambda p: p.restore(), restoring=True)
+        return preset
 
     def expire_assets(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
         """Append Expired to every candidate past its expiry, exactly once even under concurrent sweeps."""
@@ -580,6 +587,7 @@ class AvmApplication(Application[UUID]):
 
         def build() -> tuple[list[TenantAggregate], Preset]:
             preset = self.load(Preset, preset_id, ctx.tenant_id)
+            preset.check_not_deleted()
             preset.check_version(expected_version)
             preset.delete()
             user = self.load(User, ctx.tenant_id, ctx.tenant_id)
