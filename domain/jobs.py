@@ -37,7 +37,8 @@ class Job(TenantAggregate):
     before its backoff has passed); queued or running → cancelled; failed or
     cancelled → queued again by a retry (from the start or from a step after ingest).
     Invariants: only a running job reports progress or an outcome, and only its
-    claimant (the worker recorded in Claimed) reports them; a job is claimed by one worker at a time; attempts never exceed 1 + the configured retries.
+    claimant (the worker recorded in Claimed) reports them; a job is claimed by one
+    worker at a time; attempts never exceed 1 + the configured retries.
     """
 
     @event("Queued")
