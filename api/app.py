@@ -25,6 +25,7 @@ from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
+from api.methods import cors_config, install
 from api.idempotency import check_idempotency_key, store_idempotent_response
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, strict_body
 from api.services import VERSION, Services
@@ -56,7 +57,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             if owns:
                 app.state.services.close()
 
-    return Litestar(
+    return install(Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController],
@@ -76,7 +77,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             security=[{"bearer": []}],
         ),
         request_max_body_size=1_048_576,
+        cors_config=cors_config(),
         debug=False,
-    )
+    ))
 
 

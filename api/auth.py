@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -13,32 +14,58 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Message, Scope
 
 from api.services import Principal, Services
-from domain.application import CommandContext
+from domain.application import CommandContext, hash_token
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# RFC 9110 §11.6.2 credentials: the scheme (any case), then spaces or tabs, then a token68.
+_BEARER = re.compile(r"[ \t]*([Bb][Ee][Aa][Rr][Ee][Rr])[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A bearer token parsed once from `Authorization`; `identity` is what everything keyed on the
+    caller (token cache, rate limits, logs) uses: a digest, never the raw header or token."""
+
+    token: str
+    digest: bytes
+
+    @property
+    def identity(self) -> str:
+        return self.digest.hex()[:32]
+
+
+def parse_bearer(header: str | None) -> Credential | None:
+    """The credential in an `Authorization` value: `Bearer <token>`, the scheme in any case, spaces
+    or tabs around and between; None when it is not one."""
+    m = _BEARER.fullmatch(header or "")
+    if m is None:
+        return None
+    token = m.group(2)
+    return Credential(token=token, digest=hash_token(token))
 
 
 class TokenAuthentication(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer <token>` to a Principal; 401 when missing or not live."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        credential = parse_bearer(connection.headers.get("authorization"))
+        if credential is None:
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services
-        token = token.strip()
-        known, principal = services.cached_principal(token)  # no thread hop for a cached answer
+        # no thread hop for a cached answer
+        known, principal = services.cached_principal(credential.token, credential.digest)
         if not known:
-            principal = await anyio.to_thread.run_sync(services.authenticate, token)
+            principal = await anyio.to_thread.run_sync(services.authenticate, credential.token, credential.digest)
         if principal is None:
             raise NotAuthorizedException("invalid, expired or revoked token",
                                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        return AuthenticationResult(user=principal, auth=token)
+        return AuthenticationResult(user=principal, auth=credential)
 
 
 def requires_role(*roles: str) -> Any:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # Litestar's own OPTIONS answer (no token, see TokenAuthentication) reveals only `Allow`
         principal: Principal = connection.user
         if principal.role not in roles:
             raise PermissionDeniedException(f"requires role {' or '.join(roles)}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -13,34 +14,42 @@ from litestar.openapi import ResponseSpec
 
 from api.problems import Problem
 from domain.errors import ValidationProblem
+from domain.shared import ANY_VERSION
 
 
 def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit and int() also take "²", "٣", "１", "+1", "1_0"
+_IF_MATCH = re.compile(r'(?:W/)?("?)([0-9]{1,18})\1')
+
+
 def if_match(request: Request[Any, Any, Any]) -> int | None:
+    """The version If-Match names, `ANY_VERSION` for `*` (RFC 9110 §13.1.1), or None when absent."""
     raw = request.headers.get("if-match")
     if raw is None:
         return None
-    value = raw.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit() or len(value) > 18:
-        raise ValidationProblem('If-Match must be a version in quotes, e.g. "3"', field="If-Match")
-    return int(value)
+    value = raw.strip(" \t")
+    if value == "*":
+        return ANY_VERSION
+    m = _IF_MATCH.fullmatch(value)
+    if m is None:
+        raise ValidationProblem('If-Match must be a version in quotes, e.g. "3", or *', field="If-Match")
+    return int(m.group(2))
 
 
 def parse_at(at: str | None) -> int | datetime | None:
-    """`?at=` is a version number or an RFC 3339 time."""
+    """`?at=` is a version number (ASCII digits) or an RFC 3339 time."""
     if at is None:
         return None
-    if at.isdigit() and len(at) <= 18:
+    if _DIGITS.fullmatch(at):
         if int(at) < 1:
             raise ValidationProblem("version must be >= 1", field="at")
         return int(at)
     try:
+        if not at.isascii():
+            raise ValueError(at)
         ts = datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationProblem("at must be a version number or an RFC 3339 time", field="at") from None

@@ -1,7 +1,6 @@
 """Request limits: per-token rate limiting (higher for premium), built on Litestar's rate limiter."""
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any
 
@@ -12,9 +11,10 @@ PRIVILEGED = frozenset({"premium", "admin", "worker"})
 
 
 def _token_identifier(request: Any) -> str:
-    # The bearer token identifies the caller; only a digest of it is kept in the store.
-    header = request.headers.get("authorization", "")
-    return hashlib.sha256(header.encode()).hexdigest()[:32]
+    # The credential authentication parsed (api.auth.Credential) identifies the caller, so spellings
+    # of one token ("Bearer X", "bearer\tX ") share a bucket; only its digest is kept in the store.
+    credential = request.scope.get("auth")
+    return getattr(credential, "identity", "anonymous")
 
 
 def _for_roles(privileged: bool) -> Any:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any
 
@@ -58,13 +60,19 @@ def problem(status: int, title: str, detail: str, errors: list[FieldError] | Non
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def retry_after_seconds(resets_at: str, now: datetime | None = None) -> int:
+    """Retry-After (RFC 9110 §10.2.3) as delay-seconds: whole seconds until the quota resets, at least 1."""
+    now = now or datetime.now(timezone.utc)
+    return max(1, math.ceil((datetime.fromisoformat(resets_at) - now).total_seconds()))
+
+
 def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> Response[Any]:
     status = next(code for cls, code in STATUS_OF if isinstance(exc, cls))
     errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
     extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
     headers = None
-    if isinstance(exc, e.QuotaExceeded) and "retry_after" in exc.extra:
-        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):
+        headers = {"Retry-After": str(retry_after_seconds(str(exc.extra["resets_at"])))}
     return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
 
 

@@ -84,14 +84,14 @@ class Services:
                          prepare=True)
             yield conn
 
-    def authenticate(self, token: str) -> Principal | None:
+    def authenticate(self, token: str, digest: bytes | None = None) -> Principal | None:
         """The principal behind a live token. Answers are cached for TOKEN_CACHE_SECONDS, so a
         revocation or role change made by another process takes effect within that time (this
         process forgets its cache at once, see forget_tokens)."""
-        known, principal = self.cached_principal(token)
+        digest = digest or hash_token(token)
+        known, principal = self.cached_principal(token, digest)
         if known:
             return principal
-        digest = hash_token(token)
         now = time.monotonic()
         with self.read(scope="auth") as conn:
             row = principal_for_token(conn, digest)
@@ -102,13 +102,13 @@ class Services:
         self._tokens[digest] = (principal, now + TOKEN_CACHE_SECONDS)
         return principal
 
-    def cached_principal(self, token: str) -> tuple[bool, Principal | None]:
+    def cached_principal(self, token: str, digest: bytes | None = None) -> tuple[bool, Principal | None]:
         """(True, answer) when the token's answer is known without the database: a malformed
         token, or an answer cached less than TOKEN_CACHE_SECONDS ago; else (False, None). Cheap
         enough for the event loop, so a cached token costs no thread hop."""
         if not token.startswith("avm_") or len(token) > 200:
             return True, None
-        cached = self._tokens.get(hash_token(token))
+        cached = self._tokens.get(digest or hash_token(token))
         if cached is not None and cached[1] > time.monotonic():
             return True, cached[0]
         return False, None

@@ -24,7 +24,7 @@ from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
 from domain.projects import Project
 from domain.quotas import Usage, limits_for, tts_minutes
-from domain.shared import TenantAggregate
+from domain.shared import ANY_VERSION, TenantAggregate
 from domain.users import User
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -186,6 +186,8 @@ class AvmApplication(Application[UUID]):
                  keys: Iterable[Any] = ()) -> R:
         """Run `build` (load, check, change) and save what it returns in one transaction;
         on a concurrent write, reload and run it again (never when If-Match was given)."""
+        if expected_version == ANY_VERSION:
+            expected_version = None  # `*` pins no version: a concurrent change is retried as without If-Match
         with self._serialised(keys):
             return self._attempt_unlocked(ctx, expected_version, build)
 
@@ -222,12 +224,15 @@ class AvmApplication(Application[UUID]):
 
     def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
                 expected_version: int | None, change: Callable[[A], R],
-                *, tenant_id: str | None = "ctx") -> tuple[A, R]:
-        """Load one aggregate, check the version, apply `change`, save (with retries)."""
+                *, tenant_id: str | None = "ctx", restoring: bool = False) -> tuple[A, R]:
+        """Load one aggregate, check the version, apply `change`, save (with retries).
+        A soft-deleted aggregate answers NotFound, as a read does, unless the change is its restore."""
         owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
 
         def build() -> tuple[list[TenantAggregate], tuple[A, R]]:
             agg = self.load(cls, aggregate_id, owner)
+            if not restoring:
+                agg.check_not_deleted()
             agg.check_version(expected_version)
             return [agg], (agg, change(agg))
 
@@ -334,6 +339,7 @@ class AvmApplication(Application[UUID]):
 
         def build() -> tuple[list[TenantAggregate], Project]:
             project = self.load(Project, project_id, ctx.tenant_id)
+            project.check_not_deleted()
             project.check_version(expected_version)
             project.set_story(text, min_length, max_length,
                               max_scenes=limits["scenes_per_project"] if limits else None)
@@ -354,7 +360,7 @@ class AvmApplication(Application[UUID]):
         return project
 
     def restore_project(self, ctx: CommandContext, project_id: str, expected_version: int | None) -> Project:
-        project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore())
+        project, _ = self._change(ctx, Project, project_id, expected_version, lambda p: p.restore(), restoring=True)
         return project
 
     # -- jobs -----------------------------------------------------------------------------------
@@ -412,7 +418,12 @@ class AvmApplication(Application[UUID]):
     def report_progress(self, ctx: CommandContext, job_id: str, step: str, percentage: float,
                         now: datetime | None = None) -> Job:
         now = now or datetime.now(timezone.utc)
-        job, _ = self._job_change(ctx, job_id, None, lambda j, p: j.report_progress(step, percentage, now))
+
+        def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
+            job.report_progress(step, percentage, now)
+
+        job, _ = self._job_change(ctx, job_id, None, change)
         return job
 
     def complete_job(self, ctx: CommandContext, job_id: str, cost_actual: float | None,
@@ -420,6 +431,7 @@ class AvmApplication(Application[UUID]):
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
             job.complete(cost_actual, now)
             project.job_ended(str(job.id), "succeeded")
 
@@ -432,6 +444,7 @@ class AvmApplication(Application[UUID]):
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
+            job.check_claimed_by(ctx.actor_id)
             requeued = job.fail(code, message, retryable, now, self._jitter(jitter), details)
             if not requeued:
                 project.job_ended(str(job.id), "failed")
@@ -497,6 +510,7 @@ class AvmApplication(Application[UUID]):
             if project_id is not None:
                 try:
                     project = self.load(Project, project_id, ctx.tenant_id)
+                    project.check_not_deleted()
                 except NotFound:
                     raise NotFound("project not found", field="project_id") from None
             if job_id is not None:
@@ -518,11 +532,13 @@ class AvmApplication(Application[UUID]):
         return asset
 
     def restore_asset(self, ctx: CommandContext, asset_id: str, expected_version: int | None) -> Asset:
-        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.restore())
+        asset, _ = self._change(ctx, Asset, asset_id, expected_version, lambda a: a.restore(), restoring=True)
         return asset
 
     def restore_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
-        return self.change_preset(ctx, preset_id, expected_version, lambda p: p.restore())
+        self._own_preset(preset_id)
+        preset, _ = self._change(ctx, Preset, preset_id, expected_version, lambda p: p.restore(), restoring=True)
+        return preset
 
     def expire_assets(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
         """Append Expired to every candidate past its expiry, exactly once even under concurrent sweeps."""
@@ -571,6 +587,7 @@ class AvmApplication(Application[UUID]):
 
         def build() -> tuple[list[TenantAggregate], Preset]:
             preset = self.load(Preset, preset_id, ctx.tenant_id)
+            preset.check_not_deleted()
             preset.check_version(expected_version)
             preset.delete()
             user = self.load(User, ctx.tenant_id, ctx.tenant_id)

@@ -36,8 +36,9 @@ class Job(TenantAggregate):
     back to queued after a retryable failure (until the attempts run out, and not
     before its backoff has passed); queued or running → cancelled; failed or
     cancelled → queued again by a retry (from the start or from a step after ingest).
-    Invariants: only a running job reports progress or an outcome; a job is claimed
-    by one worker at a time; attempts never exceed 1 + the configured retries.
+    Invariants: only a running job reports progress or an outcome, and only its
+    claimant (the worker recorded in Claimed) reports them; a job is claimed by one
+    worker at a time; attempts never exceed 1 + the configured retries.
     """
 
     @event("Queued")
@@ -125,6 +126,13 @@ class Job(TenantAggregate):
         if step not in STEPS:
             raise ValidationProblem(f"from_step must be one of {', '.join(STEPS)}", field="from_step")
         self._requeue(from_step=step, at=_iso(now))
+
+    def check_claimed_by(self, worker_id: str) -> None:
+        """Only the worker holding the current claim reports on a running job (admins included:
+        an admin that claimed is a worker like any other, and takes over no one else's claim)."""
+        self._require_running()
+        if self.worker_id != worker_id:
+            raise Conflict("job is claimed by another worker")
 
     def _require_running(self) -> None:
         if self.status != "running":

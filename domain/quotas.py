@@ -79,8 +79,7 @@ class Usage(TenantAggregate):
                     raise QuotaExceeded(
                         f"daily quota {quota} exceeded: {used} used + {amount} requested > {limits[quota]};"
                         f" resets at {reset.isoformat()}",
-                        quota=quota, limit=limits[quota], resets_at=reset.isoformat(),
-                        retry_after=None)
+                        quota=quota, limit=limits[quota], resets_at=reset.isoformat())
         self._consume(amounts=amounts)
 
     @event("Consumed")

@@ -8,6 +8,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, NotFound, StaleVersion
 
+# `If-Match: *` (RFC 9110 §13.1.1): any current version. Versions start at 1, so 0 names none.
+ANY_VERSION = 0
+
 
 class TenantAggregate(Aggregate):
     """An aggregate owned by exactly one tenant; deletes are soft (Deleted / Restored events)."""
@@ -27,6 +30,11 @@ class TenantAggregate(Aggregate):
             raise NotFound(f"{type(self).__name__.lower()} not found")
 
     def check_version(self, expected: int | None) -> None:
+        if expected == ANY_VERSION:
+            # `*` matches any current representation; a soft-deleted one has none (GET answers 404).
+            if self.deleted:
+                raise StaleVersion(f"If-Match: * but the {type(self).__name__.lower()} is deleted", field="If-Match")
+            return
         if expected is not None and expected != self.version:
             raise StaleVersion(
                 f"version {expected} is stale: the current version is {self.version}",

@@ -1,0 +1,186 @@
+"""HTTP semantics on every route: OPTIONS and HEAD with a correct Allow, CORS when configured,
+`If-Match: *`, and the quota 429's Retry-After (issue 11, item 5)."""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.http.helpers import PROJECTS, assert_problem, count_events, create_project
+
+VARYING = {"date", "x-correlation-id", "content-length", "ratelimit-remaining", "ratelimit-reset"}
+
+
+def http_routes(client: Any) -> list[tuple[str, set[str]]]:
+    from litestar.routes import HTTPRoute
+
+    return [(r.path, set(r.methods)) for r in client.app.routes if isinstance(r, HTTPRoute)]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+:uuid\}", str(uuid.uuid4()), re.sub(r"\{[^}:]+:str\}", "projects", path))
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/api/v1/projects", "GET, HEAD, OPTIONS, POST"),
+    (f"/api/v1/projects/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PATCH"),
+    (f"/api/v1/presets/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PATCH"),
+    ("/api/v1/me", "GET, HEAD, OPTIONS, PATCH"),
+    ("/api/v1/jobs/claim", "OPTIONS, POST"),
+    (f"/api/v1/projects/{uuid.uuid4()}/story", "OPTIONS, PUT"),
+    ("/api/health", "GET, HEAD, OPTIONS"),
+])
+def test_options_answers_204_with_exactly_the_paths_methods_and_needs_no_token(client: Any, path: str,
+                                                                              allow: str) -> None:
+    # Used to be a 500 on every route with a role guard, and to list only POST on /api/v1/projects.
+    r = client.options(path)
+    assert r.status_code == 204, r.text
+    assert r.headers["allow"] == allow
+    assert r.content == b""
+
+
+def test_every_route_answers_options_with_its_own_methods_plus_head_and_options(client: Any) -> None:
+    for path, methods in http_routes(client):
+        expected = methods | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+        r = client.options(concrete(path))
+        assert r.status_code == 204, (path, r.status_code, r.text)
+        assert set(r.headers["allow"].split(", ")) == expected, (path, r.headers["allow"])
+
+
+def test_a_method_the_path_lacks_is_405_with_the_same_allow(client: Any, tenant: Any) -> None:
+    r = client.put(PROJECTS, json={}, headers=tenant.headers)
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    r = client.head("/api/v1/jobs/claim", headers=tenant.headers)
+    assert r.status_code == 405 and r.headers["allow"] == "OPTIONS, POST" and r.content == b""
+
+
+def test_head_answers_every_get_route_like_get_without_a_body(client: Any, admin: Any) -> None:
+    pid = create_project(client, admin)["id"]
+    for path, methods in http_routes(client):
+        if "GET" not in methods:
+            continue
+        url = concrete(path.replace("{project_id:uuid}", pid))
+        got, head = client.get(url, headers=admin.headers), client.head(url, headers=admin.headers)
+        assert head.status_code == got.status_code, (path, head.status_code, got.status_code)
+        assert head.content == b"", path
+        same = {k: v for k, v in got.headers.items() if k not in VARYING}
+        assert {k: v for k, v in head.headers.items() if k not in VARYING} == same, path
+
+
+def test_head_of_a_resource_carries_its_etag_and_needs_the_token_get_needs(client: Any, tenant: Any) -> None:
+    project = create_project(client, tenant)
+    r = client.head(f"{PROJECTS}/{project['id']}", headers=tenant.headers)
+    assert r.status_code == 200 and r.headers["etag"] == '"1"' and r.content == b""
+    assert r.headers["content-type"] == "application/json"
+    assert int(r.headers["content-length"]) == len(client.get(f"{PROJECTS}/{project['id']}", headers=tenant.headers).content)
+    r = client.head(f"{PROJECTS}/{project['id']}")
+    assert r.status_code == 401 and r.content == b"" and r.headers["www-authenticate"] == "Bearer"
+
+
+# -- CORS ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cors_client(services: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    monkeypatch.setenv("AVM_CORS_ORIGINS", "https://studio.example, https://other.example")
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
+        yield c
+
+
+PREFLIGHT = {"Origin": "https://studio.example", "Access-Control-Request-Method": "PATCH",
+             "Access-Control-Request-Headers": "authorization, content-type, if-match"}
+
+
+def test_a_cors_preflight_succeeds_without_a_token_when_cors_is_configured(cors_client: Any) -> None:
+    r = cors_client.options(f"{PROJECTS}/{uuid.uuid4()}", headers=PREFLIGHT)
+    assert r.status_code in (200, 204), r.text
+    assert r.headers["access-control-allow-origin"] == "https://studio.example"
+    assert "PATCH" in r.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "if-match"} <= allowed
+    assert "access-control-allow-credentials" not in r.headers
+
+
+def test_a_cors_request_exposes_the_headers_clients_need(cors_client: Any, tenant: Any) -> None:
+    r = cors_client.post(PROJECTS, json={"title": "x"}, headers={**tenant.headers, "Origin": "https://studio.example"})
+    assert r.status_code == 201
+    assert r.headers["access-control-allow-origin"] == "https://studio.example"
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "location", "x-correlation-id", "retry-after"} <= exposed
+
+
+def test_an_unlisted_origin_gets_no_cors_allowance(cors_client: Any) -> None:
+    r = cors_client.options(PROJECTS, headers={**PREFLIGHT, "Origin": "https://evil.example"})
+    assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+def test_without_configuration_no_cors_headers_appear(client: Any, tenant: Any) -> None:
+    for r in (client.options(PROJECTS, headers=PREFLIGHT),
+              client.get(PROJECTS, headers={**tenant.headers, "Origin": "https://studio.example"})):
+        assert not [k for k in r.headers if k.lower().startswith("access-control-")], dict(r.headers)
+
+
+# -- If-Match: * ---------------------------------------------------------------------------------
+
+def test_if_match_star_matches_any_current_version(client: Any, tenant: Any) -> None:
+    pid = create_project(client, tenant)["id"]
+    client.patch(f"{PROJECTS}/{pid}", json={"title": "v2"}, headers=tenant.headers)
+    r = client.patch(f"{PROJECTS}/{pid}", json={"title": "v3"}, headers={**tenant.headers, "If-Match": "*"})
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "v3" and r.headers["etag"] == '"3"'
+
+
+def test_if_match_star_on_a_missing_or_another_tenants_resource_is_404(client: Any, tenant: Any,
+                                                                      other_tenant: Any) -> None:
+    theirs = create_project(client, other_tenant)["id"]
+    for pid in (str(uuid.uuid4()), theirs):
+        r = client.patch(f"{PROJECTS}/{pid}", json={"title": "x"}, headers={**tenant.headers, "If-Match": "*"})
+        assert_problem(r, 404)
+
+
+def test_if_match_star_on_a_deleted_resource_is_404_for_changes_and_412_for_restore(
+        client: Any, services: Any, tenant: Any) -> None:
+    pid = create_project(client, tenant)["id"]
+    assert client.delete(f"{PROJECTS}/{pid}", headers=tenant.headers).status_code == 204
+    before = count_events(services, tenant.id)
+    star = {**tenant.headers, "If-Match": "*"}
+    assert_problem(client.patch(f"{PROJECTS}/{pid}", json={"title": "x"}, headers=star), 404)
+    # restore reaches the deleted project: `*` names a current representation, and it has none
+    assert_problem(client.post(f"{PROJECTS}/{pid}/restore", headers=star), 412, "If-Match")
+    assert count_events(services, tenant.id) == before
+    assert client.post(f"{PROJECTS}/{pid}/restore", headers=tenant.headers).status_code == 200
+    assert client.delete(f"{PROJECTS}/{pid}", headers=star).status_code == 204
+
+
+# -- quota 429 -----------------------------------------------------------------------------------
+
+def test_a_quota_429_carries_retry_after_in_whole_seconds_until_the_reset(client: Any, make_tenant: Any) -> None:
+    from datetime import datetime, timezone
+
+    tenant = make_tenant("user")
+    for i in range(3):
+        assert client.post(PROJECTS, json={"title": f"p{i}"}, headers=tenant.headers).status_code == 201
+    r = client.post(PROJECTS, json={"title": "one too many"}, headers=tenant.headers)
+    assert_problem(r, 429)
+    value = r.headers["retry-after"]
+    assert re.fullmatch(r"[0-9]+", value), value  # delay-seconds (RFC 9110 §10.2.3): it used to be "None"
+    until_reset = (datetime.fromisoformat(r.json()["resets_at"]) - datetime.now(timezone.utc)).total_seconds()
+    assert 1 <= int(value) and abs(int(value) - until_reset) <= 5
+
+
+def test_retry_after_is_at_least_one_second() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from api.problems import retry_after_seconds
+
+    now = datetime(2026, 12, 6, 23, 59, 59, 500_000, tzinfo=timezone.utc)
+    assert retry_after_seconds("2026-12-07T00:00:00+00:00", now) == 1
+    assert retry_after_seconds("2026-12-07T00:00:00+00:00", now + timedelta(seconds=5)) == 1
+    assert retry_after_seconds("2026-12-07T00:00:00+00:00", now - timedelta(hours=1)) == 3601
