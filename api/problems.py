@@ -95,7 +95,8 @@ class BadBody(HTTPException):
 
 
 def bad_body_handler(_: Request[Any, Any, Any], exc: BadBody) -> Response[Any]:
-    return problem(400, "Malformed JSON", exc.detail, [FieldError(field=exc.field, reason=exc.detail)])
+    detail = exc.detail if exc.field == "body" else f"{exc.field}: {exc.detail}"
+    return problem(400, "Malformed JSON", detail, [FieldError(field=exc.field, reason=exc.detail)])
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -34,7 +34,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise MalformedBody(f"the key `{key}` appears more than once in one object", field=key)
+            raise MalformedBody("appears more than once in one object", field=key)
         seen[key] = value
     return seen
 
@@ -52,7 +52,7 @@ def decode(body: bytes) -> Any:
         raise MalformedBody("the JSON is nested too deeply") from None
     except msgspec.ValidationError as exc:  # numbers out of range are reported as validation errors
         field, reason = describe(str(exc))
-        raise MalformedBody(reason, field=field) from None
+        raise MalformedBody(reason, field=_out_of_range_path(body) or field) from None
     except msgspec.DecodeError as exc:
         reason = str(exc).removeprefix("JSON is malformed: ")
         raise MalformedBody(f"the body is not valid JSON: {_lower(reason)}") from None
@@ -64,6 +64,28 @@ def decode(body: bytes) -> Any:
         except (ValueError, UnicodeDecodeError):  # already accepted by msgspec: cannot happen
             pass
     return value
+
+
+class _Big:
+    """An integer literal too long to be a number the API takes (stands in for it while locating it)."""
+
+
+def _out_of_range_path(body: bytes) -> str | None:
+    """The dotted path of the first number msgspec found out of range (msgspec names none inside `Any`)."""
+    try:
+        value = json.loads(body, parse_int=lambda s: _Big() if len(s.lstrip("-")) > 4300 else int(s))
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, _Big) or (isinstance(item, float) and item in (float("inf"), float("-inf"))):
+            return path or None
+        if isinstance(item, dict):
+            stack.extend((_join(path, k), v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((_join(path, i), v) for i, v in reversed(list(enumerate(item))))
+    return None
 
 
 # -- field by field --------------------------------------------------------------------------------
