@@ -61,9 +61,25 @@ def decode(body: bytes) -> Any:
             json.loads(body, object_pairs_hook=_no_duplicates)
         except RecursionError:
             raise MalformedBody("the JSON is nested too deeply") from None
+        except MalformedBody as exc:
+            raise MalformedBody(exc.reason, field=_path_of_key(value, exc.field) or exc.field) from None
         except (ValueError, UnicodeDecodeError):  # already accepted by msgspec: cannot happen
             pass
     return value
+
+
+def _path_of_key(value: Any, key: str) -> str | None:
+    """The dotted path of the first object key named `key` (where a duplicate was found)."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            if key in item:
+                return _join(path, key)
+            stack.extend((_join(path, k), v) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((_join(path, i), v) for i, v in reversed(list(enumerate(item))))
+    return None
 
 
 class _Big:
@@ -123,6 +139,8 @@ def _check(value: Any, annotation: Any, path: str, out: list[tuple[str, str]]) -
         if struct is not None:
             _check_struct(value, struct, path, out)
             return
+    if len(members) == 1 and isinstance(value, list) and _check_list(value, members[0], path, out):
+        return
     leaf = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007 - built at run time
     try:
         msgspec.convert(value, leaf, strict=True)
@@ -130,6 +148,23 @@ def _check(value: Any, annotation: Any, path: str, out: list[tuple[str, str]]) -
         out.append(describe(str(exc), leaf, path))
         return
     _extras(value, leaf, path, out)
+
+
+def _check_list(value: list[Any], annotation: Any, path: str, out: list[tuple[str, str]]) -> bool:
+    """A typed list checked as a whole (its length) and then item by item; False when not a typed list."""
+    metas: list[Any] = []
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation, *metas = typing.get_args(annotation)
+    if typing.get_origin(annotation) is not list or not typing.get_args(annotation):
+        return False
+    try:
+        msgspec.convert(value, typing.Annotated[(list[Any], *metas)] if metas else list[Any], strict=True)
+    except msgspec.ValidationError as exc:
+        out.append(describe(str(exc), None, path))
+    (item_type,) = typing.get_args(annotation)
+    for index, item in enumerate(value[:MAX_ERRORS + 1]):
+        _check(item, item_type, _join(path, index), out)
+    return True
 
 
 def _pick(structs: list[type[msgspec.Struct]], value: dict[str, Any]) -> type[msgspec.Struct] | None:
@@ -247,6 +282,8 @@ def _sentence(reason: str, annotation: Any = None) -> str:
             f"must have {_BOUND[m[2]]} {m[3]} {unit}"
     if m := re.fullmatch(r"Expected `([^`]+)` (<=|>=|<|>) (\S+)", reason):
         return f"must be {_BOUND[m[2]]} {m[3]}"
+    if m := re.fullmatch(r"Expected `str` matching regex '\^\(([\w|-]+)\)\$'", reason):
+        return f"must be one of {', '.join(m[1].split('|'))}"
     if m := re.fullmatch(r"Expected `str` matching regex (.+)", reason):
         return f"must match the pattern {m[1]}"
     if re.fullmatch(r"Invalid enum value .*|Invalid value .*", reason):

@@ -160,6 +160,13 @@ def test_a_duplicate_key_is_named(client, tenant):
     assert "more than once" in body["detail"]
 
 
+def test_a_duplicate_key_deep_in_the_body_is_named_by_its_path(client, tenant):
+    r = client.post(PROJECTS, content=b'{"title": "x", "config": {"voice": {"speed": 1.0, "speed": 2.0}}}',
+                    headers={**tenant.headers, "Content-Type": "application/json"})
+
+    assert_problem(r, 400, "config.voice.speed")
+
+
 def test_a_number_out_of_range_is_named(client, tenant):
     r = client.post(PROJECTS, content=b'{"title": "x", "description": 1e999}',
                     headers={**tenant.headers, "Content-Type": "application/json"})
@@ -172,13 +179,16 @@ def test_a_422_lists_every_bad_field_not_only_the_first(client, services, tenant
     before = count_events(services, tenant.id)
     body = {"title": "x" * 256, "description": 5, "preset_id": "not-a-uuid", "colour": "red", "size": 1,
             "config": {"aspect_ratio": "4:3", "voice": {"speed": 9.0, "pitch": 1},
-                       "template": {"bgm_volume": 5}}}
+                       "template": {"bgm_volume": 5}, "safety": {"blocked_words": ["ok", "", "x" * 51, 7]}}}
 
     r = client.post(PROJECTS, json=body, headers=tenant.headers)
 
     problem = assert_problem(r, 422, "title", "description", "preset_id", "colour", "size", "config.aspect_ratio",
-                             "config.voice.speed", "config.voice.pitch", "config.template.bgm_volume")
-    assert len(problem["errors"]) == 9
+                             "config.voice.speed", "config.voice.pitch", "config.template.bgm_volume",
+                             "config.safety.blocked_words.1", "config.safety.blocked_words.2",
+                             "config.safety.blocked_words.3")
+    assert len(problem["errors"]) == 12
+    assert problem["detail"].count(";") == 11
     assert count_events(services, tenant.id) == before
 
 
@@ -294,3 +304,44 @@ def test_unknown_ids_do_not_matter_to_a_refused_body(client, make_tenant):
                     json={"error": {"code": "INTERNAL", "message": "\u200b", "details": LIMITS["keys"][1]}})
 
     assert_problem(r, 422, "error.message", "error.details")
+
+
+# -- structured fields have real schemas in the OpenAPI document -------------------------------------
+def _refs(schema: dict[str, Any]) -> set[str]:
+    found = {schema["$ref"].rsplit("/", 1)[-1]} if "$ref" in schema else set()
+    for option in schema.get("oneOf", []) + schema.get("anyOf", []):
+        found |= _refs(option)
+    return found
+
+
+@pytest.mark.parametrize("schema, field, typed", [
+    ("CreateProject", "config", "ProjectConfigPatch"),
+    ("UpdateProject", "config", "ProjectConfigPatch"),
+    ("QueueJob", "config", "ProjectConfigPatch"),
+    ("CreatePreset", "config", "ProjectConfigPatch"),
+    ("UpdatePreset", "config", "ProjectConfigPatch"),
+    ("UpdateMe", "settings", "SettingsPatch"),
+    ("ProjectOut", "config", "ProjectConfig"),
+    ("PresetOut", "config", "ProjectConfig"),
+    ("UserOut", "settings", "Settings"),
+    ("JobOut", "config", "ProjectConfig"),
+    ("JobOut", "estimate", "EstimateOut"),
+    ("JobOut", "progress", "JobProgress"),
+    ("JobOut", "error", "JobErrorOut"),
+    ("ProjectConfigPatch", "template", "TemplateConfigPatch"),
+    ("SettingsPatch", "notifications", "NotificationSettingsPatch"),
+])
+def test_structured_fields_have_real_schemas_in_the_openapi_document(client, schema, field, typed):
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+
+    assert typed in _refs(schemas[schema]["properties"][field]), schemas[schema]["properties"][field]
+    assert schemas[typed]["properties"], schemas[typed]
+
+
+@pytest.mark.parametrize("schema, field", [("RegisterAsset", "metadata"), ("JobError", "details"),
+                                           ("SettingsPatch", "generation_defaults")])
+def test_free_form_fields_document_their_limits(client, schema, field):
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+
+    description = schemas[schema]["properties"][field]["description"]
+    assert f"{MAX_DEPTH} levels" in description and f"{MAX_ENCODED} bytes" in description
