@@ -19,6 +19,11 @@ from domain.input_limits import FREE_FORM, free_form_errors
 from domain.text import is_blank
 
 MAX_ERRORS = 100  # a response lists at most this many field errors
+MAX_FIELD_NAME = 200  # characters of a field path in an error (paths can hold the caller's keys)
+
+
+def _short(field: str) -> str:
+    return field if len(field) <= MAX_FIELD_NAME else field[:MAX_FIELD_NAME - 1] + "…"
 
 
 class MalformedBody(Exception):
@@ -62,7 +67,7 @@ def decode(body: bytes) -> Any:
         except RecursionError:
             raise MalformedBody("the JSON is nested too deeply") from None
         except MalformedBody as exc:
-            raise MalformedBody(exc.reason, field=_path_of_key(value, exc.field) or exc.field) from None
+            raise MalformedBody(exc.reason, field=_short(_path_of_key(value, exc.field) or exc.field)) from None
         except (ValueError, UnicodeDecodeError):  # already accepted by msgspec: cannot happen
             pass
     return value
@@ -109,6 +114,7 @@ def field_errors(value: Any, annotation: Any, path: str = "") -> list[tuple[str,
     """(field, reason) for every bad, missing or unknown field of `value` against `annotation`."""
     out: list[tuple[str, str]] = []
     _check(value, annotation, path, out)
+    out = [(_short(field), reason) for field, reason in out]
     return out[:MAX_ERRORS] if len(out) <= MAX_ERRORS else out[:MAX_ERRORS - 1] + [
         ("body", f"{len(out) - MAX_ERRORS + 1} more errors are not listed")]
 

@@ -53,7 +53,7 @@ def _walk(value: Any, path: str, depth: int, out: list[tuple[str, str]]) -> None
         for key, item in items:
             here = f"{path}.{key}"
             if isinstance(key, str) and len(key) > MAX_STRING:
-                out.append((f"{path}.{key[:40]}…", f"keys must be at most {MAX_STRING} characters"))
+                out.append((f"{path}.{key[:40]}…", f"keys must be at most {MAX_STRING} characters, not {len(key)}"))
                 continue
             _walk(item, here, depth + 1, out)
     elif isinstance(value, str):

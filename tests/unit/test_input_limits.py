@@ -5,7 +5,7 @@ import msgspec
 import pytest
 
 from api.schemas import ConfigPatch, CreateProject, SceneEdit
-from api.validation import MAX_ERRORS, MalformedBody, decode, field_errors
+from api.validation import MAX_ERRORS, MAX_FIELD_NAME, MalformedBody, decode, field_errors
 from domain.input_limits import MAX_DEPTH, MAX_ITEMS, FreeForm, free_form_errors
 from domain.text import is_blank
 
@@ -79,3 +79,11 @@ def test_free_form_limits_are_checked_through_the_annotated_type_wherever_it_is_
     assert free_form_errors(deep, "meta") == [("meta" + ".k" * MAX_DEPTH, f"must be nested at most {MAX_DEPTH} levels deep")]
     assert free_form_errors([0] * (MAX_ITEMS + 1), "x") == [("x", f"must have at most {MAX_ITEMS} items, not {MAX_ITEMS + 1}")]
     assert free_form_errors({"ok": True, "n": 1.5, "s": "x"}, "x") == []
+
+
+def test_field_paths_in_errors_are_shortened_so_a_refusal_never_echoes_a_huge_key():
+    key = "k" * 10_000
+
+    errors = field_errors({key: 1, "title": "t"}, CreateProject)
+
+    assert len(errors) == 1 and len(errors[0][0]) == MAX_FIELD_NAME and errors[0][0].startswith("kkk")
