@@ -35,12 +35,20 @@ class MalformedBody(Exception):
         self.field = field
 
 
+class _Duplicate(Exception):
+    def __init__(self, key: str, keys: frozenset[str]) -> None:
+        super().__init__(key)
+        self.key, self.keys = key, keys
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise MalformedBody("appears more than once in one object", field=key)
-        seen[key] = value
+    seen = dict(pairs)
+    if len(seen) < len(pairs):
+        counted: set[str] = set()
+        for key, _ in pairs:
+            if key in counted:
+                raise _Duplicate(key, frozenset(seen))
+            counted.add(key)
     return seen
 
 
@@ -66,20 +74,21 @@ def decode(body: bytes) -> Any:
             json.loads(body, object_pairs_hook=_no_duplicates)
         except RecursionError:
             raise MalformedBody("the JSON is nested too deeply") from None
-        except MalformedBody as exc:
-            raise MalformedBody(exc.reason, field=_short(_path_of_key(value, exc.field) or exc.field)) from None
+        except _Duplicate as exc:
+            raise MalformedBody("appears more than once in one object",
+                                field=_short(_path_of_key(value, exc.key, exc.keys) or exc.key)) from None
         except (ValueError, UnicodeDecodeError):  # already accepted by msgspec: cannot happen
             pass
     return value
 
 
-def _path_of_key(value: Any, key: str) -> str | None:
-    """The dotted path of the first object key named `key` (where a duplicate was found)."""
+def _path_of_key(value: Any, key: str, keys: frozenset[str]) -> str | None:
+    """The dotted path of `key` in the first object with exactly these keys (where a duplicate was found)."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, dict):
-            if key in item:
+            if item.keys() == keys:
                 return _join(path, key)
             stack.extend((_join(path, k), v) for k, v in reversed(list(item.items())))
         elif isinstance(item, list):

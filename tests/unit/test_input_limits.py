@@ -31,11 +31,11 @@ def test_decode_refuses_whatever_the_parser_cannot_take_with_one_exception_type(
 
 def test_decode_names_a_duplicate_key_by_its_path_and_a_number_out_of_range_by_its_field():
     with pytest.raises(MalformedBody) as duplicate:
-        decode(b'{"a": [{"b": {"c": 1, "c": 2}}]}')
+        decode(b'{"c": 0, "a": [{"c": 1}, {"b": {"c": 1, "d": 0, "c": 2}}]}')
     with pytest.raises(MalformedBody) as big:
         decode(b'{"a": 1, "b": [2, 1e999]}')
 
-    assert duplicate.value.field == "a.0.b.c"
+    assert duplicate.value.field == "a.1.b.c"
     assert big.value.field == "b.1"
 
 
