@@ -172,12 +172,14 @@ def _check_list(value: list[Any], annotation: Any, path: str, out: list[tuple[st
         annotation, *metas = typing.get_args(annotation)
     if typing.get_origin(annotation) is not list or not typing.get_args(annotation):
         return False
+    items = value
     try:
         msgspec.convert(value, typing.Annotated[(list[Any], *metas)] if metas else list[Any], strict=True)
     except msgspec.ValidationError as exc:
         out.append(describe(str(exc), None, path))
+        items = value[:MAX_ERRORS]  # too long already: enough items to fill the list of errors
     (item_type,) = typing.get_args(annotation)
-    for index, item in enumerate(value[:MAX_ERRORS + 1]):
+    for index, item in enumerate(items):
         _check(item, item_type, _join(path, index), out)
     return True
 

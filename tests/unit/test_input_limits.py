@@ -87,3 +87,12 @@ def test_field_paths_in_errors_are_shortened_so_a_refusal_never_echoes_a_huge_ke
     errors = field_errors({key: 1, "title": "t"}, CreateProject)
 
     assert len(errors) == 1 and len(errors[0][0]) == MAX_FIELD_NAME and errors[0][0].startswith("kkk")
+
+
+def test_every_item_of_a_typed_list_is_checked_not_only_the_first_ones():
+    order = list(range(500))
+    order[400] = "x"
+
+    errors = field_errors({"op": "reorder", "order": order}, SceneEdit)
+
+    assert errors == [("order.400", "must be an integer, not a string")]
