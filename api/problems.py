@@ -12,6 +12,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api.validation import MalformedBody, decode, describe, field_errors
 from domain import errors as e
 
 log = logging.getLogger("avm.api")
@@ -76,31 +77,34 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
 
 
-_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-
-
 def _field_errors(exc: ValidationException) -> list[FieldError]:
     out: list[FieldError] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        message = str(item.get("message", "invalid value"))
+        if "field" in item:  # already one sentence about one field (strict_body)
+            out.append(FieldError(field=str(item["field"]), reason=str(item.get("message", "is not valid"))))
+            continue
         key = item.get("key")
-        m = _MSGSPEC_PATH.match(message)
-        path = m.group("path") if m else None
-        reason = m.group("msg") if m else message
-        named = re.search(r"(?:unknown|missing required) field `([^`]+)`", reason)
-        prefix = path.lstrip(".").replace("[", ".").replace("]", "") if path else ""
-        if named:
-            field = f"{prefix}.{named.group(1)}" if prefix else named.group(1)
-        elif prefix:
-            field = prefix
-        elif key and key != "data":
-            field = str(key)
-        else:
-            field = "body"
-        out.append(FieldError(field=field or "body", reason=reason))
+        field, reason = describe(str(item.get("message", "is not valid")),
+                                 path=str(key) if key and key != "data" else "")
+        out.append(FieldError(field=field, reason=reason))
     return out
+
+
+class BadBody(HTTPException):
+    """A body the JSON parser refused (400), naming the key or field when one is known."""
+
+    status_code = 400
+
+    def __init__(self, reason: str, field: str = "body") -> None:
+        super().__init__(detail=reason)
+        self.field = field
+
+
+def bad_body_handler(_: Request[Any, Any, Any], exc: BadBody) -> Response[Any]:
+    detail = exc.detail if exc.field == "body" else f"{exc.field}: {exc.detail}"
+    return problem(400, "Malformed JSON", detail, [FieldError(field=exc.field, reason=exc.detail)])
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -173,6 +177,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     e.DomainProblem: domain_problem_handler,
+    BadBody: bad_body_handler,
     ValidationException: validation_handler,
     HTTPException: http_exception_handler,
     Exception: internal_error_handler,
@@ -226,15 +231,13 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
 
         raise ClientException(detail="a JSON request body is required")
     try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        from litestar.exceptions import ClientException
-
-        raise ClientException(detail=f"JSON is malformed: {exc}") from None
+        raw = decode(body)
+    except MalformedBody as exc:
+        raise BadBody(exc.reason, exc.field) from None
     nul = _nul_path(raw)
     if nul is not None:
         raise e.ValidationProblem("text must not contain NUL characters", field=nul)
-    try:
-        msgspec.convert(raw, field.annotation, strict=True)
-    except msgspec.ValidationError as exc:
-        raise ValidationException(detail="Validation failed", extra=[{"message": str(exc), "source": "body"}]) from None
+    errors = field_errors(raw, field.annotation)
+    if errors:
+        raise ValidationException(detail="Validation failed",
+                                  extra=[{"field": f, "message": r, "source": "body"} for f, r in errors])

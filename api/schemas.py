@@ -8,6 +8,9 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from domain.input_limits import FreeForm
+from domain.config import ProjectConfig
+
 Title = Annotated[str, Meta(min_length=1, max_length=255)]
 Description = Annotated[str, Meta(max_length=1000)]
 Name = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -20,14 +23,86 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+def _patch_of(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """`struct` with every field optional and nested Structs patches too: what a partial update may say.
+
+    The bounds stay (they are in the field types); an absent field is UNSET, left out of to_builtins,
+    so the domain merges only what was sent.
+    """
+    fields = []
+    for info in msgspec.structs.fields(struct):
+        kind = info.type
+        if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+            kind = _patch_of(kind)
+        fields.append((info.encode_name, kind | UnsetType, UNSET))
+    return msgspec.defstruct(f"{struct.__name__}Patch", fields, kw_only=True, forbid_unknown_fields=True,
+                             module=__name__)
+
+
+ConfigPatch = _patch_of(ProjectConfig)
+ConfigPatch.__doc__ = "Project configuration to merge: only the sections and keys given change."
+
+
+def plain(value: Any) -> Any:
+    """A decoded request value as the domain takes it (plain dicts; UNSET fields left out)."""
+    return value if value is None or value is UNSET else msgspec.to_builtins(value)
+
+
 # -- users ---------------------------------------------------------------------------------------
+class NotificationSettings(msgspec.Struct, kw_only=True):
+    email: bool
+    discord: bool
+    webhook: bool
+
+
+class PrivacySettings(msgspec.Struct, kw_only=True):
+    analytics: bool
+    error_reporting: bool
+
+
+Language = Literal["zh-TW", "en"]
+Theme = Literal["light", "dark", "system"]
+TimeZone = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    language: Language
+    timezone: str
+    theme: Theme
+    notifications: NotificationSettings
+    privacy: PrivacySettings
+    generation_defaults: dict[str, Any]
+
+
+class NotificationSettingsPatch(Strict):
+    email: bool | UnsetType = UNSET
+    discord: bool | UnsetType = UNSET
+    webhook: bool | UnsetType = UNSET
+
+
+class PrivacySettingsPatch(Strict):
+    analytics: bool | UnsetType = UNSET
+    error_reporting: bool | UnsetType = UNSET
+
+
+class SettingsPatch(Strict):
+    """Settings to merge: only the keys given change (generation_defaults is free-form, merged by key)."""
+
+    language: Language | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    theme: Theme | UnsetType = UNSET
+    notifications: NotificationSettingsPatch | UnsetType = UNSET
+    privacy: PrivacySettingsPatch | UnsetType = UNSET
+    generation_defaults: FreeForm | UnsetType = UNSET
+
+
 class UserOut(msgspec.Struct, kw_only=True):
     id: UUID
     email: str
     name: str | None
     image: str | None
     role: Role
-    settings: dict[str, Any]
+    settings: Settings
     version: int
     created_at: datetime
     updated_at: datetime
@@ -41,7 +116,7 @@ class MeOut(UserOut, kw_only=True):
 class UpdateMe(Strict):
     name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
     image: Annotated[str, Meta(min_length=1, max_length=2048)] | UnsetType = UNSET
-    settings: dict[str, Any] | UnsetType = UNSET
+    settings: SettingsPatch | UnsetType = UNSET
 
 
 class CreateToken(Strict):
@@ -90,14 +165,14 @@ class ChangeRole(Strict):
 class CreateProject(Strict):
     title: Title
     description: Description = ""
-    config: dict[str, Any] | None = None
+    config: ConfigPatch | None = None
     preset_id: UUID | None = None
 
 
 class UpdateProject(Strict):
     title: Title | UnsetType = UNSET
     description: Description | UnsetType = UNSET
-    config: dict[str, Any] | UnsetType = UNSET
+    config: ConfigPatch | UnsetType = UNSET
 
 
 class ChangeStatus(Strict):
@@ -137,7 +212,7 @@ class ProjectOut(msgspec.Struct, kw_only=True):
     title: str
     description: str
     status: Status
-    config: dict[str, Any]
+    config: ProjectConfig
     preset_id: UUID | None
     story_chars: int
     scene_count: int
@@ -209,7 +284,7 @@ ErrorCode = Literal["TIMEOUT", "RATE_LIMIT", "SERVICE_ERROR", "QUOTA", "VALIDATI
 
 
 class QueueJob(Strict):
-    config: dict[str, Any] | None = None
+    config: ConfigPatch | None = None
 
 
 class RetryJob(Strict):
@@ -229,11 +304,25 @@ class JobError(Strict):
     code: ErrorCode
     message: Annotated[str, Meta(min_length=1, max_length=2000)]
     retryable: bool = False
-    details: dict[str, Any] | None = None
+    details: FreeForm | None = None
 
 
 class FailJob(Strict):
     error: JobError
+
+
+class JobProgress(msgspec.Struct, kw_only=True):
+    step: Step | None
+    completed_steps: list[Step]
+    percentage: float
+
+
+class JobErrorOut(msgspec.Struct, kw_only=True):
+    code: ErrorCode
+    message: str
+    retryable: bool
+    details: dict[str, Any] | None = None
+    at: datetime
 
 
 class JobOut(msgspec.Struct, kw_only=True):
@@ -241,14 +330,14 @@ class JobOut(msgspec.Struct, kw_only=True):
     project_id: UUID
     status: JobStatus
     priority: int
-    config: dict[str, Any]
-    estimate: dict[str, Any]
+    config: ProjectConfig
+    estimate: EstimateOut
     cost_actual: float | None
     attempts: int
     max_attempts: int
     from_step: Step
-    progress: dict[str, Any]
-    error: dict[str, Any] | None
+    progress: JobProgress
+    error: JobErrorOut | None
     timeout_seconds: int
     queued_at: datetime
     available_at: datetime
@@ -277,7 +366,7 @@ class RegisterAsset(Strict):
     type: AssetType
     uri: Annotated[str, Meta(min_length=1, max_length=2048)]
     size_bytes: Annotated[int, Meta(ge=0, le=5 * 1024 * 1024)] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: FreeForm | None = None
     project_id: UUID | None = None
     job_id: UUID | None = None
     scene_index: Annotated[int, Meta(ge=0, le=999)] | None = None
@@ -313,19 +402,19 @@ class SweepResult(msgspec.Struct):
 # -- presets -------------------------------------------------------------------------------------
 class CreatePreset(Strict):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
-    config: dict[str, Any]
+    config: ConfigPatch
     is_default: bool = False
 
 
 class UpdatePreset(Strict):
     name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
-    config: dict[str, Any] | UnsetType = UNSET
+    config: ConfigPatch | UnsetType = UNSET
 
 
 class PresetOut(msgspec.Struct, kw_only=True):
     id: UUID
     name: str
-    config: dict[str, Any]
+    config: ProjectConfig
     builtin: bool
     is_default: bool
     version: int

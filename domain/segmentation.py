@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from domain.errors import EmptyStory, ValidationProblem
+from domain.text import is_blank
 
 MIN_LENGTH = 100
 MAX_LENGTH = 280
@@ -58,7 +59,7 @@ def segment(text: str, min_length: int = MIN_LENGTH, max_length: int = MAX_LENGT
     if not isinstance(text, str):
         raise ValidationProblem("story text must be a string", field="text")
     paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(normalise(text))]
-    paragraphs = [p for p in paragraphs if p]
+    paragraphs = [p for p in paragraphs if not is_blank(p)]
     if not paragraphs:
         raise EmptyStory("story text is empty", field="text")
     scenes = _pack(_units(paragraphs, max_length), min_length, max_length)
@@ -73,7 +74,7 @@ def check_scene_text(
     if not isinstance(text, str):
         raise ValidationProblem("scene text must be a string", field="text")
     length = len(text.strip())
-    if length == 0:
+    if is_blank(text):
         raise ValidationProblem("scene text is empty", field="text")
     if length > max_length:
         raise ValidationProblem(

@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.errors import Conflict, NotFound, ValidationProblem
+from domain.input_limits import free_form_errors
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
@@ -52,6 +53,9 @@ def merge_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
                     if not isinstance(subvalue, bool):
                         raise ValidationProblem("expected a boolean", field=f"settings.{key}.{sub}")
             merged[key] = {**merged.get(key, {}), **value}
+            if key == "generation_defaults":  # merged key by key: the result must stay within the limits
+                for field, reason in free_form_errors(merged[key], f"settings.{key}")[:1]:
+                    raise ValidationProblem(reason, field=field)
         else:
             if not isinstance(value, str) or not 1 <= len(value) <= 64:
                 raise ValidationProblem("expected a string of 1 to 64 characters", field=f"settings.{key}")

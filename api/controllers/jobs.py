@@ -13,7 +13,7 @@ from api.auth import command_context, read_tenant, tenant_roles, worker_only
 from api.idempotency import idempotent
 from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
-    CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut,
+    CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut, plain,
 )
 from api.services import Services
 from domain.errors import NotFound
@@ -53,7 +53,7 @@ class ProjectJobsController(Controller):
     def queue_job(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
                   data: QueueJob | None = None) -> Response[JobOut]:
         """Queue a render of a ready project, with its cost estimate (quotas: images, TTS minutes)."""
-        job = services.app.queue_job(command_context(request), str(project_id), data.config if data else None)
+        job = services.app.queue_job(command_context(request), str(project_id), plain(data.config) if data else None)
         return Response(job_out(job), status_code=201,
                         headers={**etag(job.version), "Location": f"/api/v1/jobs/{job.id}"})
 

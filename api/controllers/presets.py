@@ -11,7 +11,7 @@ from msgspec import UNSET
 from api.auth import command_context, tenant_roles
 from api.idempotency import idempotent
 from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
-from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset
+from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset, plain
 from api.services import Services
 from domain.config import BUILTIN_PRESETS
 from domain.errors import NotFound
@@ -61,7 +61,7 @@ class PresetController(Controller):
     @idempotent
     def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services) -> Response[PresetOut]:
         """Create a preset; `is_default` makes it the caller's default."""
-        preset = services.app.create_preset(command_context(request), name=data.name, config=data.config,
+        preset = services.app.create_preset(command_context(request), name=data.name, config=plain(data.config),
                                             is_default=data.is_default)
         default = _default_id(services, request.user.tenant_id)
         return Response(preset_out(preset, default), status_code=201,
@@ -98,7 +98,7 @@ class PresetController(Controller):
             if data.name is not UNSET:
                 p.rename(data.name)  # type: ignore[arg-type]
             if data.config is not UNSET:
-                p.reconfigure(data.config)  # type: ignore[arg-type]
+                p.reconfigure(plain(data.config))
 
         preset = services.app.change_preset(command_context(request), str(preset_id), if_match(request), change)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),

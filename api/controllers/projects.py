@@ -7,13 +7,14 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Parameter
+from msgspec import UNSET
 
 from api.auth import command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
 from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
-    SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene,
+    SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
 )
 from api.services import Services
 from domain.errors import NotFound
@@ -64,7 +65,7 @@ class ProjectController(Controller):
         """Create a project (draft) for the calling tenant."""
         project = services.app.create_project(
             command_context(request), title=data.title, description=data.description,
-            config=data.config, preset_id=str(data.preset_id) if data.preset_id else None)
+            config=plain(data.config), preset_id=str(data.preset_id) if data.preset_id else None)
         return Response(project_out(project), status_code=201,
                         headers={**etag(project.version), "Location": f"{self.path}/{project.id}"})
 
@@ -111,8 +112,8 @@ class ProjectController(Controller):
                 p.rename(data.title)
             if isinstance(data.description, str):
                 p.describe(data.description)
-            if isinstance(data.config, dict):
-                p.reconfigure(data.config)
+            if data.config is not UNSET:
+                p.reconfigure(plain(data.config))
 
         project, _ = services.app.change_project(command_context(request), str(project_id), if_match(request), change)
         return Response(project_out(project), headers=etag(project.version))

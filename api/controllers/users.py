@@ -14,7 +14,7 @@ from api.idempotency import idempotent
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
-    UserList, UserOut,
+    UserList, UserOut, plain,
 )
 from api.services import Services
 from domain.errors import NotFound
@@ -52,7 +52,7 @@ class MeController(Controller):
     @idempotent
     def update_me(self, request: Request[Any, Any, Any], data: UpdateMe, services: Services) -> Response[UserOut]:
         """Change name, image, or settings (merged section by section)."""
-        changes = {k: v for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
+        changes = {k: plain(v) for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
                    if v is not UNSET}
         user = services.app.update_me(command_context(request), if_match(request), **changes)
         return Response(user_out(user), headers=etag(user.version))

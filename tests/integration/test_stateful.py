@@ -43,7 +43,9 @@ class ModelProject:
 
 
 def title_fits_schema(title: str) -> bool:
-    return 1 <= len(title) <= 255
+    # Blank text (whitespace, zero-width characters only) is refused with the body, before any lookup.
+    visible = any(not (c.isspace() or c in "\u200b\u200c\u200d\u2060\ufeff") for c in title)
+    return 1 <= len(title) <= 255 and visible
 
 
 def title_is_valid(title: str) -> bool:
