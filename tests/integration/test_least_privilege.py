@@ -250,3 +250,35 @@ def test_the_embedded_servers_socket_directory_is_private_to_its_os_user(tmp_pat
         _stop_if_last_handle(pgdata, server)
     assert mode == 0o700, oct(mode)
     assert uid == pgdata.stat().st_uid  # the server's OS user: ours, or `embedded_postgres` under root
+
+
+def test_with_only_the_service_roles_credentials_serve_and_the_projector_run_without_migrating(
+        tmp_path: Path) -> None:
+    """docker-compose.yml's api and projector: DATABASE_URL logs in as avm_app / avm_projector."""
+    name, url = support.fresh_database("avm_lp")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AVM_", "TEST_DATABASE_URL"))}
+    projector = subprocess.Popen([sys.executable, "-m", "api.cli", "projections", "run"], cwd=support.ROOT,
+                                 env={**environ, "DATABASE_URL": make_conninfo(url, user="avm_projector", password="")},
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        proc, port = _serve(tmp_path, make_conninfo(url, user="avm_app", password=""), AVM_PROJECTORS="0")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as resp:
+                assert resp.status == 200
+            with psycopg.connect(url) as watcher:
+                for _ in range(200):
+                    users = {r[0] for r in watcher.execute(
+                        "SELECT usename FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (name,))}
+                    if "avm_projector" in users:
+                        break
+                    time.sleep(0.1)
+        finally:
+            out = _stop(proc)
+    finally:
+        projector.send_signal(signal.SIGTERM)
+        projector_out = projector.communicate(timeout=60)[0]
+        support.drop_database(name)
+    assert users == {"avm_app", "avm_projector"}, (users, out, projector_out)
+    assert "daily_usage: active" in projector_out, projector_out
+    assert projector.returncode == 0, projector_out
