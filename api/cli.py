@@ -27,18 +27,28 @@ def main() -> None:
 @click.option("--workers", default=lambda: int(os.environ.get("AVM_WORKERS", "1")), type=click.IntRange(1, 64),
               show_default="1, or AVM_WORKERS",
               help="HTTP worker processes (the measured choice for 2 cores: docs/performance.md).")
+@click.option("--seed/--no-seed", default=None,
+              help="Seed an empty database with the demo user and print its token. Default: yes for the"
+                   " embedded server, no for DATABASE_URL (AVM_SEED_DEMO=1 or 0 overrides).")
 @fail_cleanly
-def serve(host: str, port: int, workers: int) -> None:
-    """Migrate, seed an empty database, and serve the HTTP API."""
+def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
+    """Migrate, seed an empty embedded database, and serve the HTTP API."""
     import uvicorn
 
     from api.app import create_app
-    from api.seed import demo_token, is_empty, seed
+    from api.seed import demo_token, is_empty
+    from api.seed import seed as seed_demo
 
     services = _services()
-    if is_empty(services.app):
-        seed(services.app)
-    token = demo_token(services.app, services.authenticate)
+    if seed is None:
+        wanted = os.environ.get("AVM_SEED_DEMO", "")
+        # A server of one's own is never given a demo user (nor a token printed) unless asked.
+        seed = wanted == "1" if wanted in ("0", "1") else services.db.embedded
+    token = None
+    if seed:
+        if is_empty(services.app):
+            seed_demo(services.app)
+        token = demo_token(services.app, services.authenticate)
     where = "embedded PostgreSQL (./.data)" if services.db.embedded else "DATABASE_URL"
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
@@ -56,9 +66,12 @@ def serve(host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGINT, stop)
     # The async views run in-process unless AVM_PROJECTORS=0 (e.g. a separate `avm projections
     # run` service); running both is safe, an advisory lock keeps one runner per view.
+    # They log in as avm_projector, never with the owner's URL (see docs/decisions/i11-privilege.md).
     from api.cli_views import start_projectors
+    from api.services import projector_url
 
-    stop_projectors = start_projectors(services.db.url) if os.environ.get("AVM_PROJECTORS", "1") != "0" else None
+    stop_projectors = (start_projectors(projector_url(services.db.url))
+                       if os.environ.get("AVM_PROJECTORS", "1") != "0" else None)
     try:
         options: dict[str, Any] = {"host": host, "port": port, "access_log": False,
                                    "log_level": os.environ.get("AVM_LOG_LEVEL", "warning")}

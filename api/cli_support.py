@@ -37,11 +37,25 @@ def _database(stop_on_exit: bool = True) -> Any:
     return open_database(stop_on_exit=stop_on_exit)
 
 
+def migrate_if_owner(url: str) -> bool:
+    """Apply the migrations, unless AVM_MIGRATE=0 or `url` logs in as one of the service's own roles
+    (a process given only avm_app's or avm_projector's credentials cannot and must not migrate:
+    the one-shot `avm db migrate` with the owner's does). True when it migrated."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from eventstore import migrate as m
+    from eventstore.recorder import APP_ROLE, PROJECTOR_ROLE
+
+    if os.environ.get("AVM_MIGRATE", "1") == "0" or conninfo_to_dict(url).get("user") in (APP_ROLE, PROJECTOR_ROLE):
+        return False
+    m.upgrade(url)
+    return True
+
+
 def _services(migrate: bool = True) -> Any:
     from api.services import Services
-    from eventstore import migrate as m
 
     db = _database()
     if migrate:
-        m.upgrade(db.url)
+        migrate_if_owner(db.url)
     return Services(db, pool_size=2)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from api.cli_projections import projections
-from api.cli_support import _database, _services, fail_cleanly
+from api.cli_support import _database, _services, fail_cleanly, migrate_if_owner
 
 log = logging.getLogger("avm.projectors")
 
@@ -117,7 +117,7 @@ class ProjectorSlot:
 
 
 def projector_env(url: str) -> dict[str, str]:
-    from eventstore.recorder import env_for
+    from eventstore.recorder import PROJECTOR_ROLE, env_for
 
     return env_for(
         url,
@@ -125,6 +125,8 @@ def projector_env(url: str) -> dict[str, str]:
         POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
         POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
         POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
+        # Whatever the login, the views and their reads of the log act as the projector role.
+        AVM_DB_ROLE=PROJECTOR_ROLE,
     )
 
 
@@ -169,11 +171,12 @@ def projections_run() -> None:
 
     Safe to run twice: one runner works, the others wait and take over when it stops.
     """
-    from eventstore import migrate as m
     from projections.views import ASYNC_NAMES
 
+    from api.services import projector_url
+
     database = _database()
-    m.upgrade(database.url)
+    migrate_if_owner(database.url)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -182,7 +185,7 @@ def projections_run() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"projectors: {', '.join(ASYNC_NAMES)} (pid {os.getpid()}; Ctrl-C to stop)")
-    run_projectors(database.url, stop, say=click.echo)
+    run_projectors(projector_url(database.url), stop, say=click.echo)
     click.echo("projectors stopped")
 
 

@@ -13,7 +13,7 @@ from psycopg import Connection
 
 from domain.application import AvmApplication, hash_token
 from eventstore.database import Database, open_database
-from eventstore.recorder import env_for
+from eventstore.recorder import SYSTEM_ROLE, env_for
 from projections.users import principal_for_token
 
 VERSION = "0.1.0"
@@ -35,14 +35,33 @@ def app_url(owner_url: str) -> str:
     login role `avm_app` (no password: the server must trust it, as the embedded one does; set
     AVM_APP_DATABASE_URL with a password elsewhere). AVM_DB_LOGIN=owner keeps the owner's login
     and only `SET ROLE avm_app` on each connection."""
-    from psycopg.conninfo import make_conninfo
-
     explicit = os.environ.get("AVM_APP_DATABASE_URL")
     if explicit:
         return explicit
     if os.environ.get("AVM_DB_LOGIN", "app") == "owner":
         return owner_url
-    return make_conninfo(owner_url, user="avm_app", password="")
+    return _login_as(owner_url, "avm_app")
+
+
+def projector_url(owner_url: str) -> str:
+    """How the asynchronous views connect: AVM_PROJECTOR_DATABASE_URL when given, else the
+    database URL with the login role `avm_projector` (only what the views need; see migration 0009)."""
+    return os.environ.get("AVM_PROJECTOR_DATABASE_URL") or _login_as(owner_url, "avm_projector")
+
+
+def _login_as(url: str, role: str) -> str:
+    """`url` logging in as `role`: unchanged when it already does (e.g. DATABASE_URL holds only that
+    role's credentials, as in docker-compose.yml), else the same server without a password."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    if conninfo_to_dict(url).get("user") == role:
+        return url
+    return make_conninfo(url, user=role, password="")
+
+
+_SCOPE_SQL = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
+              " set_config('app.caller_id', %s, true)")
+_SYSTEM_SCOPE_SQL = _SCOPE_SQL + f", set_config('role', '{SYSTEM_ROLE}', true)"
 
 
 class Services:
@@ -74,12 +93,12 @@ class Services:
     def read(self, tenant_id: UUID | str | None = None, *, scope: str | None = None) -> Iterator[Connection[Any]]:
         """A pooled connection in a transaction scoped to one tenant (row-level security keys on
         `app.tenant_id`), or to a named cross-tenant scope (`admin`, `worker`, `system`) for the
-        few reads that span tenants by design."""
+        few reads that span tenants by design. The `system` scope is a role, not a setting: the
+        transaction switches to avm_system (setting `app.scope` to 'system' grants nothing)."""
         if tenant_id is None and scope is None:
             raise ValueError("a read needs a tenant or a cross-tenant scope")
         with self.app.factory.datastore.get_connection() as conn, conn.transaction():  # type: ignore[attr-defined]
-            conn.execute("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-                         " set_config('app.caller_id', %s, true)",
+            conn.execute(_SYSTEM_SCOPE_SQL if scope == "system" else _SCOPE_SQL,
                          (str(tenant_id) if tenant_id else "", scope or "", str(tenant_id) if tenant_id else ""),
                          prepare=True)
             yield conn

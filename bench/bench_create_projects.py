@@ -144,6 +144,7 @@ class Server:
         env.pop("DATABASE_URL", None)
         if database_url:
             env["DATABASE_URL"] = database_url
+            env["AVM_SEED_DEMO"] = "1"  # a server database is seeded (and its token printed) only when asked
         # Per-token rate limits would turn the load into 429s: set them out of reach.
         env.update(AVM_DATA_DIR=str(self.data_dir), AVM_HOST="127.0.0.1", PYTHONUNBUFFERED="1",
                    AVM_RATE_LIMIT="1000000", AVM_RATE_LIMIT_PREMIUM="1000000")

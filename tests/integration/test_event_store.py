@@ -133,8 +133,9 @@ def test_a_failed_projection_write_rolls_back_the_events(services: Any, tenant: 
 
 def test_the_service_connects_as_the_unprivileged_app_role(services: Any) -> None:
     with services.read(scope="system") as conn:
-        row = conn.execute("SELECT current_user AS u, r.rolsuper, r.rolbypassrls FROM pg_roles r"
-                           " WHERE r.rolname = current_user").fetchone()
+        # session_user: the login (the system scope's transaction acts as avm_system, migration 0009)
+        row = conn.execute("SELECT session_user AS u, r.rolsuper, r.rolbypassrls FROM pg_roles r"
+                           " WHERE r.rolname = session_user").fetchone()
     assert (row["u"], row["rolsuper"], row["rolbypassrls"]) == ("avm_app", False, False)
 
 

@@ -37,7 +37,8 @@ def test_the_service_logs_in_as_a_role_that_owns_nothing_and_cannot_bypass_rls(s
         role = conn.execute("SELECT rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
                             " WHERE rolname = 'avm_app'").fetchone()
         owned = conn.execute("SELECT count(*) AS n FROM pg_class WHERE relowner = 'avm_app'::regrole").fetchone()
-    assert me == {"s": "avm_app", "c": "avm_app"}
+    # The system scope is the role avm_system, switched to for the transaction (migration 0009).
+    assert me == {"s": "avm_app", "c": "avm_system"}
     assert role == {"rolcanlogin": True, "rolsuper": False, "rolbypassrls": False, "rolcreaterole": False,
                     "rolcreatedb": False}
     assert owned["n"] == 0
