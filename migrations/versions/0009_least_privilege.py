@@ -60,11 +60,18 @@ GRANT EXECUTE ON FUNCTION avm_lock_events(text) TO avm_system;
 
 -- The app role may switch to the system scope (sweeps, multi-tenant saves) but never holds it
 -- implicitly; the owner holds it (the chain trigger runs with the owner's rights).
-GRANT avm_system TO avm_app WITH INHERIT FALSE, SET TRUE;
+-- PostgreSQL 16+ says so on the membership itself; on 15 (no per-grant options) avm_app becomes
+-- NOINHERIT, which means the same for its only membership.
 DO $$
 BEGIN
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        EXECUTE 'GRANT avm_system TO avm_app WITH INHERIT FALSE, SET TRUE';
+    ELSE
+        ALTER ROLE avm_app NOINHERIT;
+        GRANT avm_system TO avm_app;
+    END IF;
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        EXECUTE format('GRANT avm_system TO %I WITH INHERIT TRUE', current_user);
+        EXECUTE format('GRANT avm_system TO %I', current_user);
     END IF;
 END
 $$;
@@ -131,6 +138,7 @@ BEGIN
 END
 $$;
 REVOKE avm_system FROM avm_app;
+ALTER ROLE avm_app INHERIT;
 DO $$
 DECLARE r record;
 BEGIN

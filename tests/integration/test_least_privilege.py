@@ -66,8 +66,10 @@ def test_no_policy_trusts_the_system_setting_and_only_avm_system_holds_the_syste
             " AND (qual LIKE '%%''system''%%' OR with_check LIKE '%%''system''%%')").fetchall()
         system = conn.execute("SELECT DISTINCT roles::text AS r FROM pg_policies WHERE policyname = 'system_rows'"
                               ).fetchall()
+        # PostgreSQL 16+ keeps INHERIT per membership; 15 only as the member's attribute
+        inherit = ("g.inherit_option" if conn.info.server_version >= 160000 else "m.rolinherit")
         members = conn.execute(
-            "SELECT m.rolname AS member, g.inherit_option AS inherit FROM pg_auth_members g"
+            f"SELECT m.rolname AS member, {inherit} AS inherit FROM pg_auth_members g"
             " JOIN pg_roles m ON m.oid = g.member WHERE g.roleid = 'avm_system'::regrole"
             " AND m.rolname IN ('avm_app', 'avm_projector')").fetchall()
     assert trusting == []
