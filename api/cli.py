@@ -59,6 +59,10 @@ def serve(host: str, port: int, workers: int) -> None:
     from api.cli_views import start_projectors
 
     stop_projectors = start_projectors(services.db.url) if os.environ.get("AVM_PROJECTORS", "1") != "0" else None
+    # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
+    from eventstore.watchdog import start_watchdog
+
+    watchdog = start_watchdog(services.db)
     try:
         options: dict[str, Any] = {"host": host, "port": port, "access_log": False,
                                    "log_level": os.environ.get("AVM_LOG_LEVEL", "warning")}
@@ -70,6 +74,8 @@ def serve(host: str, port: int, workers: int) -> None:
         else:
             uvicorn.run(create_app(), **options)
     finally:
+        if watchdog:
+            watchdog.stop()  # before the exit handlers stop the server: no restart of a server being stopped
         if stop_projectors:
             stop_projectors()
     click.echo("avm stopped")
