@@ -164,9 +164,11 @@ class EmbeddedWatchdog:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        path = self.pgdata.parent / STATUS_FILE
         try:
-            (self.pgdata.parent / STATUS_FILE).unlink(missing_ok=True)
-        except OSError:
+            if json.loads(path.read_text()).get("pid") == os.getpid():  # not another avm serve's
+                path.unlink()
+        except (OSError, ValueError, AttributeError):
             pass
 
     # -- the loop

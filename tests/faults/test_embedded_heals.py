@@ -109,9 +109,12 @@ def metric(port: int, name: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def test_killed_postmaster_is_restarted_and_every_acknowledged_write_survives(rig: FaultRig) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_killed_postmaster_is_restarted_and_every_acknowledged_write_survives(rig: FaultRig, workers: int) -> None:
+    """With --workers, the supervisor owns the server and watches it; each worker's pool recovers."""
     failures: list[str] = []
     rig.env["AVM_POOL_SIZE"] = str(POOL_SIZE)
+    rig.env["AVM_WORKERS"] = str(workers)
     serve = rig.start_serve()
     tenants = rig.make_tenants(serve, TENANTS)
     health = http_request(serve.port, "GET", "/api/health").json()
@@ -120,9 +123,12 @@ def test_killed_postmaster_is_restarted_and_every_acknowledged_write_survives(ri
 
     load = CommandLoad(serve.port, tenants, threads_per_tenant=2, cap=24, pace=0.15).start()
     reads = ReadLoad(serve.port, load).start()
-    wait_for(lambda: load.count_ok() >= load.n_threads, 15, "the load to get going")
+    wait_for(lambda: load.count_ok() >= 2 * load.n_threads, 20, "the load to get going")
+    load.pace = 0.0  # full speed at the kill: commands in flight and committing when it hits
+    time.sleep(0.3)
     before = load.count_ok()
     old_pid = kill_postmaster(rig)
+    load.pace = 0.1
     t_kill = now()
     log(f"SIGKILL postmaster pid {old_pid} after {before} acknowledged commands")
     took = wait_restarted(rig, old_pid)
@@ -238,3 +244,30 @@ def post(serve: object, tenant: Tenant, tag: str) -> Reply:
     n = next(_posts)
     return http_request(serve.port, "POST", "/api/v1/projects", token=tenant.token,  # type: ignore[attr-defined]
                         headers={"Idempotency-Key": f"heal-{tag}-{n}"}, body={"title": f"heal {tag} {n}"})
+
+
+def test_a_server_stopped_on_purpose_stays_stopped(rig: FaultRig) -> None:
+    """`pg_ctl stop` removes postmaster.pid: a deliberate stop, not a crash; the watchdog leaves it."""
+    serve = rig.start_serve()
+    rig.pg.stop("fast")
+    time.sleep(3.0)
+    assert not rig.pg.running(), "the watchdog started a server that was stopped on purpose"
+    health = http_request(serve.port, "GET", "/api/health")
+    assert health.status == 503 and health.json()["checks"]["embedded_postgres"] == {"state": "stopped",
+                                                                                      "restarts": 0}
+    rig.pg.start()
+    wait_for(lambda: http_request(serve.port, "GET", "/api/health").status == 200, RECOVERY_LIMIT_S, "health")
+    wait_for(lambda: http_request(serve.port, "GET", "/api/health").json()["checks"]["embedded_postgres"]
+             == {"state": "up", "restarts": 0}, 5, "the watchdog to see the server up again")
+    assert "not restarting a server stopped on purpose" in serve.log()
+
+
+def test_the_watchdog_can_be_turned_off(rig: FaultRig) -> None:
+    rig.env["AVM_DB_WATCHDOG"] = "0"
+    serve = rig.start_serve()
+    assert "embedded_postgres" not in http_request(serve.port, "GET", "/api/health").json()["checks"]
+    kill_postmaster(rig)
+    time.sleep(4.0)
+    assert not rig.pg.running(), "PostgreSQL was restarted with AVM_DB_WATCHDOG=0"
+    assert "restart attempt" not in serve.log()
+    assert metric(serve.port, "avm_embedded_postgres_restarts_total") is None
