@@ -105,6 +105,11 @@ class _Unreadable(Exception):
     pass
 
 
+# A postmaster.pid that stays unreadable (torn by a crash while it was written) names no live server.
+GARBLED = Postmaster(0, "", "", alive=False, process_exists=True)
+UNREADABLE_LOOKS = 3
+
+
 def orphans(pgdata: Path) -> list[psutil.Process]:
     """Backends of a dead postmaster still running in `pgdata`: PostgreSQL refuses to start while
     they hold the old shared memory (its interlock against two servers on one data directory)."""
@@ -176,11 +181,16 @@ class EmbeddedWatchdog:
         attempt = 0          # restart attempts since the server was last healthy for HEALTHY_RESET_S
         up_since = time.monotonic()
         warned_stopped = False
+        unreadable = 0
         while not self._stop.wait(self.interval):
             try:
                 pm = inspect(self.pgdata)
+                unreadable = 0
             except _Unreadable:
-                continue
+                unreadable += 1
+                if unreadable < UNREADABLE_LOOKS:
+                    continue  # being written by a starting postmaster: look again
+                pm = GARBLED
             except Exception as exc:  # noqa: BLE001 - the watchdog must outlive a bad look
                 log.warning("embedded PostgreSQL watchdog: cannot read postmaster.pid: %s", exc)
                 continue
@@ -247,7 +257,10 @@ class EmbeddedWatchdog:
         with self.server._lock:
             if self._stop.is_set():
                 return "stopped"
-            pm = inspect(self.pgdata)
+            try:
+                pm = inspect(self.pgdata)
+            except _Unreadable:
+                pm = GARBLED
             if pm is None and not self._removed_pidfile:
                 return "stopped"
             if pm is not None and pm.alive:
