@@ -46,6 +46,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if token:
         click.echo(f"demo token: {token}")
     services.close()
+    # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
+    from eventstore.watchdog import start_watchdog
+
+    watchdog = start_watchdog(services.db)
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, restores the previous handlers and
     # re-raises the signal; make that a normal exit so atexit stops the embedded server.
@@ -59,10 +63,6 @@ def serve(host: str, port: int, workers: int) -> None:
     from api.cli_views import start_projectors
 
     stop_projectors = start_projectors(services.db.url) if os.environ.get("AVM_PROJECTORS", "1") != "0" else None
-    # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
-    from eventstore.watchdog import start_watchdog
-
-    watchdog = start_watchdog(services.db)
     try:
         options: dict[str, Any] = {"host": host, "port": port, "access_log": False,
                                    "log_level": os.environ.get("AVM_LOG_LEVEL", "warning")}

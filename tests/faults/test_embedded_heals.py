@@ -19,6 +19,7 @@ import time
 import psutil
 import pytest
 
+from eventstore.watchdog import HEALTHY_RESET_S  # the backoff starts over after this long up
 from tests.faults.harness import (
     CommandLoad, FaultRig, Reply, Tenant, check_commands, check_read_models_match_log, first_traceback,
     http_request, log, now, status_table, wait_for,
@@ -31,7 +32,6 @@ POOL_SIZE = 4
 HANG_LIMIT_S = 8.0       # no request may take longer (connect timeout 2 s in the rig)
 BACK_LIMIT_S = 30.0      # the watchdog has the server running again within this
 RECOVERY_LIMIT_S = 20.0  # ... and the API answers every request again within this after that
-HEALTHY_RESET_S = 10.0   # eventstore.watchdog.HEALTHY_RESET_S: the backoff starts over after this
 
 
 class ReadLoad:
