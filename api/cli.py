@@ -56,6 +56,10 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     if token:
         click.echo(f"demo token: {token}")
     services.close()
+    # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
+    from eventstore.watchdog import start_watchdog
+
+    watchdog = start_watchdog(services.db)
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, restores the previous handlers and
     # re-raises the signal; make that a normal exit so atexit stops the embedded server.
@@ -83,6 +87,8 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
         else:
             uvicorn.run(create_app(), **options)
     finally:
+        if watchdog:
+            watchdog.stop()  # before the exit handlers stop the server: no restart of a server being stopped
         if stop_projectors:
             stop_projectors()
     click.echo("avm stopped")

@@ -35,17 +35,30 @@ def health_report(services: Services) -> tuple[int, Health]:
             stats = service_stats(conn)
     except Exception as exc:  # noqa: BLE001 - health must answer, whatever the failure
         return 503, Health(status="unhealthy", version=VERSION,
-                           checks={"database": {"connected": False, "error": type(exc).__name__}}, stats={})
+                           checks={"database": {"connected": False, "error": type(exc).__name__},
+                                   **embedded_postgres_check(services)}, stats={})
     projections = {s["name"]: {k: v for k, v in s.items() if k != "name"} for s in states}
     lagging = sorted(s["name"] for s in states if s["kind"] == "async" and s["lag"] > max_lag)
     checks = {
         "database": {"connected": True, "latency_ms": latency_ms, "active_connections": active,
                      "server_version": server_version},
         "projections": projections,
+        **embedded_postgres_check(services),
     }
     if lagging:
         checks["degraded"] = {"reason": f"asynchronous views lag more than {max_lag} events", "views": lagging}
     return 200, Health(status="degraded" if lagging else "healthy", version=VERSION, checks=checks, stats=stats)
+
+
+def embedded_postgres_check(services: Services) -> dict[str, dict[str, object]]:
+    """The watchdog's view of the embedded server (`up`, `restarting`, `stopped`) and its restart
+    count, when `avm serve` watches one; else nothing."""
+    from eventstore.watchdog import status_of
+
+    status = status_of(services.db)
+    if status is None:
+        return {}
+    return {"embedded_postgres": {"state": status["state"], "restarts": status["restarts"]}}
 
 
 class HealthController(Controller):

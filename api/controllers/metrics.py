@@ -84,6 +84,30 @@ def refresh_projection_gauges(services: Services) -> None:
         PROJECTION_LAG.labels(projection=s["name"], kind=s["kind"]).set(s["lag"])
 
 
+def embedded_postgres_metrics(services: Services) -> bytes:
+    """The watchdog's restart count and view of the embedded server, as its owning process (the
+    `avm serve` process, maybe not this worker) last wrote them; nothing without a watchdog."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    from eventstore.watchdog import status_of
+
+    status = status_of(services.db)
+    if status is None:
+        return b""
+
+    class Status:
+        def collect(self) -> Any:
+            yield CounterMetricFamily("avm_embedded_postgres_restarts", "Times the watchdog of avm serve restarted"
+                                      " the embedded PostgreSQL after it died", value=int(status["restarts"]))
+            yield GaugeMetricFamily("avm_embedded_postgres_up", "1 when the watchdog last saw the embedded"
+                                    " PostgreSQL running, else 0", value=1 if status["state"] == "up" else 0)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Status())
+    return generate_latest(registry)
+
+
 class MetricsController(PrometheusController):
     path = "/metrics"
     tags = ["service"]
@@ -93,4 +117,4 @@ class MetricsController(PrometheusController):
     def get(self, services: Services) -> Response[bytes]:  # type: ignore[override]
         """Prometheus metrics: requests, commands by type and outcome, projection positions and lag."""
         refresh_projection_gauges(services)
-        return Response(generate_latest(REGISTRY), media_type=MEDIA_TYPE)
+        return Response(generate_latest(REGISTRY) + embedded_postgres_metrics(services), media_type=MEDIA_TYPE)
