@@ -24,7 +24,7 @@ from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
 from domain.projects import Project
 from domain.quotas import Usage, limits_for, tts_minutes
-from domain.shared import TenantAggregate
+from domain.shared import TenantAggregate, deep_copy
 from domain.users import User
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -41,11 +41,15 @@ def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
 
 
 class AvmRepository(Repository[UUID]):
-    """The library's repository, folding events with `mutate_all` unless told otherwise."""
+    """The library's repository, folding events with `mutate_all` unless told otherwise, and
+    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`."""
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,  # type: ignore[override]
-            projector_func: Any = mutate_all, **kwargs: Any) -> Any:
-        return super().get(aggregate_id, version=version, projector_func=projector_func, **kwargs)
+            projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
+        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(self.cache) and version is None
+        aggregate = super().get(aggregate_id, version=version, projector_func=projector_func,
+                                deepcopy_from_cache=False, **kwargs)
+        return deep_copy(aggregate) if copy else aggregate
 
 MAX_CONFLICT_RETRIES = 16
 TOKEN_PREFIX = "avm_"

@@ -25,6 +25,10 @@ from psycopg import Cursor
 from psycopg.sql import SQL
 from psycopg.rows import DictRow, tuple_row
 
+from eventstore import jsontext
+
+jsontext.configure_process()  # a runner's own application reads stored JSON too (idempotent)
+
 SYSTEM_TENANT = UUID(int=0)
 EVENTS_TABLE = "events"
 

@@ -29,7 +29,12 @@ class AssetsProjection(InlineProjection):
         )]}
 
 
-ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index, expires_at, expired_at,"
+# An expiry the API accepted may lie past 9999-12-31 in UTC (9999-12-31T23:59:59-23:59): PostgreSQL
+# stores it, Python cannot hold it. It is read as the last representable instant, not refused: the
+# row must stay readable (docs/decisions/i11-readers.md).
+LAST_INSTANT = "'9999-12-31 23:59:59.999999+00'::timestamptz"
+ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index,"
+                 f" LEAST(expires_at, {LAST_INSTANT}) AS expires_at, expired_at,"
                  " version, created_at, updated_at, deleted_at")
 
 
