@@ -134,8 +134,11 @@ def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll
     Each view is woken by the event store's LISTEN/NOTIFY channel (the library's subscription);
     the loop here only takes free locks, checks the runners, and records skipped positions.
     """
+    from api.controllers.metrics import count_item_failure
+    from projections import views
     from projections.views import ASYNC_PROJECTIONS
 
+    views.item_failed = count_item_failure  # skipped events show on /metrics (same process as serve)
     env = projector_env(url)
     slots = [ProjectorSlot(url, p, v, env, say) for p, v in ASYNC_PROJECTIONS]
     try:
