@@ -125,6 +125,7 @@ def projector_env(url: str) -> dict[str, str]:
         POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
         POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
         POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
+        MAPPER_TOPIC="projections.views:SkippingMapper",  # one unreadable event never stops a view
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor, sql
@@ -33,6 +33,27 @@ LAG_COUNT_CAP = 10_000
 item_failed: Callable[[str, Any, BaseException], None] | None = None
 
 Statement = tuple[sql.Composable | str, Sequence[Any]]
+
+
+class Unreadable:
+    """A stored event the view's reader could not turn into a domain event (see SkippingMapper)."""
+
+    def __init__(self, stored: StoredEvent, error: Exception) -> None:
+        self.originator_id = stored.originator_id
+        self.originator_version = stored.originator_version
+        self.topic = stored.topic
+        self.error = error
+
+
+class SkippingMapper(Mapper[UUID]):
+    """The library's mapper, but an event it cannot read reaches the projection as `Unreadable`
+    (which skips and counts it) instead of ending the subscription that serves every tenant."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as exc:  # noqa: BLE001 - handed to the projection, which logs and counts it
+            return Unreadable(stored_event, exc)
 
 
 class AsyncView(PostgresTrackingRecorder):
@@ -267,6 +288,8 @@ class DailyUsageProjection(Projection[DailyUsageView]):
         its data), counted as a failure and skipped, so every tenant's usage goes on being counted.
         Its contribution is missing until the view is rebuilt from the log (decisions/i11-readers.md)."""
         try:
+            if isinstance(domain_event, Unreadable):
+                raise domain_event.error
             self._count(domain_event, tracking)
         except Exception as exc:  # noqa: BLE001 - one bad event never stops the view of every tenant
             if self.view.failed:
