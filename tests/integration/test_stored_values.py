@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,10 +125,14 @@ def store_directly(services: Any, tenant: str, metadata: dict[str, Any], config:
               priority=0, max_attempts=1, timeout_seconds=60, queued_at=now.isoformat())
     job._fail(error={"code": "X", "message": "m", "details": details, "at": now.isoformat()}, will_retry=False,
               available_at=None)
+    then = now - timedelta(hours=1)  # claimed an hour ago and silent since: the timeout sweep's
+    stalled = Job(tenant_id=tenant, project_id=str(project.id), config=config, estimate={"expected": 1.5},
+                  priority=0, max_attempts=1, timeout_seconds=60, queued_at=then.isoformat())
+    stalled.claim(worker_id="worker-values", now=then)
     user = app.load(User, tenant, tenant)
     user._change_settings(settings=settings_)
-    app._save(ctx, asset, project, job, user)
-    return {"asset": str(asset.id), "project": str(project.id), "job": str(job.id)}
+    app._save(ctx, asset, project, job, stalled, user)
+    return {"asset": str(asset.id), "project": str(project.id), "job": str(job.id), "stalled": str(stalled.id)}
 
 
 def ok(response: Any) -> Any:
@@ -195,6 +200,11 @@ def test_every_reader_reads_every_value_main_accepted_stored_directly_in_the_log
 
     # The commands and the background work, once over everything stored above.
     export = world["tmp"] / "export.ndjson"
+    with psycopg.connect(world["url"]) as conn:
+        stalled, due = conn.execute(
+            "SELECT (SELECT count(*) FROM jobs WHERE status = 'running'),"
+            " (SELECT count(*) FROM assets WHERE expired_at IS NULL AND expires_at <= now())").fetchone()
+    assert stalled > 0 and due > 0  # the sweeps below have work to do on the stored values
     for args in (("audit", "export", "--tenant", tenant, "--out", str(export)),
                  ("audit", "verify"), ("audit", "verify", "--file", str(export)),
                  ("projections", "verify"), ("projections", "rebuild"), ("projections", "verify"),
@@ -203,6 +213,11 @@ def test_every_reader_reads_every_value_main_accepted_stored_directly_in_the_log
         assert result.returncode == 0, (args, result.stdout[-500:], result.stderr[-2000:])
         assert "skipped" not in result.stdout, (args, result.stdout)
     assert b'"manifest"' in export.read_bytes().splitlines()[-1]
+    with psycopg.connect(world["url"]) as conn:
+        stalled, due = conn.execute(
+            "SELECT (SELECT count(*) FROM jobs WHERE status = 'running'),"
+            " (SELECT count(*) FROM assets WHERE expired_at IS NULL AND expires_at <= now())").fetchone()
+    assert (stalled, due) == (0, 0)  # every stored item was swept
 
     from tests.integration.test_views_daily_usage import run_view, wait_caught_up
 
