@@ -127,6 +127,7 @@ def projector_env(url: str) -> dict[str, str]:
         POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
         # Whatever the login, the views and their reads of the log act as the projector role.
         AVM_DB_ROLE=PROJECTOR_ROLE,
+        MAPPER_TOPIC="projections.views:SkippingMapper",  # one unreadable event never stops a view
     )
 
 
@@ -136,8 +137,11 @@ def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll
     Each view is woken by the event store's LISTEN/NOTIFY channel (the library's subscription);
     the loop here only takes free locks, checks the runners, and records skipped positions.
     """
+    from api.controllers.metrics import count_item_failure
+    from projections import views
     from projections.views import ASYNC_PROJECTIONS
 
+    views.item_failed = count_item_failure  # skipped events show on /metrics (same process as serve)
     env = projector_env(url)
     slots = [ProjectorSlot(url, p, v, env, say) for p, v in ASYNC_PROJECTIONS]
     try:

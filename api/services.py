@@ -83,6 +83,11 @@ class Services:
             POSTGRES_PRE_PING=os.environ.get("AVM_DB_PRE_PING", "n"),
         ))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+        from api.controllers.metrics import count_item_failure
+        from api.problems import database_unavailable
+
+        self.app.item_failed = count_item_failure
+        self.app.is_outage = database_unavailable
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
 
     @classmethod

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from domain.access import Access
 from domain.assets import Asset
@@ -24,7 +25,7 @@ from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
 from domain.projects import Project
 from domain.quotas import Usage, limits_for, tts_minutes
-from domain.shared import ANY_VERSION, TenantAggregate
+from domain.shared import ANY_VERSION, TenantAggregate, deep_copy
 from domain.users import User
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -41,13 +42,18 @@ def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
 
 
 class AvmRepository(Repository[UUID]):
-    """The library's repository, folding events with `mutate_all` unless told otherwise."""
+    """The library's repository, folding events with `mutate_all` unless told otherwise, and
+    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`."""
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,  # type: ignore[override]
-            projector_func: Any = mutate_all, **kwargs: Any) -> Any:
-        return super().get(aggregate_id, version=version, projector_func=projector_func, **kwargs)
+            projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
+        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(self.cache) and version is None
+        aggregate = super().get(aggregate_id, version=version, projector_func=projector_func,
+                                deepcopy_from_cache=False, **kwargs)
+        return deep_copy(aggregate) if copy else aggregate
 
 MAX_CONFLICT_RETRIES = 16
+log = logging.getLogger("avm.sweeps")
 TOKEN_PREFIX = "avm_"
 
 
@@ -110,6 +116,23 @@ class AvmApplication(Application[UUID]):
                              cache_maxsize=int(maxsize) if maxsize else None,
                              fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
                              deepcopy_from_cache=library.deepcopy_from_cache)
+
+    # Told (sweep, item id, error) when one item of a sweep or of the work queue fails and is
+    # skipped; the composition root counts it (api/controllers/metrics.py).
+    item_failed: Callable[[str, Any, BaseException], None] | None = None
+    # Whether an error means the database is unavailable (then the whole run stops, not the item).
+    is_outage: Callable[[BaseException], bool] | None = None
+
+    def _skip_failed(self, sweep: str, item_id: Any, error: Exception, failed: set[Any] | None) -> None:
+        """One bad item never stops the others: log it (its id, never its data), count it, and leave
+        it as it is, for the next run to try again. A database that is down is no item's fault."""
+        if isinstance(error, (OperationalError, InterfaceError)) or (self.is_outage and self.is_outage(error)):
+            raise error
+        log.warning("%s: %s skipped after %s (retried on the next run)", sweep, item_id, type(error).__name__)
+        if failed is not None:
+            failed.add(item_id)
+        if self.item_failed is not None:
+            self.item_failed(sweep, item_id, error)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
@@ -390,18 +413,21 @@ class AvmApplication(Application[UUID]):
         """Claim the first candidate still claimable; a job another worker claimed first is skipped."""
         now = now or datetime.now(timezone.utc)
         for job_id in candidates:
-            job = self.load(Job, job_id, None)
-            if not job.claimable(now):
-                continue
-            project = self.load(Project, job.project_id, job.tenant_id)
-            job.claim(worker_id=ctx.actor_id, now=now)
-            project.job_started(str(job.id))
             try:
+                job = self.load(Job, job_id, None)
+                if not job.claimable(now):
+                    continue
+                project = self.load(Project, job.project_id, job.tenant_id)
+                job.claim(worker_id=ctx.actor_id, now=now)
+                project.job_started(str(job.id))
                 self._save(ctx, job, project)
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
                     raise
                 self.evict(job, project)
+                continue
+            except Exception as e:  # noqa: BLE001 - the queue is every tenant's: one bad job is skipped
+                self._skip_failed("job claim", job_id, e, None)
                 continue
             return job
         return None
@@ -473,25 +499,30 @@ class AvmApplication(Application[UUID]):
         job, _ = self._job_change(ctx, job_id, ctx.tenant_id, change)
         return job
 
-    def sweep_timeouts(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
-        """Fail every candidate running job that stopped reporting; safe to run concurrently."""
+    def sweep_timeouts(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
+                       skipped: set[Any] | None = None) -> int:
+        """Fail every candidate running job that stopped reporting; safe to run concurrently.
+        A job that cannot be timed out is logged, counted, added to `skipped` and left for the next run."""
         now = now or datetime.now(timezone.utc)
         failed = 0
         for job_id in candidates:
-            job = self.load(Job, job_id, None)
-            if job.status != "running" or job.heartbeat_at is None or (
-                    now - datetime.fromisoformat(job.heartbeat_at)).total_seconds() <= job.timeout_seconds:
-                continue
-            project = self.load(Project, job.project_id, job.tenant_id)
-            if not job.time_out(now, self._jitter(None)):
-                project.job_ended(str(job.id), "failed")
             try:
+                job = self.load(Job, job_id, None)
+                if job.status != "running" or job.heartbeat_at is None or (
+                        now - datetime.fromisoformat(job.heartbeat_at)).total_seconds() <= job.timeout_seconds:
+                    continue
+                project = self.load(Project, job.project_id, job.tenant_id)
+                if not job.time_out(now, self._jitter(None)):
+                    project.job_ended(str(job.id), "failed")
                 self._save(ctx, job, project)
                 failed += 1
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
-                    raise
+                    self._skip_failed("job timeout sweep", job_id, e, skipped)
+                    continue
                 self.evict(job, project)
+            except Exception as e:  # noqa: BLE001 - one bad job never stops the sweep of every tenant's
+                self._skip_failed("job timeout sweep", job_id, e, skipped)
         return failed
 
     @staticmethod
@@ -540,22 +571,27 @@ class AvmApplication(Application[UUID]):
         preset, _ = self._change(ctx, Preset, preset_id, expected_version, lambda p: p.restore(), restoring=True)
         return preset
 
-    def expire_assets(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> int:
-        """Append Expired to every candidate past its expiry, exactly once even under concurrent sweeps."""
+    def expire_assets(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
+                      skipped: set[Any] | None = None) -> int:
+        """Append Expired to every candidate past its expiry, exactly once even under concurrent sweeps.
+        An asset that cannot be expired is logged, counted, added to `skipped` and left for the next run."""
         now = now or datetime.now(timezone.utc)
         expired = 0
         for asset_id in candidates:
-            asset = self.load(Asset, asset_id, None)
-            if not asset.is_due(now):
-                continue
-            asset.expire(now)
             try:
+                asset = self.load(Asset, asset_id, None)
+                if not asset.is_due(now):
+                    continue
+                asset.expire(now)
                 self._save(ctx, asset)
                 expired += 1
             except IntegrityError as e:
                 if _constraint(e) != "events_pkey":
-                    raise
+                    self._skip_failed("asset expiry sweep", asset_id, e, skipped)
+                    continue
                 self.evict(asset)
+            except Exception as e:  # noqa: BLE001 - one bad asset never stops the sweep of every tenant's
+                self._skip_failed("asset expiry sweep", asset_id, e, skipped)
         return expired
 
     # -- presets --------------------------------------------------------------------------------

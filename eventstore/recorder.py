@@ -25,6 +25,10 @@ from psycopg import Cursor
 from psycopg.sql import SQL
 from psycopg.rows import DictRow, tuple_row
 
+from eventstore import jsontext
+
+jsontext.configure_process()  # a runner's own application reads stored JSON too (idempotent)
+
 SYSTEM_TENANT = UUID(int=0)
 # The database roles (migrations 0003, 0009): the service's login, the cross-tenant scope it may
 # switch to for one transaction, and the asynchronous views' login.

@@ -19,6 +19,16 @@ It differs from the library in two ways, both deliberate:
 Anything msgspec would write or read differently from `json` (NaN and infinities, keys that
 are not strings, lone surrogates, integers beyond 64 bits) is handed to the library's own
 code, so the result is always what the library would produce or raise.
+
+Reading, it is more tolerant than the library in two ways, because the log is append-only and
+whatever was once stored must stay readable by every reader (docs/decisions/i11-readers.md):
+
+- No depth limit: a payload nested deeper than the reader's remaining stack is parsed without
+  recursion (`eventstore.jsontext`), where msgspec and `json` raise RecursionError.
+- A tenant's free-form object that merely looks tagged (`{"_type_": …, "_data_": …}` with a name
+  no transcoding is registered under, or data its transcoding refuses) is read as the plain
+  object it was written as, where the library raises: the application itself only ever writes
+  registered names with data their transcoding reads back.
 """
 from __future__ import annotations
 
@@ -26,6 +36,8 @@ from typing import Any
 
 import msgspec
 from eventsourcing.persistence import JSONTranscoder
+
+from eventstore.jsontext import iterative_loads, json_loads
 
 _MARKER = b'"_type_"'
 _LEAVES = frozenset((str, int, bool, type(None)))  # written by msgspec exactly as by json
@@ -38,15 +50,18 @@ class _Fallback(Exception):  # noqa: N818 - internal signal, never escapes this 
 class MsgspecTranscoder(JSONTranscoder):
     """`JSONTranscoder` with msgspec doing the JSON (same stored format, see the module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = False) -> None:
         super().__init__()
+        # strict: refuse a tag no transcoding reads, exactly as the library does (its own test suite
+        # runs this way); the application reads tolerantly (see the module doc).
+        self.strict = strict
         self._msgspec_encode = msgspec.json.Encoder().encode
         self._msgspec_decode = msgspec.json.Decoder().decode
 
     @classmethod
     def reading_like(cls, transcoder: JSONTranscoder) -> MsgspecTranscoder:
         """A MsgspecTranscoder sharing the registered transcodings of a library JSONTranscoder."""
-        fast = cls()
+        fast = cls(strict=getattr(transcoder, "strict", True))
         fast.types, fast.names = transcoder.types, transcoder.names
         return fast
 
@@ -61,8 +76,8 @@ class MsgspecTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         try:
             return self._msgspec_encode(self._plain(obj))
-        except (_Fallback, msgspec.EncodeError, OverflowError, UnicodeEncodeError):
-            return super().encode(obj)
+        except (_Fallback, msgspec.EncodeError, OverflowError, UnicodeEncodeError, RecursionError):
+            return super().encode(obj)  # json's C encoder has no depth limit
 
     def _plain(self, o: Any) -> Any:
         """The value with every registered type replaced by its tagged form (JSON types only).
@@ -114,7 +129,9 @@ class MsgspecTranscoder(JSONTranscoder):
         try:
             obj = self._msgspec_decode(data)
         except (msgspec.DecodeError, UnicodeDecodeError):
-            return super().decode(data)  # NaN, big integers, lone surrogates: the library decides
+            obj = json_loads(data)  # NaN, big integers, lone surrogates: the library's rules
+        except RecursionError:
+            obj = iterative_loads(bytes(data).decode("utf-8"))
         markers = data.count(_MARKER)
         if not markers:
             return obj
@@ -123,28 +140,46 @@ class MsgspecTranscoder(JSONTranscoder):
             # marker, nothing inside it needs converting first.
             for k, v in obj.items():
                 if type(v) is dict and len(v) == 2 and "_type_" in v and "_data_" in v:
-                    obj[k] = self._decode_obj(v)
+                    obj[k] = self._decode_tag(v)
                     return obj
         return self._tagged(obj)
 
+    def _decode_tag(self, d: dict[str, Any]) -> Any:
+        """The library's `_decode_obj` for a two-key object, except that a name no transcoding is
+        registered under, or data its transcoding refuses, leaves the object as it was stored: the
+        application never wrote such a tag, so it is a tenant's own data (see the module doc)."""
+        if self.strict:
+            return self._decode_obj(d)
+        if "_type_" not in d or "_data_" not in d:
+            return d
+        name = d["_type_"]
+        transcoding = self.names.get(name) if type(name) is str else None
+        if transcoding is None:
+            return d
+        try:
+            return transcoding.decode(d["_data_"])
+        except Exception:  # noqa: BLE001 - refused data: not a value the application tagged
+            return d
+
     def _tagged(self, obj: Any) -> Any:
-        """Convert tagged objects innermost first, as `json`'s object hook does."""
+        """Convert tagged objects innermost first, as `json`'s object hook does; an explicit stack
+        instead of recursion, so any depth is read."""
         t = type(obj)
-        if t is dict:
-            for k, v in obj.items():
-                tv = type(v)
-                if tv is dict or tv is list:
-                    new = self._tagged(v)
-                    if new is not v:
-                        obj[k] = new
-            if len(obj) == 2:
-                return self._decode_obj(obj)  # the library's check and its error when unregistered
+        if t is not dict and t is not list:
             return obj
-        if t is list:
-            for i, v in enumerate(obj):
+        root = [obj]
+        stack: list[tuple[Any, Any, Any, Any]] = [(obj, iter(obj.items()) if t is dict else enumerate(obj), root, 0)]
+        while stack:
+            container, items, parent, key = stack[-1]
+            for k, v in items:
                 tv = type(v)
                 if tv is dict or tv is list:
-                    new = self._tagged(v)
-                    if new is not v:
-                        obj[i] = new
-        return obj
+                    stack.append((v, iter(v.items()) if tv is dict else enumerate(v), container, k))
+                    break
+            else:
+                stack.pop()
+                if type(container) is dict and len(container) == 2:
+                    new = self._decode_tag(container)
+                    if new is not container:
+                        parent[key] = new
+        return root[0]

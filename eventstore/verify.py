@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
+from eventstore import jsontext
 from eventstore.chain import GENESIS, link_hash
 
 _HASHED = ("tenant_id", "tenant_seq", "originator_id", "originator_version", "topic", "state", "recorded_at",
@@ -235,8 +234,8 @@ def _check_line(n: int, raw: str, after_manifest: bool) -> tuple[str | None, int
     if after_manifest:
         return f"line {n}: content after the manifest", None, None
     try:
-        record = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+        record = jsontext.loads(raw)  # any depth the export was written with
+    except ValueError:  # msgspec.DecodeError and json's JSONDecodeError are ValueErrors
         return f"line {n}: not valid JSON", None, None
     if not isinstance(record, dict):
         return f"line {n}: not a JSON object", None, None
@@ -247,8 +246,10 @@ def _check_line(n: int, raw: str, after_manifest: bool) -> tuple[str | None, int
     return None, record.get("position") if isinstance(record.get("position"), int) else None, record
 
 
-def _normal(value: Any) -> Any:
-    return msgspec.json.decode(msgspec.json.encode(value))
+def _normal(value: Any) -> bytes:
+    # Compared as canonical bytes (keys sorted): comparing the decoded values recurses, and a
+    # payload may nest deeper than the stack.
+    return jsontext.dumps(value, sort_keys=True)
 
 
 def _check_manifest(report: ExportReport, manifest: dict[str, Any] | None) -> None:

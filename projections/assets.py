@@ -1,6 +1,7 @@
 """The assets read model, and the queries over it (expired assets hidden unless asked for)."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,7 +30,12 @@ class AssetsProjection(InlineProjection):
         )]}
 
 
-ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index, expires_at, expired_at,"
+# An expiry the API accepted may lie past 9999-12-31 in UTC (9999-12-31T23:59:59-23:59): PostgreSQL
+# stores it, Python cannot hold it. It is read as the last representable instant, not refused: the
+# row must stay readable (docs/decisions/i11-readers.md).
+LAST_INSTANT = "'9999-12-31 23:59:59.999999+00'::timestamptz"
+ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index,"
+                 f" LEAST(expires_at, {LAST_INSTANT}) AS expires_at, expired_at,"
                  " version, created_at, updated_at, deleted_at")
 
 
@@ -52,8 +58,9 @@ def list_assets(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime
     return newest_first(conn, "assets", ASSET_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
-def due_assets(conn: Any, limit: int = 1000) -> list[UUID]:
-    """Assets past their expiry that have not been marked expired (across tenants: the sweep)."""
+def due_assets(conn: Any, limit: int = 1000, exclude: Collection[UUID] = ()) -> list[UUID]:
+    """Assets past their expiry that have not been marked expired (across tenants: the sweep), but
+    those in `exclude` (this run already failed on them)."""
     return [r["id"] for r in conn.execute(
-        "SELECT id FROM assets WHERE expired_at IS NULL AND expires_at <= now() ORDER BY expires_at LIMIT %s",
-        (limit,))]
+        "SELECT id FROM assets WHERE expired_at IS NULL AND expires_at <= now() AND id <> ALL(%s)"
+        " ORDER BY expires_at LIMIT %s", (list(exclude), limit))]

@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from domain.shared import event_type, jsonable
+from eventstore import jsontext
 
 log = logging.getLogger("avm.audit")
 
@@ -25,7 +24,7 @@ GENESIS_HEX = "00" * 32
 Connect = Callable[[], AbstractContextManager[Any]]
 Decode = Callable[[bytes], dict[str, Any]]
 
-_encode = msgspec.json.Encoder().encode
+_encode = jsontext.dumps  # msgspec, and any depth a stored payload has
 
 
 def safe_decode(decode: Decode, state: bytes) -> dict[str, Any]:

@@ -5,14 +5,14 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor, sql
@@ -28,8 +28,32 @@ UPSTREAM = AvmApplication.name
 log = logging.getLogger("avm.projectors")
 # Lag is counted exactly up to this many events (an index range scan), estimated from the head beyond.
 LAG_COUNT_CAP = 10_000
+# Told (work, position, error) when an async view skips an event it could not process; the service
+# counts it on /metrics (api/controllers/metrics.py).
+item_failed: Callable[[str, Any, BaseException], None] | None = None
 
 Statement = tuple[sql.Composable | str, Sequence[Any]]
+
+
+class Unreadable:
+    """A stored event the view's reader could not turn into a domain event (see SkippingMapper)."""
+
+    def __init__(self, stored: StoredEvent, error: Exception) -> None:
+        self.originator_id = stored.originator_id
+        self.originator_version = stored.originator_version
+        self.topic = stored.topic
+        self.error = error
+
+
+class SkippingMapper(Mapper[UUID]):
+    """The library's mapper, but an event it cannot read reaches the projection as `Unreadable`
+    (which skips and counts it) instead of ending the subscription that serves every tenant."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as exc:  # noqa: BLE001 - handed to the projection, which logs and counts it
+            return Unreadable(stored_event, exc)
 
 
 class AsyncView(PostgresTrackingRecorder):
@@ -101,6 +125,11 @@ class AsyncView(PostgresTrackingRecorder):
                 return
         self._ensure_flusher()
         self._wake.set()
+
+    @property
+    def failed(self) -> bool:
+        """Whether a commit failed (sticky: the runner must stop and a new one resume)."""
+        return self._failed is not None
 
     def flush(self) -> None:
         """Commit the pending batch now (raises the error of a failed earlier commit)."""
@@ -254,49 +283,66 @@ class DailyUsageProjection(Projection[DailyUsageView]):
     name = "daily_usage"
     topics: tuple[str, ...] = ()
 
-    @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Count the event; one that cannot be counted is logged (position and aggregate id, never
+        its data), counted as a failure and skipped, so every tenant's usage goes on being counted.
+        Its contribution is missing until the view is rebuilt from the log (decisions/i11-readers.md)."""
+        try:
+            if isinstance(domain_event, Unreadable):
+                raise domain_event.error
+            self._count(domain_event, tracking)
+        except Exception as exc:  # noqa: BLE001 - one bad event never stops the view of every tenant
+            if self.view.failed:
+                raise  # the view's own commit failed: that stops the runner (see AsyncView)
+            log.warning("%s: event at position %s (aggregate %s) skipped after %s", self.name,
+                        tracking.notification_id, getattr(domain_event, "originator_id", "?"), type(exc).__name__)
+            if item_failed is not None:
+                item_failed(f"view {self.name}", tracking.notification_id, exc)
+            self.view.skip(tracking)
+
+    @singledispatchmethod
+    def _count(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.skip(tracking)
 
-    @process_event.register(Project.Created)
+    @_count.register(Project.Created)
     def _project_created(self, e: Any, tracking: Tracking) -> None:
         self.view.add(tracking, day_of(e), projects_created=1)
 
-    @process_event.register(Project.StorySet)
+    @_count.register(Project.StorySet)
     def _story_set(self, e: Any, tracking: Tracking) -> None:
         self.view.add(tracking, day_of(e), scenes_created=len(e.scenes))
 
-    @process_event.register(Job.Queued)
+    @_count.register(Job.Queued)
     def _job_queued(self, e: Any, tracking: Tracking) -> None:
         self.view.add(tracking, day_of(e), cost_estimated=money((e.estimate or {}).get("expected")))
 
-    @process_event.register(Job.Succeeded)
+    @_count.register(Job.Succeeded)
     def _job_succeeded(self, e: Any, tracking: Tracking) -> None:
         self.view.add(tracking, day_of(e), renders_succeeded=1, cost_actual=money(e.cost_actual))
 
-    @process_event.register(Job.Failed)
+    @_count.register(Job.Failed)
     def _job_failed(self, e: Any, tracking: Tracking) -> None:
         if e.will_retry:  # an attempt failed; the render goes on
             self.view.skip(tracking)
         else:
             self.view.add(tracking, day_of(e), renders_failed=1)
 
-    @process_event.register(Asset.Registered)
+    @_count.register(Asset.Registered)
     def _asset_registered(self, e: Any, tracking: Tracking) -> None:
         if e.size_bytes:
             self.view.asset_registered(tracking, day_of(e), e.originator_id, e.size_bytes)
         else:
             self.view.skip(tracking)
 
-    @process_event.register(TenantAggregate.Deleted)
+    @_count.register(TenantAggregate.Deleted)
     def _deleted(self, e: Any, tracking: Tracking) -> None:
         self.view.asset_changed(tracking, day_of(e), e.originator_id, "deleted")
 
-    @process_event.register(TenantAggregate.Restored)
+    @_count.register(TenantAggregate.Restored)
     def _restored(self, e: Any, tracking: Tracking) -> None:
         self.view.asset_changed(tracking, day_of(e), e.originator_id, "restored")
 
-    @process_event.register(Asset.Expired)
+    @_count.register(Asset.Expired)
     def _expired(self, e: Any, tracking: Tracking) -> None:
         self.view.asset_changed(tracking, day_of(e), e.originator_id, "expired")
 

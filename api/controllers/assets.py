@@ -29,19 +29,22 @@ def asset_out(source: dict[str, Any] | Asset) -> AssetOut:
     return AssetOut(**source)
 
 
-def expire_due(services: Services, ctx: CommandContext) -> int:
-    """One expiry sweep: every asset past its expiry gets exactly one Expired event."""
+def expire_due(services: Services, ctx: CommandContext, skipped: set[UUID] | None = None) -> int:
+    """One expiry sweep: every asset past its expiry gets exactly one Expired event. An asset that
+    fails is logged, counted, added to `skipped`, not tried again in this run, and left for the next."""
     total = 0
+    skipped = set() if skipped is None else skipped
     while True:
         with services.read(scope="system") as conn:
-            due = q.due_assets(conn)
+            due = q.due_assets(conn, exclude=skipped)
         if not due:
             return total
-        done = services.app.expire_assets(ctx, due)
+        failed_before = len(skipped)
+        done = services.app.expire_assets(ctx, due, skipped=skipped)
         total += done
-        if done == 0:  # everything due was expired by a concurrent sweep meanwhile
+        if done == 0 and len(skipped) == failed_before:  # all expired by a concurrent sweep meanwhile
             with services.read(scope="system") as conn:
-                if set(q.due_assets(conn)) >= set(due):
+                if set(q.due_assets(conn, exclude=skipped)) >= set(due):
                     return total
 
 
