@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from api.cli_support import _database, _services, fail_cleanly  # noqa: F401
+from api.cli_support import shown_data_dir
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +40,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if is_empty(services.app):
         seed(services.app)
     token = demo_token(services.app, services.authenticate)
-    where = "embedded PostgreSQL (./.data)" if services.db.embedded else "DATABASE_URL"
+    where = f"embedded PostgreSQL ({shown_data_dir()})" if services.db.embedded else "DATABASE_URL"
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
