@@ -272,6 +272,9 @@ import api.cli_views  # noqa: E402,F401 - adds run/status to the projections gro
 
 main.add_command(audit)
 main.add_command(projections)
+from api.cli_bench import bench  # noqa: E402
+
+main.add_command(bench)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
