@@ -132,6 +132,7 @@ def _replay(conn: Any, mapper: Mapper[Any], projection_class: Any, view_class: A
                 projection.process_event(mapper.to_domain_event(stored), Tracking(UPSTREAM, position))
             events += len(page)
             statements, view.statements = view.statements, []
-            for statement, values in statements:
-                write.execute(statement, values)
+            with conn.pipeline():  # one round trip per page, not per statement
+                for statement, values in statements:
+                    write.execute(statement, values, prepare=True)
     return events
