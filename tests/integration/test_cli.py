@@ -299,3 +299,51 @@ def test_bench_runs_a_short_benchmark_and_prints_its_figures(cli_db: tuple[str, 
     with psycopg.connect(url) as conn:
         created = conn.execute("SELECT count(*) FROM projects").fetchone()[0]
     assert created == int(rows["create project"][0])
+
+
+def test_async_rebuild_while_its_runner_projects_new_events_loses_and_doubles_nothing(
+        cli_db: tuple[str, dict[str, str]]) -> None:
+    import threading
+
+    from api.cli_views import start_projectors
+    from api.services import Services
+    from domain.application import CommandContext
+    from eventstore.database import Database
+
+    url, env = cli_db
+    assert avm(env, "db", "init").returncode == 0
+    services = Services(Database(url=url, embedded=False), pool_size=2)
+    done = threading.Event()
+    try:
+        user, _ = services.app.register_user(CommandContext.system("tests"), email="w@example.com", name="W",
+                                             role="admin")
+        ctx = CommandContext(tenant_id=str(user.id), actor_id=str(user.id), role="admin")
+
+        def write() -> None:
+            n = 0
+            while not done.is_set() or n < 20:
+                services.app.create_project(ctx, title=f"p{n}")
+                n += 1
+
+        stop = start_projectors(url)
+        writer = threading.Thread(target=write)
+        try:
+            writer.start()
+            for _ in range(2):
+                rebuilt = avm(env, "projections", "rebuild", "daily_usage")
+                assert rebuilt.returncode == 0, rebuilt.stderr
+            done.set()
+            writer.join()
+            _wait_caught_up(url)
+            live = _usage_rows(url)
+        finally:
+            done.set()
+            stop()
+    finally:
+        services.close()
+    with psycopg.connect(url) as conn:
+        created = conn.execute("SELECT count(*) FROM projects WHERE tenant_id = %s", (user.id,)).fetchone()[0]
+    assert sum(r[2] for r in live if r[0] == user.id) == created
+    clean = avm(env, "projections", "rebuild", "daily_usage")  # no runner now: a replay from scratch
+    assert clean.returncode == 0 and "active runner" not in clean.stdout, clean.stderr
+    assert _usage_rows(url) == live
