@@ -266,7 +266,13 @@ def test_serve_banner_shows_the_real_data_directory(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    data = tmp_path / "elsewhere" / "avmdata"
+    import shutil
+    import uuid
+
+    # Not under tmp_path: a concurrent pytest session resets /tmp/pytest-of-<user> to 0700, which the
+    # embedded server's own OS user (when we run as root) then cannot traverse.
+    scratch = support.ROOT / ".data" / f"banner-{uuid.uuid4().hex[:8]}"
+    data = scratch / "elsewhere" / "avmdata"
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
@@ -284,6 +290,7 @@ def test_serve_banner_shows_the_real_data_directory(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
     assert f"(database: embedded PostgreSQL ({data}))" in lines[-1], "".join(lines)
     assert not (cwd / ".data").exists()
 
