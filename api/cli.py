@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from api.cli_support import _database, _services, fail_cleanly  # noqa: F401
+from api.cli_support import shown_data_dir
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +50,7 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
         if is_empty(services.app):
             seed_demo(services.app)
         token = demo_token(services.app, services.authenticate)
-    where = "embedded PostgreSQL (./.data)" if services.db.embedded else "DATABASE_URL"
+    where = f"embedded PostgreSQL ({shown_data_dir()})" if services.db.embedded else "DATABASE_URL"
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
@@ -128,9 +129,11 @@ def db_migrate(revision: str) -> None:
 
 @db.command("reset")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--seed/--no-seed", "reseed", default=True, show_default=True,
+              help="Add the demo data again after the reset (prints its token).")
 @fail_cleanly
-def db_reset(yes: bool) -> None:
-    """Drop every table and migrate again (all data is lost)."""
+def db_reset(yes: bool, reseed: bool) -> None:
+    """Drop every table, migrate again and re-seed the demo data (all data is lost)."""
     import psycopg
     from psycopg import sql
 
@@ -147,17 +150,42 @@ def db_reset(yes: bool) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     m.upgrade(database.url)
-    click.echo(f"database {dbname} reset and migrated")
+    if not reseed:
+        click.echo(f"database {dbname} reset and migrated (not seeded)")
+        return
+    from api.seed import DEMO_EMAIL, seed
+    from api.services import Services
+
+    services = Services(database, pool_size=2)
+    try:
+        token = seed(services.app)
+    finally:
+        services.close()
+    click.echo(f"database {dbname} reset, migrated and seeded ({DEMO_EMAIL})")
+    click.echo(f"demo token: {token}")
 
 
 @db.command("seed")
 @fail_cleanly
 def db_seed() -> None:
-    """Add the demo user and sample project (prints the demo token)."""
-    from api.seed import seed
+    """Add the demo user and sample project (prints the demo token); a no-op when the demo user exists."""
+    from api.seed import DEMO_EMAIL, is_seeded, remembered_token, seed
+    from domain.errors import EmailTaken
 
     services = _services()
-    click.echo(seed(services.app))
+    try:
+        if not is_seeded(services.app):
+            try:
+                click.echo(seed(services.app))
+                return
+            except EmailTaken:  # another process seeded it meanwhile (nothing of ours was written)
+                pass
+        click.echo(f"already seeded: {DEMO_EMAIL} exists; nothing added")
+        token = remembered_token(services.authenticate)
+        if token:
+            click.echo(f"demo token: {token}")
+    finally:
+        services.close()
 
 
 @db.command("status")
@@ -272,6 +300,9 @@ import api.cli_views  # noqa: E402,F401 - adds run/status to the projections gro
 
 main.add_command(audit)
 main.add_command(projections)
+from api.cli_bench import bench  # noqa: E402
+
+main.add_command(bench)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

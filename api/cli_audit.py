@@ -64,8 +64,9 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--tenant", default=None, help="Only this tenant (default: every tenant).")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Verify an export file offline (no database is used).")
+@click.option("--file", "file", type=click.Path(path_type=Path), default=None,
+              help="Verify an export file, or a directory written by `avm audit export` without --tenant,"
+                   " offline (no database is used).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Also check a signed checkpoint: every tenant in it must still hold its head.")
 @click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -75,7 +76,9 @@ def verify(tenant: str | None, file: Path | None, checkpoint: Path | None, publi
     """Recompute hash chains and report the first broken link; exits 1 when any chain is broken."""
     tenant_id = _tenant(tenant)
     signed = _read_checkpoint(checkpoint, public_key) if checkpoint else None
-    if file is not None:
+    if file is not None and file.is_dir():
+        bad = _verify_directory(file, tenant_id, signed)
+    elif file is not None:
         bad = _verify_file(file, tenant_id, signed)
     else:
         bad = _verify_database(tenant_id, signed)
@@ -96,7 +99,46 @@ def _read_checkpoint(path: Path, public_key: Path | None) -> Any:
     return signed
 
 
-def _verify_file(path: Path, tenant_id: UUID | None, signed: Any) -> int:
+INDEX = "index.json"  # of a directory export: every tenant's file, event count and head hash
+INDEX_FORMAT = "avm-audit-export-set/1"
+
+
+def _verify_directory(directory: Path, tenant_id: UUID | None, signed: Any) -> int:
+    """Every tenant's file of a directory export, each checked as one export and against index.json."""
+    import msgspec
+
+    index_path = directory / INDEX
+    try:
+        index = msgspec.json.decode(index_path.read_bytes())
+        listed = {str(t["tenant_id"]): t for t in index["tenants"]}
+        if index.get("format") != INDEX_FORMAT:
+            raise ValueError(f"format {index.get('format')!r}")
+    except FileNotFoundError:
+        raise click.ClickException(f"{directory} has no {INDEX}: not a directory written by avm audit export") from None
+    except (OSError, ValueError, TypeError, KeyError, msgspec.DecodeError) as exc:
+        raise click.ClickException(f"{index_path} is unreadable: {exc}") from None
+    files = {p.name for p in directory.glob("*.ndjson")}
+    bad = 0
+    if tenant_id is not None:
+        if str(tenant_id) not in listed:
+            raise click.ClickException(f"{directory} holds no export of tenant {tenant_id}")
+        listed = {str(tenant_id): listed[str(tenant_id)]}
+    else:
+        for name in sorted(files - {str(t["file"]) for t in listed.values()}):
+            bad += 1
+            _line(False, name.removesuffix(".ndjson"), f"{name} is not listed in {INDEX} (a file was added)")
+    for tenant, entry in listed.items():
+        if str(entry["file"]) not in files:
+            bad += 1
+            _line(False, tenant, f"{entry['file']} is missing (a tenant's export was removed)")
+            continue
+        bad += _verify_file(directory / str(entry["file"]), UUID(tenant), signed, listed=entry)
+    if not listed:
+        click.echo(f"{directory}: no tenants")
+    return bad
+
+
+def _verify_file(path: Path, tenant_id: UUID | None, signed: Any, listed: dict[str, Any] | None = None) -> int:
     from eventstore.verify import verify_export
     from projections.audit import shown_fields
 
@@ -109,6 +151,10 @@ def _verify_file(path: Path, tenant_id: UUID | None, signed: Any) -> int:
         raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
     if tenant_id is not None and report.tenant_id != str(tenant_id):
         raise click.ClickException(f"{path} is an export of tenant {report.tenant_id}, not {tenant_id}")
+    if report.ok and listed is not None and (listed.get("count"), listed.get("head_hash")) != \
+            (report.checked, report.head_hash):
+        report.fail(None, None, f"{path.name} holds {report.checked} events up to head {report.head_hash}, but {INDEX}"
+                                f" lists {listed.get('count')} events up to head {listed.get('head_hash')}")
     if report.ok and signed is not None:
         head = signed.heads.get(report.tenant_id or "")
         manifest = report.manifest or {}
@@ -178,17 +224,24 @@ def _verify_database(tenant_id: UUID | None, signed: Any) -> int:
 
 
 @audit.command("export")
-@click.option("--tenant", required=True, help="The tenant whose events to export.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file (default: standard output).")
+@click.option("--tenant", default=None, help="The tenant whose events to export (default: every tenant).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="With --tenant: the file to write (default: standard output). Without --tenant: the new or"
+                   " empty directory to write <tenant id>.ndjson for each tenant and index.json into"
+                   " (default: ./audit-export-<UTC time>).")
 @_fail_cleanly
-def export(tenant: str, out: Path | None) -> None:
-    """Stream one tenant's events as NDJSON (a manifest last); the read is recorded on its trail."""
+def export(tenant: str | None, out: Path | None) -> None:
+    """Stream a tenant's events as NDJSON (a manifest last), or every tenant's, one file each;
+    each read is recorded on the exported tenant's trail."""
     from domain.application import CommandContext
     from projections import audit as a
 
     tenant_id = _tenant(tenant)
-    assert tenant_id is not None
+    if tenant_id is None:
+        _export_every_tenant(out)
+        return
+    if out is not None and out.is_dir():
+        raise click.BadParameter(f"{out} is a directory (with --tenant, --out names a file)", param_hint="--out")
     with _services() as services:
         with services.read(tenant_id) as conn:
             if not a.tenant_exists(conn, tenant_id):
@@ -209,15 +262,67 @@ def export(tenant: str, out: Path | None) -> None:
             click.echo(f"exported {count} events of tenant {tenant_id} to {out}", err=True)
 
 
-def _write(chunks: Iterator[bytes], sink: IO[bytes]) -> int:
+def _export_every_tenant(out: Path | None) -> None:
+    """One export file per tenant (each verifies on its own) and index.json listing them.
+
+    Each tenant's end is fixed when its turn comes (its head then), like a single export; the
+    operator's read is recorded on each tenant's trail after that point (in its next export).
+    """
+    from datetime import datetime, timezone
+
+    import msgspec
+
+    from domain.application import CommandContext
+    from projections import audit as a
+
+    started = datetime.now(timezone.utc)
+    directory = out or Path(f"audit-export-{started:%Y%m%dT%H%M%SZ}")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise click.BadParameter(f"{directory} is not a new or empty directory", param_hint="--out")
+    system_tenant = UUID(int=0)
+    entries: list[dict[str, Any]] = []
+    with _services() as services:
+        with services.read(scope="system") as conn:
+            heads = a.list_tenant_heads(conn)
+        directory.mkdir(parents=True, exist_ok=True)
+        for head in heads:
+            tenant_id = head["tenant_id"]
+            with services.read(tenant_id) as conn:
+                after_seq, upto_seq = a.seq_bounds(conn, tenant_id)
+            if tenant_id != system_tenant:  # the nil tenant is no one's trail (library test suites only)
+                services.app.record_access(CommandContext.system("avm audit export"), str(tenant_id),
+                                           action="audit.export", resource="avm audit export",
+                                           details={"out": str(directory)})
+            lines = a.export_lines(partial(services.read, tenant_id), services.decode_event_state, tenant_id,
+                                   after_seq=after_seq, upto_seq=upto_seq)
+            name = f"{tenant_id}.ndjson"
+            manifest: dict[str, Any] = {}
+            with (directory / name).open("wb") as f:
+                count = _write(lines, f, manifest)
+            entries.append({"tenant_id": str(tenant_id), "file": name, "count": count,
+                            "last_seq": manifest.get("last_seq"), "head_hash": manifest.get("head_hash")})
+        index = {"format": INDEX_FORMAT, "exported_at": started.isoformat().replace("+00:00", "Z"),
+                 "tenants": entries}
+        (directory / INDEX).write_bytes(msgspec.json.format(msgspec.json.encode(index)) + b"\n")
+    total = sum(e["count"] for e in entries)
+    tenants = f"{len(entries)} tenant{'' if len(entries) == 1 else 's'}"
+    click.echo(f"exported {total} events of {tenants} to {directory}/ (one file each, {INDEX})")
+
+
+def _write(chunks: Iterator[bytes], sink: IO[bytes], manifest: dict[str, Any] | None = None) -> int:
     count = -1  # the manifest line is not an event
     chunk = b""
     for chunk in chunks:
         sink.write(chunk)
         count += chunk.count(b"\n")
     sink.flush()
-    if chunk.startswith(b'{"error"'):
+    last = chunk.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    if last.startswith(b'{"error"') or not last.startswith(b'{"manifest"'):
         raise click.ClickException("the export was interrupted; the output is incomplete (no manifest)")
+    if manifest is not None:
+        import msgspec
+
+        manifest.update(msgspec.json.decode(last)["manifest"])
     return count
 
 

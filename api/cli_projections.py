@@ -88,22 +88,67 @@ def _progress(label: str) -> Iterator[Callable[[Any], None]]:
     yield line
 
 
+def _split_names(names: tuple[str, ...]) -> tuple[list[str] | None, list[str]]:
+    """(inline views to rebuild, None for all; asynchronous views to rebuild): all of both when no NAME."""
+    from projections.async_rebuild import async_names
+    from projections.inline import BY_NAME
+
+    if not names:
+        return None, list(async_names())
+    unknown = [n for n in names if n not in BY_NAME and n not in async_names()]
+    if unknown:
+        raise click.UsageError(f"unknown projection: {', '.join(unknown)}"
+                               f" (known: {', '.join([*BY_NAME, *async_names()])})")
+    return [n for n in dict.fromkeys(names) if n in BY_NAME], [n for n in async_names() if n in names]
+
+
 @projections.command("rebuild")
 @click.argument("names", nargs=-1)
 @click.option("--tenant", default=None, help="Rebuild only this tenant's rows (other tenants' rows are not touched).")
 @fail_cleanly
 def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
-    """Rebuild read models from the event log, blue/green (all when no NAME).
+    """Rebuild read models from the event log (all, the asynchronous views included, when no NAME).
 
-    The new tables are built beside the live ones while the service keeps serving reads and
-    commands; the events appended meanwhile are caught up, then the tables are swapped in one
-    short transaction (writers wait for it, readers never see a partial table). Ctrl-C at any
-    moment leaves the live tables as they were.
+    Inline views are rebuilt blue/green: the new tables are built beside the live ones while the
+    service keeps serving reads and commands; the events appended meanwhile are caught up, then
+    the tables are swapped in one short transaction (writers wait for it, readers never see a
+    partial table). Ctrl-C at any moment leaves the live tables as they were.
+
+    Asynchronous views (daily_usage) are replayed in one transaction under their runner's lock:
+    with no runner active, up to the log's head; with one active (avm serve, avm projections run),
+    up to the position it has reached, and it carries on from there.
     """
+    inline, asynchronous = _split_names(names)
+    tenant_id = _tenant(tenant)
+    services = _services()
+    try:
+        if inline != []:
+            _rebuild_inline(services, inline, tenant_id)
+        if asynchronous:
+            _rebuild_async(services, asynchronous, tenant_id)
+    finally:
+        services.close()
+
+
+def _rebuild_async(services: Any, names: list[str], tenant_id: UUID | None) -> None:
+    from projections.async_rebuild import rebuild_async
+
+    try:
+        results = rebuild_async(services.db.url, services.app.mapper, names, tenant_id=tenant_id)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the view is untouched", err=True)
+        sys.exit(INTERRUPTED)
+    for r in results:
+        scope = f" for tenant {tenant_id}" if tenant_id else ""
+        upto = (f"up to position {r.position}, where its active runner had got to" if r.runner_active
+                else f"up to position {r.position}")
+        click.echo(f"rebuilt {r.name} (async){scope}: {r.events} events replayed {upto}, {r.rows} rows"
+                   f" in {r.seconds:.2f} s")
+
+
+def _rebuild_inline(services: Any, chosen: list[str] | None, tenant_id: UUID | None) -> None:
     from projections.rebuild import blue_green
 
-    chosen, tenant_id = _names(names), _tenant(tenant)
-    services = _services()
     label = f"rebuild {', '.join(chosen or [])}" + (f" (tenant {tenant_id})" if tenant_id else "")
     try:
         with _progress(label) as progress:
@@ -112,8 +157,6 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted: the live tables are untouched", err=True)
         sys.exit(INTERRUPTED)
-    finally:
-        services.close()
     rate = f"{result.events_per_second:,.0f} events/s" if result.scanned else "no events"
     click.echo(f"rebuilt {', '.join(result.projections)}: {result.events} events, {result.aggregates} aggregates,"
                f" {result.rows} rows in {result.seconds:.2f} s ({rate});"

@@ -59,3 +59,10 @@ def _services(migrate: bool = True) -> Any:
     if migrate:
         migrate_if_owner(db.url)
     return Services(db, pool_size=2)
+
+
+def shown_data_dir() -> str:
+    """The embedded server's data directory as `avm serve` shows it: AVM_DATA_DIR, resolved."""
+    from eventstore.database import data_dir
+
+    return str(data_dir())

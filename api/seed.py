@@ -26,6 +26,24 @@ def is_empty(app: AvmApplication) -> bool:
     return app.recorder.max_notification_id() is None
 
 
+def is_seeded(app: AvmApplication) -> bool:
+    """The demo user exists (then `avm db seed` adds nothing)."""
+    from projections.users import find_user_by_email
+
+    with app.factory.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        return find_user_by_email(conn, DEMO_EMAIL) is not None
+
+
+def remembered_token(authenticate: object) -> str | None:
+    """The demo token kept in the data directory, if it still works (nothing is issued)."""
+    path = token_file()
+    if path.exists():
+        token = path.read_text().strip()
+        if token and authenticate(token):  # type: ignore[operator]
+            return token
+    return None
+
+
 def seed(app: AvmApplication) -> str:
     """Create the demo user and sample project; returns the demo token (also kept in .data/demo_token)."""
     ctx = CommandContext.system("avm db seed")
