@@ -75,5 +75,8 @@ def test_compose_runs_the_projector_from_the_api_image_once_migrated() -> None:
     projector = services["projector"]
     assert projector["command"] == ["avm", "projections", "run"]
     assert projector["build"] == services["api"]["build"]
-    assert projector["environment"]["DATABASE_URL"] == services["api"]["environment"]["DATABASE_URL"]
+    # the same database as the API's, logged in as the projector role (not the app's, not the owner's)
+    projector_url, api_url = projector["environment"]["DATABASE_URL"], services["api"]["environment"]["DATABASE_URL"]
+    assert projector_url.startswith("postgresql://avm_projector:") and api_url.startswith("postgresql://avm_app:")
+    assert projector_url.rsplit("@", 1)[1] == api_url.rsplit("@", 1)[1]
     assert projector["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
