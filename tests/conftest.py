@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +78,33 @@ def other_tenant(make_tenant: Any) -> Tenant:
 @pytest.fixture
 def admin(make_tenant: Any) -> Tenant:
     return make_tenant("admin")
+
+
+# Folders whose every test needs PostgreSQL or a running service, and the fixtures that start one.
+_SERVER_FOLDERS = ("integration", "http", "faults", "fuzz")
+_SERVER_FIXTURES = frozenset({"database_url", "services", "client", "make_tenant", "tenant", "other_tenant",
+                              "admin", "rig"})
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Mark `integration` every test that needs PostgreSQL or a server, so `-m "not integration"` is the
+    fast loop: pure tests only, and no PostgreSQL started (the server starts on a fixture's first use)."""
+    here = Path(__file__).resolve().parent
+    folders = {here / name for name in _SERVER_FOLDERS}
+    for item in items:
+        in_folder = not folders.isdisjoint(Path(item.path).resolve().parents)
+        uses_server = not _SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        if (in_folder or uses_server) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
+    """The fast loop does not even import the server folders' modules (a second off every run);
+    any other mark expression collects them and lets the marker above deselect."""
+    if " ".join(config.getoption("markexpr", "").split()) != "not integration":
+        return None
+    here = Path(__file__).resolve().parent
+    return True if collection_path.resolve() in {here / name for name in _SERVER_FOLDERS} else None
 
 
 def pytest_configure(config: Any) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,11 @@ def tenant_rows(services: Any, tenant_id: str) -> list[dict[str, Any]]:
             "SELECT * FROM events WHERE tenant_id = %s ORDER BY tenant_seq", (UUID(tenant_id),)).fetchall()
 
 
+def database_time(services: Any) -> datetime:
+    with services.read(scope="system") as conn:
+        return conn.execute("SELECT clock_timestamp() AS t").fetchone()["t"]  # type: ignore[no-any-return]
+
+
 def ctx_for(tenant: Any, **kw: Any) -> CommandContext:
     # admin: these tests are about the store, not about the daily quotas
     return CommandContext(tenant_id=tenant.id, actor_id=tenant.id, role="admin", **kw)
@@ -25,14 +31,16 @@ def ctx_for(tenant: Any, **kw: Any) -> CommandContext:
 
 def test_every_event_row_carries_its_tenant_sequence_and_metadata(services: Any, tenant: Any) -> None:
     ctx = ctx_for(tenant, command_id="cmd-1", correlation_id="corr-1", causation_id="cause-1")
+    before = database_time(services)
     project = services.app.create_project(ctx, title="Metadata")
+    after = database_time(services)
     rows = [r for r in tenant_rows(services, tenant.id) if r["originator_id"] == project.id]
     assert len(rows) == 1
     row = rows[0]
     assert row["tenant_id"] == UUID(tenant.id)
     assert (row["actor_id"], row["command_id"], row["correlation_id"], row["causation_id"]) == (
         tenant.id, "cmd-1", "corr-1", "cause-1")
-    assert row["recorded_at"] is not None
+    assert before <= row["recorded_at"] <= after  # the database's time of the command
 
 
 def test_the_per_tenant_sequence_is_gap_free_under_concurrent_commands(services: Any, make_tenant: Any) -> None:

@@ -93,7 +93,8 @@ def when_new(factory: Callable[[], Any]) -> list[Event]:
 class Recorded:
     """An expected event: its type name and the attributes worth checking (others are ignored)."""
 
-    def __init__(self, type: str, **attrs: Any) -> None:  # noqa: A002 - mirrors type(e).__name__
+    # Positional-only, so an event attribute named `type` (Asset.Registered) can be checked too.
+    def __init__(self, type: str, /, **attrs: Any) -> None:  # noqa: A002 - mirrors type(e).__name__
         self.type = type
         self.attrs = attrs
 

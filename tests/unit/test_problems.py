@@ -8,7 +8,6 @@ from eventsourcing import persistence as p
 from psycopg_pool import PoolTimeout
 
 from api.problems import database_unavailable
-from eventstore.recorder import _translate
 
 
 def _wrapped(outer: Exception, inner: BaseException) -> Exception:
@@ -25,7 +24,7 @@ def _wrapped(outer: Exception, inner: BaseException) -> Exception:
     pe.TooManyConnections("sorry, too many clients already"),       # class 53
     pe.QueryCanceled("canceling statement due to statement timeout"),
     PoolTimeout("couldn't get a connection after 5.00 sec"),
-    _translate(pe.InternalError("got no result from the query")),   # the library's wrapper, cause kept
+    _wrapped(p.InternalError("got no result"), pe.InternalError("got no result")),  # the library's wrapper
     _wrapped(RuntimeError("commit failed"), pe.AdminShutdown("terminating connection")),
     p.OperationalError("connection lost"),
 ])
@@ -39,7 +38,7 @@ def test_outages_are_503(error: BaseException) -> None:
     pe.SyntaxError("syntax error at or near"),                      # our SQL is wrong: 500
     pe.UndefinedTable("relation does not exist"),
     pe.InFailedSqlTransaction("current transaction is aborted"),
-    _translate(pe.UndefinedColumn("column does not exist")),
+    _wrapped(p.ProgrammingError("column does not exist"), pe.UndefinedColumn("column does not exist")),
     _wrapped(RuntimeError("outer"), ValueError("inner")),
 ])
 def test_bugs_stay_500(error: BaseException) -> None:
