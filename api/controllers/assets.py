@@ -116,7 +116,7 @@ class AssetController(Controller):
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services,
                       after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
-        """Every event of the asset, oldest first."""
+        """The asset's events, oldest first, a page at a time (`after`: the last `next_cursor`)."""
         return history_of(services, request.user.tenant_id, asset_id, "assets", "asset", after, limit)
 
 

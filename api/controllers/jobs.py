@@ -96,7 +96,7 @@ class JobController(Controller):
     @get("/{job_id:uuid}/history", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
     def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
                     after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
-        """Every event of the job, oldest first."""
+        """The job's events, oldest first, a page at a time (`after`: the last `next_cursor`)."""
         return history_of(services, request.user.tenant_id, job_id, "jobs", "job", after, limit)
 
     @post("/{job_id:uuid}/cancel", status_code=200, sync_to_thread=True, guards=[tenant_roles],

@@ -203,5 +203,5 @@ class ProjectController(Controller):
     @get("/{project_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
     def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
                 after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
-        """Every event of the project, oldest first, with its metadata and hash chain link."""
+        """The project's events, oldest first, with metadata and chain links, a page at a time (`after`)."""
         return history_of(services, _tenant(request), project_id, "projects", "project", after, limit)
