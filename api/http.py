@@ -60,6 +60,8 @@ def parse_at(at: str | None) -> int | datetime | None:
 def refuse_unsupported_at(request: Request[Any, Any, Any]) -> None:
     """`?at=` (time travel) on a route that cannot answer it (lists, history, commands) is refused
     with a 422 naming `at`, never silently ignored: the client would take today's data for the past."""
+    if request.method == "OPTIONS":
+        return  # a CORS preflight of a time-travel read carries its query; Litestar answers it
     if "at" in request.query_params and "at" not in request.route_handler.parsed_fn_signature.parameters:
         raise ValidationProblem("this route does not support time travel: at is only accepted when reading "
                                 "one resource", field="at")
