@@ -166,8 +166,7 @@ def test_a_history_cursor_of_another_aggregate_or_tenant_or_garbled_is_refused(c
         assert_problem(r, 422, "after")
     for garbled in ("abc", "-1", "1e3", "99999999999999999999"):
         r = client.get(f"{PROJECTS}/{pid}/history", params={"after": garbled}, headers=tenant.headers)
-        assert r.status_code in (400, 422), r.text
-        assert_problem(r, r.status_code)
+        assert_problem(r, 422, "after")
     for bad in ("0", "1001"):
         assert_problem(client.get(f"{PROJECTS}/{pid}/history", params={"limit": bad}, headers=tenant.headers),
                        422, "limit")
