@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -15,6 +16,7 @@ from litestar.types import Message, Scope
 
 from api.services import Principal, Services
 from domain.application import CommandContext, hash_token
+from domain.errors import ValidationProblem
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # RFC 9110 §11.6.2 credentials: the scheme (any case), then spaces or tabs, then a token68.
@@ -94,6 +96,30 @@ async def send_correlation_id(message: Message, scope: Scope) -> None:
         message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation_id(scope).encode())]
 
 
+MAX_REASON_CHARS = 500
+
+
+def command_reason(request: Any) -> str | None:
+    """`X-Reason`: why a command is issued, stored with its events. One line of at most 500
+    characters (UTF-8), no control characters; 422 naming `X-Reason` otherwise."""
+    values = request.headers.getall("x-reason", [])
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ValidationProblem("X-Reason must be given once", field="X-Reason")
+    try:
+        reason = values[0].encode("latin-1").decode("utf-8").strip(" \t")  # ASGI headers arrive as latin-1
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise ValidationProblem("X-Reason must be UTF-8 text", field="X-Reason") from None
+    if not reason:
+        raise ValidationProblem("X-Reason must not be empty", field="X-Reason")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationProblem(f"X-Reason must be at most {MAX_REASON_CHARS} characters", field="X-Reason")
+    if any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in reason):
+        raise ValidationProblem("X-Reason must be one line without control characters", field="X-Reason")
+    return reason
+
+
 def command_context(request: Any) -> CommandContext:
     principal: Principal = request.user
     key, fingerprint = request.scope.get("state", {}).get("idempotency", (None, None))
@@ -101,7 +127,7 @@ def command_context(request: Any) -> CommandContext:
         tenant_id=str(principal.tenant_id), actor_id=str(principal.user_id),
         command_id=key, fingerprint=fingerprint,
         correlation_id=correlation_id(request.scope),
-        role=principal.role,
+        role=principal.role, reason=command_reason(request),
     )
 
 

@@ -5,12 +5,13 @@ import base64
 import binascii
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Request
 from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 
 from api.problems import Problem
 from domain.errors import ValidationProblem
@@ -56,6 +57,16 @@ def parse_at(at: str | None) -> int | datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
+def refuse_unsupported_at(request: Request[Any, Any, Any]) -> None:
+    """`?at=` (time travel) on a route that cannot answer it (lists, history, commands) is refused
+    with a 422 naming `at`, never silently ignored: the client would take today's data for the past."""
+    if request.method == "OPTIONS":
+        return  # a CORS preflight of a time-travel read carries its query; Litestar answers it
+    if "at" in request.query_params and "at" not in request.route_handler.parsed_fn_signature.parameters:
+        raise ValidationProblem("this route does not support time travel: at is only accepted when reading "
+                                "one resource", field="at")
+
+
 def encode_cursor(*values: Any) -> str:
     raw = msgspec.json.encode([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -90,18 +101,36 @@ COMMAND_ERRORS = errors(400, 401, 404, 409, 412, 413, 422, 429, 503)
 READ_ERRORS = errors(400, 401, 404, 422, 429, 503)
 
 
-def history_of(services: Any, tenant: UUID, aggregate_id: UUID, module: str, resource: str) -> Any:
-    """The `/history` answer: every event of one of the tenant's aggregates (of the kind that
-    lives in domain.<module>), or the same 404 as a missing one."""
+HISTORY_PAGE = 1000
+HistoryAfter = Annotated[int | None, Parameter(
+    ge=0, le=2**63 - 1, description="A position (`next_cursor` of the previous page): list the events after it")]
+HistoryLimit = Annotated[int, Parameter(ge=1, le=HISTORY_PAGE, description=f"Page size (1–{HISTORY_PAGE})")]
+
+
+def history_of(services: Any, tenant: UUID, aggregate_id: UUID, module: str, resource: str,
+               after: int | None = None, limit: int = HISTORY_PAGE) -> Any:
+    """The `/history` answer: one page of the events of one of the tenant's aggregates (of the kind
+    that lives in domain.<module>) in version order, keyset-paginated by position (`after`) like
+    the audit events, or the same 404 as a missing one."""
     from api.schemas import EventOut, History
     from domain.errors import NotFound
     from projections import history
 
     with services.read(tenant) as conn:
-        rows = history.aggregate_history(conn, tenant, aggregate_id)
-    if not rows or not rows[0]["topic"].startswith(f"domain.{module}:"):
-        raise NotFound(f"{resource} not found")
-    return History(items=[EventOut(**history.event_view(r, services.decode_event_state)) for r in rows])
+        first = history.first_topic(conn, tenant, aggregate_id)
+        if first is None or not first.startswith(f"domain.{module}:"):
+            raise NotFound(f"{resource} not found")
+        after_version = 0
+        if after is not None:
+            found = history.version_of_position(conn, tenant, aggregate_id, after)
+            if found is None:
+                raise ValidationProblem("after must be a position from this history", field="after")
+            after_version = found
+        rows = history.aggregate_history(conn, tenant, aggregate_id, limit=limit + 1, after_version=after_version)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return History(items=[EventOut(**history.event_view(r, services.decode_event_state)) for r in rows],
+                   next_cursor=str(rows[-1]["notification_id"]) if more else None)
 
 
 def aggregate_at(services: Any, cls: type, tenant: UUID, aggregate_id: UUID, at: str) -> Any:

@@ -7,7 +7,8 @@ from typing import Any
 from litestar.config.cors import CORSConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Correlation-ID"]
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Correlation-ID",
+                      "X-Reason"]
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Correlation-ID", "Idempotent-Replayed"]
 
 

@@ -260,6 +260,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     command_id: str | None
     correlation_id: str | None
     causation_id: str | None
+    reason: str | None = None
     data: dict[str, Any]
     hash: str
     prev_hash: str
@@ -267,6 +268,7 @@ class EventOut(msgspec.Struct, kw_only=True):
 
 class History(msgspec.Struct):
     items: list[EventOut]
+    next_cursor: str | None = None
 
 
 # -- service -------------------------------------------------------------------------------------

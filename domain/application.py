@@ -68,6 +68,7 @@ class CommandContext:
     causation_id: str | None = None
     role: str = "user"
     fingerprint: bytes | None = None  # of the request, when command_id is an Idempotency-Key
+    reason: str | None = None  # why (X-Reason), stored on every event the command appends
 
     @classmethod
     def system(cls, command: str, tenant_id: str = "00000000-0000-0000-0000-000000000000") -> CommandContext:

@@ -87,3 +87,11 @@ class Asset(TenantAggregate):
     @event("Expired")
     def _expire(self, at: str) -> None:
         self.expired_at = at
+
+    @event("Deleted")
+    def _mark_deleted(self) -> None:
+        self.deleted = True
+
+    @event("Restored")
+    def _mark_restored(self) -> None:
+        self.deleted = False

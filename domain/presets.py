@@ -56,3 +56,11 @@ class Preset(TenantAggregate):
     @event("Reconfigured")
     def _reconfigure(self, config: dict[str, Any]) -> None:
         self.config = config
+
+    @event("Deleted")
+    def _mark_deleted(self) -> None:
+        self.deleted = True
+
+    @event("Restored")
+    def _mark_restored(self) -> None:
+        self.deleted = False

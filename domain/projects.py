@@ -172,6 +172,14 @@ class Project(TenantAggregate):
             raise ProjectHasActiveJobs("a project with a queued or running job cannot be deleted")
         super().delete()
 
+    @event("Deleted")
+    def _mark_deleted(self) -> None:
+        self.deleted = True
+
+    @event("Restored")
+    def _mark_restored(self) -> None:
+        self.deleted = False
+
     # -- jobs -----------------------------------------------------------------------------------
     def queue_job(self, job_id: str) -> None:
         self.check_not_deleted()

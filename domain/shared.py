@@ -56,13 +56,29 @@ class TenantAggregate(Aggregate):
             raise Conflict(f"{type(self).__name__.lower()} is not deleted")
         self._mark_restored()
 
-    @event("Deleted")
+    # Each aggregate that can be deleted records its own `<Aggregate>.Deleted` / `.Restored`
+    # (nested in it, topic `domain.<module>:<Aggregate>.Deleted`), so an event names what
+    # happened to what (docs/decisions/i12-events.md).
     def _mark_deleted(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} defines no Deleted event")
+
+    def _mark_restored(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} defines no Restored event")
+
+    # Stored schema, read only: logs written before per-aggregate events hold
+    # `domain.shared:TenantAggregate.Deleted` / `.Restored` for projects, assets and presets.
+    # These classes keep that topic resolving and folding (any aggregate); nothing emits them.
+    @event("Deleted")
+    def _legacy_deleted(self) -> None:
         self.deleted = True
 
     @event("Restored")
-    def _mark_restored(self) -> None:
+    def _legacy_restored(self) -> None:
         self.deleted = False
+
+
+LEGACY_DELETED_TOPIC = "domain.shared:TenantAggregate.Deleted"
+LEGACY_RESTORED_TOPIC = "domain.shared:TenantAggregate.Restored"
 
 
 def event_type(topic: str) -> str:

@@ -26,13 +26,17 @@ def event_bytes(
     *, tenant_id: UUID, tenant_seq: int, originator_id: UUID, originator_version: int,
     topic: str, state: bytes, recorded_at: datetime, actor_id: str | None,
     command_id: str | None, correlation_id: str | None, causation_id: str | None,
+    reason: str | None = None,
 ) -> bytes:
+    # A reason is appended only when present (migration 0010): rows without one hash as they
+    # always did, and the two forms cannot collide (everything before is fixed-size or prefixed).
     return b"".join((
         tenant_id.bytes, struct.pack(">q", tenant_seq),
         originator_id.bytes, struct.pack(">q", originator_version),
         _lp(topic), struct.pack(">i", len(state)), state,
         struct.pack(">q", _micros(recorded_at)),
         _lp(actor_id), _lp(command_id), _lp(correlation_id), _lp(causation_id),
+        b"" if reason is None else _lp(reason),
     ))
 
 

@@ -171,8 +171,8 @@ class AvmRecorder(PostgresApplicationRecorder):
         table = events_table_name
         self.insert_sql = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state, tenant_id,"
-            " actor_id, command_id, correlation_id, causation_id)"
-            " SELECT u.o, u.v, u.t, u.s, u.tn, %s, %s, %s, %s"
+            " actor_id, command_id, correlation_id, causation_id, reason)"
+            " SELECT u.o, u.v, u.t, u.s, u.tn, %s, %s, %s, %s, %s"
             " FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[])"
             " WITH ORDINALITY AS u(o, v, t, s, tn, n) ORDER BY u.n"
             " RETURNING notification_id"
@@ -303,7 +303,7 @@ class AvmRecorder(PostgresApplicationRecorder):
 
     def _insert_params(self, item: _Item) -> tuple[Any, ...]:
         meta, events = item.meta, item.stored_events
-        return (meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id,
+        return (meta.actor_id, meta.command_id, meta.correlation_id, meta.causation_id, getattr(meta, "reason", None),
                 [e.originator_id for e in events], [e.originator_version for e in events],
                 [e.topic for e in events], [e.state for e in events],
                 [item.tenants.get(e.originator_id, SYSTEM_TENANT) for e in events])

@@ -13,7 +13,7 @@ from eventstore import jsontext
 from eventstore.chain import GENESIS, link_hash
 
 _HASHED = ("tenant_id", "tenant_seq", "originator_id", "originator_version", "topic", "state", "recorded_at",
-           "actor_id", "command_id", "correlation_id", "causation_id")
+           "actor_id", "command_id", "correlation_id", "causation_id", "reason")
 
 
 @dataclass
@@ -84,7 +84,8 @@ class ChainVerifier:
         if prev != self.head:
             problems.append("prev_hash is not the hash of the previous event (an event was removed, inserted "
                             "or reordered)")
-        expected_hash = link_hash(prev, **{k: _plain(k, row[k]) for k in _HASHED})
+        # `reason` may be absent: rows and export lines written before it existed (migration 0010).
+        expected_hash = link_hash(prev, **{k: _plain(k, row.get(k)) for k in _HASHED})
         if expected_hash != bytes(row["hash"]):
             problems.append("hash does not match the event's content (a hashed column was changed)")
         if not problems and self.last_position is not None and position <= self.last_position:
@@ -149,7 +150,7 @@ def row_of_line(record: Mapping[str, Any]) -> dict[str, Any]:
         recorded_at = datetime.fromisoformat(str(record["recorded_at"]).replace("Z", "+00:00"))
         if recorded_at.tzinfo is None:
             raise ValueError("recorded_at has no time zone")
-        return {
+        row = {
             "notification_id": int(record["position"]), "tenant_id": UUID(str(record["tenant_id"])),
             "tenant_seq": int(record["tenant_seq"]), "originator_id": UUID(str(record["aggregate_id"])),
             "originator_version": int(record["version"]), "topic": str(record["topic"]),
@@ -157,10 +158,14 @@ def row_of_line(record: Mapping[str, Any]) -> dict[str, Any]:
             "recorded_at": recorded_at.astimezone(timezone.utc),
             "actor_id": record["actor_id"], "command_id": record["command_id"],
             "correlation_id": record["correlation_id"], "causation_id": record["causation_id"],
+            "reason": record.get("reason"),
             "prev_hash": bytes.fromhex(str(record["prev_hash"])), "hash": bytes.fromhex(str(record["hash"])),
         }
     except (ValueError, TypeError, binascii.Error) as exc:
         raise BadLine(f"unreadable field: {exc}") from None
+    if row["reason"] is not None and not isinstance(row["reason"], str):
+        raise BadLine("unreadable field: reason is not a string")
+    return row
 
 
 @dataclass

@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from domain.shared import event_type, jsonable
+from domain.shared import LEGACY_DELETED_TOPIC, LEGACY_RESTORED_TOPIC, event_type, jsonable
 from eventstore import jsontext
 
 log = logging.getLogger("avm.audit")
 
 # Every column the hash covers, plus position, links: what list, export and verify read.
 CHAIN_COLUMNS = ("notification_id, tenant_id, tenant_seq, originator_id, originator_version, topic, state,"
-                 " recorded_at, actor_id, command_id, correlation_id, causation_id, prev_hash, hash")
+                 " recorded_at, actor_id, command_id, correlation_id, causation_id, reason, prev_hash, hash")
 EXPORT_FORMAT = "avm-audit-export/1"
 PAGE_SIZE = 1000
 GENESIS_HEX = "00" * 32
@@ -52,6 +52,14 @@ def seq_of_position(conn: Any, tenant_id: UUID, position: int) -> int | None:
     return row["tenant_seq"] if row else None
 
 
+def _legacy_topic(type_: str) -> str | None:
+    """The legacy topic an `<Aggregate>.Deleted` / `.Restored` filter also covers (i12-events)."""
+    aggregate, _, name = type_.partition(".")
+    if aggregate and aggregate != "TenantAggregate" and name in ("Deleted", "Restored"):
+        return LEGACY_DELETED_TOPIC if name == "Deleted" else LEGACY_RESTORED_TOPIC
+    return None
+
+
 def list_events(conn: Any, tenant_id: UUID, *, limit: int, after_seq: int = 0, aggregate_id: UUID | None = None,
                 type_: str | None = None, actor_id: str | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[dict[str, Any]]:
@@ -63,8 +71,18 @@ def list_events(conn: Any, tenant_id: UUID, *, limit: int, after_seq: int = 0, a
         args.append(aggregate_id)
     if type_:
         # 'Project.Renamed' matches 'domain.projects:Project.Renamed'; 'Deleted' matches every '….Deleted'.
-        where.append("(right(topic, %s) = %s OR right(topic, %s) = %s)")
+        match = "right(topic, %s) = %s OR right(topic, %s) = %s"
         args += [len(type_) + 1, ":" + type_, len(type_) + 1, "." + type_]
+        legacy = _legacy_topic(type_)
+        if legacy is not None:
+            # 'Project.Deleted' also matches the legacy 'TenantAggregate.Deleted' of a project: the
+            # aggregate's type is the one its first event (Created / Registered) was recorded with.
+            match += (" OR (topic = %s AND EXISTS (SELECT 1 FROM events c WHERE c.originator_id = events.originator_id"
+                      " AND c.originator_version = 1 AND c.tenant_id = events.tenant_id"
+                      " AND left(split_part(c.topic, ':', 2), %s) = %s))")
+            prefix = type_.split(".", 1)[0] + "."
+            args += [legacy, len(prefix), prefix]
+        where.append(f"({match})")
     if actor_id is not None:
         where.append("actor_id = %s")
         args.append(actor_id)
@@ -185,6 +203,7 @@ def export_record(row: dict[str, Any], decode: Decode) -> dict[str, Any]:
         "recorded_at": row["recorded_at"].astimezone(timezone.utc),
         "actor_id": row["actor_id"], "command_id": row["command_id"],
         "correlation_id": row["correlation_id"], "causation_id": row["causation_id"],
+        "reason": row.get("reason"),
         "data": shown["data"],
         "state_b64": base64.b64encode(bytes(row["state"])).decode("ascii"),
         "prev_hash": bytes(row["prev_hash"]).hex(), "hash": bytes(row["hash"]).hex(),

@@ -9,7 +9,7 @@ from uuid import UUID
 from domain.shared import event_type, jsonable
 
 EVENT_COLUMNS = ("notification_id, tenant_seq, originator_id, originator_version, topic, state,"
-                 " recorded_at, actor_id, command_id, correlation_id, causation_id, hash, prev_hash")
+                 " recorded_at, actor_id, command_id, correlation_id, causation_id, reason, hash, prev_hash")
 
 
 def event_view(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
@@ -22,14 +22,33 @@ def event_view(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]]) -
         "version": row["originator_version"], "type": kind, "recorded_at": row["recorded_at"],
         "actor_id": row["actor_id"], "command_id": row["command_id"],
         "correlation_id": row["correlation_id"], "causation_id": row["causation_id"],
+        "reason": row.get("reason"),
         "data": jsonable(data), "hash": bytes(row["hash"]).hex(), "prev_hash": bytes(row["prev_hash"]).hex(),
     }
 
 
-def aggregate_history(conn: Any, tenant_id: UUID, aggregate_id: UUID, limit: int = 10_000) -> list[dict[str, Any]]:
+def aggregate_history(conn: Any, tenant_id: UUID, aggregate_id: UUID, limit: int,
+                      after_version: int = 0) -> list[dict[str, Any]]:
+    """One page of the aggregate's events after `after_version`, in version order (keyset on the
+    primary key)."""
     return conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE originator_id = %s AND tenant_id = %s"
-        " ORDER BY originator_version LIMIT %s", (aggregate_id, tenant_id, limit), prepare=True).fetchall()
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE originator_id = %s AND originator_version > %s"
+        " AND tenant_id = %s ORDER BY originator_version LIMIT %s",
+        (aggregate_id, after_version, tenant_id, limit), prepare=True).fetchall()
+
+
+def first_topic(conn: Any, tenant_id: UUID, aggregate_id: UUID) -> str | None:
+    """The topic of the tenant's aggregate's first event (its kind), or None when it has none."""
+    row = conn.execute("SELECT topic FROM events WHERE originator_id = %s AND originator_version = 1"
+                       " AND tenant_id = %s", (aggregate_id, tenant_id), prepare=True).fetchone()
+    return row["topic"] if row else None
+
+
+def version_of_position(conn: Any, tenant_id: UUID, aggregate_id: UUID, position: int) -> int | None:
+    """The version of the aggregate's event at `position`; None when that position is not one of its events."""
+    row = conn.execute("SELECT originator_version FROM events WHERE notification_id = %s AND originator_id = %s"
+                       " AND tenant_id = %s", (position, aggregate_id, tenant_id), prepare=True).fetchone()
+    return row["originator_version"] if row else None
 
 
 def version_at(conn: Any, tenant_id: UUID, aggregate_id: UUID, at: datetime) -> int | None:

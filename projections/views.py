@@ -335,11 +335,13 @@ class DailyUsageProjection(Projection[DailyUsageView]):
         else:
             self.view.skip(tracking)
 
-    @_count.register(TenantAggregate.Deleted)
+    @_count.register(Asset.Deleted)
+    @_count.register(TenantAggregate.Deleted)  # logs written before per-aggregate events
     def _deleted(self, e: Any, tracking: Tracking) -> None:
         self.view.asset_changed(tracking, day_of(e), e.originator_id, "deleted")
 
-    @_count.register(TenantAggregate.Restored)
+    @_count.register(Asset.Restored)
+    @_count.register(TenantAggregate.Restored)  # logs written before per-aggregate events
     def _restored(self, e: Any, tracking: Tracking) -> None:
         self.view.asset_changed(tracking, day_of(e), e.originator_id, "restored")
 

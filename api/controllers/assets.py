@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from api.auth import admin_only, command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.services import Services
 from domain.application import CommandContext
@@ -114,9 +114,10 @@ class AssetController(Controller):
         return Response(asset_out(asset), headers=etag(asset.version))
 
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
-    def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> History:
-        """Every event of the asset, oldest first."""
-        return history_of(services, request.user.tenant_id, asset_id, "assets", "asset")
+    def asset_history(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services,
+                      after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
+        """The asset's events, oldest first, a page at a time (`after`: the last `next_cursor`)."""
+        return history_of(services, request.user.tenant_id, asset_id, "assets", "asset", after, limit)
 
 
 class AdminAssetController(Controller):

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from api.auth import command_context, read_tenant, tenant_roles, worker_only
 from api.idempotency import idempotent
-from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut, plain,
 )
@@ -94,9 +94,10 @@ class JobController(Controller):
         return Response(job_out(row), headers=etag(row["version"]))
 
     @get("/{job_id:uuid}/history", sync_to_thread=True, guards=[tenant_roles], responses=READ_ERRORS)
-    def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services) -> History:
-        """Every event of the job, oldest first."""
-        return history_of(services, request.user.tenant_id, job_id, "jobs", "job")
+    def job_history(self, request: Request[Any, Any, Any], job_id: UUID, services: Services,
+                    after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
+        """The job's events, oldest first, a page at a time (`after`: the last `next_cursor`)."""
+        return history_of(services, request.user.tenant_id, job_id, "jobs", "job", after, limit)
 
     @post("/{job_id:uuid}/cancel", status_code=200, sync_to_thread=True, guards=[tenant_roles],
           responses=COMMAND_ERRORS)

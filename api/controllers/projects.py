@@ -11,7 +11,7 @@ from msgspec import UNSET
 
 from api.auth import command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
@@ -201,6 +201,7 @@ class ProjectController(Controller):
         return EstimateOut(**est)
 
     @get("/{project_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
-    def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services) -> History:
-        """Every event of the project, oldest first, with its metadata and hash chain link."""
-        return history_of(services, _tenant(request), project_id, "projects", "project")
+    def history(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                after: HistoryAfter = None, limit: HistoryLimit = HISTORY_PAGE) -> History:
+        """The project's events, oldest first, with metadata and chain links, a page at a time (`after`)."""
+        return history_of(services, _tenant(request), project_id, "projects", "project", after, limit)

@@ -48,7 +48,7 @@ ENGLISH_STORY = (
 
 EVENT_FIELDS = {
     "position", "tenant_seq", "aggregate_id", "aggregate_type", "version", "type", "recorded_at",
-    "actor_id", "command_id", "correlation_id", "causation_id", "data", "hash", "prev_hash",
+    "actor_id", "command_id", "correlation_id", "causation_id", "reason", "data", "hash", "prev_hash",
 }
 
 

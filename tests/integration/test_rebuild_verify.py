@@ -20,9 +20,9 @@ EVERY_KIND_OF_EVENT = {
     "User.DefaultPresetChosen", "Preset.Created", "Preset.Renamed", "Project.Created", "Project.StorySet",
     "Project.StatusChanged", "Project.SceneUpdated", "Project.SceneSplit", "Project.ScenesReordered",
     "Project.ScenesMerged", "Project.Renamed", "Project.Reconfigured", "Project.JobQueued", "Project.JobEnded",
-    "Project.SceneImageAttached", "TenantAggregate.Deleted", "TenantAggregate.Restored", "Job.Queued",
+    "Project.SceneImageAttached", "Project.Deleted", "Project.Restored", "Preset.Deleted", "Job.Queued",
     "Job.Claimed", "Job.Progressed", "Job.Failed", "Job.Succeeded", "Job.Cancelled", "Job.Requeued",
-    "Asset.Registered", "Asset.Expired", "Usage.Opened", "Usage.Consumed",
+    "Asset.Registered", "Asset.Deleted", "Asset.Restored", "Asset.Expired", "Usage.Opened", "Usage.Consumed",
 }
 
 

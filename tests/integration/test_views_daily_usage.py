@@ -123,7 +123,8 @@ def from_scratch(url: str, mapper: Any) -> dict[tuple[Any, date], dict[str, Any]
         elif kind == "Asset.Registered" and e.size_bytes:
             assets[r["originator_id"]] = {"size": e.size_bytes, "deleted": False, "expired": False}
             u["storage_bytes_added"] += e.size_bytes
-        elif r["originator_id"] in assets and kind in ("TenantAggregate.Deleted", "TenantAggregate.Restored",
+        elif r["originator_id"] in assets and kind in ("Asset.Deleted", "Asset.Restored", "TenantAggregate.Deleted",
+                                                       "TenantAggregate.Restored",
                                                        "Asset.Expired"):
             a = assets[r["originator_id"]]
             counted = not a["deleted"] and not a["expired"]
