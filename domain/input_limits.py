@@ -24,7 +24,7 @@ FreeForm = Annotated[dict[str, Any], Meta(
     max_length=MAX_ITEMS,
     description=(f"A free-form JSON object: at most {MAX_DEPTH} levels deep, {MAX_ITEMS} keys or items per "
                  f"object or array, {MAX_STRING} characters per string or key, integers within "
-                 f"±{MAX_INTEGER}, {MAX_ENCODED} bytes encoded."),
+                 f"±{MAX_INTEGER}, {MAX_ENCODED} bytes encoded; no object with both `_type_` and `_data_` keys."),
     extra={FREE_FORM: True},
 )]
 
@@ -48,6 +48,11 @@ def _walk(value: Any, path: str, depth: int, out: list[tuple[str, str]]) -> None
         if len(value) > MAX_ITEMS:
             kind = "keys" if isinstance(value, dict) else "items"
             out.append((path, f"must have at most {MAX_ITEMS} {kind}, not {len(value)}"))
+            return
+        if isinstance(value, dict) and "_type_" in value and "_data_" in value:
+            # The event store's own tagged form ({"_type_": name, "_data_": …}): a tenant's object of
+            # that shape would be read back as the tagged type (decisions #29).
+            out.append((path, "must not hold both `_type_` and `_data_` keys (reserved by the event store)"))
             return
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:

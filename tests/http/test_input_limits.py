@@ -33,6 +33,8 @@ LIMITS: dict[str, tuple[Any, Any, str]] = {
     "size": ({f"k{i}": "x" * (MAX_ENCODED // 90 - 12) for i in range(90)},
              {f"k{i}": "x" * (MAX_ENCODED // 90) for i in range(90)}, f"at most {MAX_ENCODED} bytes"),
     "integer": ({"n": MAX_INTEGER}, {"n": MAX_INTEGER + 1}, f"±{MAX_INTEGER}"),
+    "tagged": ({"t": {"_type_": "datetime_iso", "data": "2020-01-01"}},
+               {"t": {"_type_": "datetime_iso", "_data_": "2020-01-01"}}, "reserved by the event store"),
 }
 
 

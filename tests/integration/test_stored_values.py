@@ -55,8 +55,25 @@ tag_lookalikes = st.fixed_dictionaries({
     "_type_": st.one_of(st.sampled_from(["nope", "datetime_iso", "uuid_hex", "decimal_str"]), text, st.integers()),
     "_data_": st.one_of(scalars, st.sampled_from(["2020-01-01", "00" * 16, "1.5", "not a value"])),
 })
+
+
+
+def _reads_back_as_written(tag: dict[str, Any]) -> bool:
+    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, UUIDAsHex
+
+    from eventstore.transcoder import MsgspecTranscoder
+
+    transcoder = MsgspecTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):  # the application's
+        transcoder.register(transcoding)
+    return transcoder.decode(transcoder.encode({"t": tag}))["t"] == tag
+
+
+# A look-alike whose name is registered and whose data that transcoding reads is read back as the
+# tagged type, not as the object written (the library's format cannot tell them apart): a released
+# version could store one (the API refuses it now, decisions #29); its own test is below.
 json_values = st.recursive(
-    st.one_of(scalars, tag_lookalikes),
+    st.one_of(scalars, tag_lookalikes.filter(_reads_back_as_written)),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.one_of(text, odd_text), children, max_size=4),
     max_leaves=12,
 )
@@ -196,6 +213,13 @@ def test_every_reader_reads_every_value_main_accepted_stored_directly_in_the_log
         read_over_http(world, ids)
         reload_and_command(services, tenant, ids)
 
+    from api.controllers.metrics import ITEM_FAILURES
+
+    def failures() -> float:
+        return sum(sample.value for metric in ITEM_FAILURES.collect() for sample in metric.samples
+                   if sample.name.endswith("_total"))
+
+    failed_before = failures()  # the counter is per process: other tests may have counted theirs
     stored_then_read()
 
     # The commands and the background work, once over everything stored above.
@@ -226,7 +250,21 @@ def test_every_reader_reads_every_value_main_accepted_stored_directly_in_the_log
         wait_caught_up(world["url"], timeout=120)
     finally:
         stop()
-    from api.controllers.metrics import ITEM_FAILURES
+    assert failures() == failed_before, "a reader skipped one of the stored values"
 
-    assert all(sample.value == 0 for metric in ITEM_FAILURES.collect() for sample in metric.samples
-               if sample.name.endswith("_total")), "a reader skipped one of the stored values"
+
+def test_a_stored_look_alike_of_a_tagged_value_is_read_back_as_that_type_by_every_reader_and_rebuilt_consistently(
+        world: dict[str, Any]) -> None:
+    """Before decisions #29 the API accepted `{"_type_": "datetime_iso", "_data_": …}` in free-form
+    values; the log reads it back as a datetime. Every reader still reads it; a rebuild writes the
+    row as the log reads it, and verifies clean after."""
+    services, tenant = world["services"], world["tenant"]
+    tagged = {"when": {"_type_": "datetime_iso", "_data_": "2020-01-01T00:00:00+00:00"}}
+    ids = store_directly(services, tenant, tagged, {"v": 1}, tagged, {"v": 1}, "9999-12-31T23:59:59+00:00")
+    read_over_http(world, ids)
+    history = world["client"].get(f"{V1}/assets/{ids['asset']}/history", headers=world["tenant_headers"]).json()
+    assert history["items"][0]["data"]["metadata"]["when"] == "2020-01-01T00:00:00+00:00"
+    reload_and_command(services, tenant, ids)
+    for args in (("projections", "rebuild"), ("projections", "verify")):
+        result = avm(world, *args)
+        assert result.returncode == 0, (args, result.stdout[-500:], result.stderr[-2000:])

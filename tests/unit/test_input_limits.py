@@ -96,3 +96,15 @@ def test_every_item_of_a_typed_list_is_checked_not_only_the_first_ones():
     errors = field_errors({"op": "reorder", "order": order}, SceneEdit)
 
     assert errors == [("order.400", "must be an integer, not a string")]
+
+
+def test_an_object_shaped_like_the_event_stores_tagged_values_is_refused_anywhere_in_a_free_form_value() -> None:
+    # {"_type_": "datetime_iso", "_data_": …} would be read back from the log as a datetime, not the
+    # object written: the inline row and a rebuilt one would differ.
+    from domain.input_limits import free_form_errors
+
+    tagged = {"_type_": "datetime_iso", "_data_": "2020-01-01T00:00:00+00:00"}
+    assert free_form_errors({"a": [{"b": tagged}]}, "metadata") == [
+        ("metadata.a.0.b", "must not hold both `_type_` and `_data_` keys (reserved by the event store)")]
+    assert free_form_errors(tagged, "metadata") != []
+    assert free_form_errors({"_type_": "x", "data": 1, "_data": 2}, "metadata") == []
