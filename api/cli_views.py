@@ -117,14 +117,11 @@ class ProjectorSlot:
 
 
 def projector_env(url: str) -> dict[str, str]:
-    from eventstore.recorder import PROJECTOR_ROLE, env_for
+    from eventstore.recorder import PROJECTOR_ROLE, env_for, pool_env
 
     return env_for(
         url,
-        POSTGRES_POOL_SIZE="2", POSTGRES_MAX_OVERFLOW="2", POSTGRES_PRE_PING="y",
-        POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
-        POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
-        POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
+        **pool_env(2, overflow=2, pre_ping="y"),
         # Whatever the login, the views and their reads of the log act as the projector role.
         AVM_DB_ROLE=PROJECTOR_ROLE,
         MAPPER_TOPIC="projections.views:SkippingMapper",  # one unreadable event never stops a view

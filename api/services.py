@@ -1,4 +1,4 @@
-"""The composition root's objects: the database, the application, the read pool, and token auth."""
+"""The composition root's objects (built by api/composition.py): the database, the application, the read pool, and token auth."""
 from __future__ import annotations
 
 import os
@@ -11,9 +11,11 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from domain.application import AvmApplication, hash_token
+from api.composition import build_application
+from domain.application import hash_token
 from eventstore.database import Database, open_database
-from eventstore.recorder import SYSTEM_ROLE, env_for
+from eventstore.recorder import SYSTEM_ROLE
+from eventstore.statements import SCOPE, set_config_sql
 from projections.users import principal_for_token
 
 VERSION = "0.1.0"
@@ -59,9 +61,8 @@ def _login_as(url: str, role: str) -> str:
     return make_conninfo(url, user=role, password="")
 
 
-_SCOPE_SQL = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-              " set_config('app.caller_id', %s, true)")
-_SYSTEM_SCOPE_SQL = _SCOPE_SQL + f", set_config('role', '{SYSTEM_ROLE}', true)"
+_SCOPE_SQL = set_config_sql(*SCOPE)
+_SYSTEM_SCOPE_SQL = set_config_sql(*SCOPE, values={"role": SYSTEM_ROLE})
 
 
 class Services:
@@ -69,25 +70,9 @@ class Services:
 
     def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
         self.db = db
-        size = str(pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.app_url = app_url(db.url)
-        self.app = AvmApplication(env=env_for(
-            self.app_url,
-            POSTGRES_POOL_SIZE=size,
-            POSTGRES_MAX_OVERFLOW="0",
-            POSTGRES_CONNECT_TIMEOUT=os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
-            POSTGRES_LOCK_TIMEOUT=os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
-            POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
-            # No pre-ping (a round trip per checkout): a connection broken by an outage fails
-            # its request with 503 and the pool replaces it.
-            POSTGRES_PRE_PING=os.environ.get("AVM_DB_PRE_PING", "n"),
-        ))
+        self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
-        from api.controllers.metrics import count_item_failure
-        from api.problems import database_unavailable
-
-        self.app.item_failed = count_item_failure
-        self.app.is_outage = database_unavailable
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
 
     @classmethod

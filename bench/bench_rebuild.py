@@ -401,7 +401,7 @@ def measure_read(url: str) -> dict[str, Any]:
     """Read every event the rebuild reads, the way it reads them, decoding nothing."""
     import psycopg
 
-    from projections.rebuild import scan_events
+    from eventstore.replay import scan_events
 
     started = time.perf_counter()
     n = 0

@@ -755,6 +755,7 @@ class Suite:
         events table lock. 5,000 events of ~300 B already hit it."""
         from bench_rebuild import interleave, make_stories
         from eventstore.recorder import EventMeta
+        from projections.inline import writes_for
 
         services = self.app_services()
         app, mapper, recorder = services.app, services.app.mapper, services.app.recorder
@@ -781,7 +782,7 @@ class Suite:
                         stats["events"] += len(payload)
                         stats["event_calls"] += 1
                     else:
-                        recorder.insert_events([], tenants=owners, meta=meta, aggregates=payload)
+                        recorder.insert_events([], tenants=owners, meta=meta, writes=writes_for(payload))
                         stats["projection_calls"] += 1
                     stats["insert_s"] += time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - re-raised by the producer

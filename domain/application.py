@@ -15,11 +15,12 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.utils import get_topic
 
 from domain.access import Access
 from domain.assets import Asset
 from domain.config import BUILTIN_PRESETS, merge_config
-from domain.errors import CommandAlreadyApplied, Conflict, EmailTaken, Forbidden, NotFound, StaleVersion, ValidationProblem
+from domain.errors import ConcurrentChange, Conflict, Forbidden, NotFound, StaleVersion, ValidationProblem
 from domain.estimate import estimate_cost
 from domain.jobs import Job
 from domain.presets import BUILTIN_IDS, Preset
@@ -88,12 +89,6 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def _constraint(error: Exception) -> str | None:
-    cause = error.__cause__
-    diag = getattr(cause, "diag", None)
-    return getattr(diag, "constraint_name", None)
-
-
 class AvmApplication(Application[UUID]):
     """One application for the whole domain; the persistence module is chosen by the composition root."""
 
@@ -123,6 +118,10 @@ class AvmApplication(Application[UUID]):
     item_failed: Callable[[str, Any, BaseException], None] | None = None
     # Whether an error means the database is unavailable (then the whole run stops, not the item).
     is_outage: Callable[[BaseException], bool] | None = None
+    # The same-transaction writes that bring the inline read models up to date with the saved
+    # aggregates, given the topics of their new events; the composition root wires the projections
+    # (api/composition.py). The recorder runs the writes; it never sees an aggregate.
+    inline_writes: Callable[[Sequence[Any], Sequence[str]], list[Any]] | None = None
 
     def _skip_failed(self, sweep: str, item_id: Any, error: Exception, failed: set[Any] | None) -> None:
         """One bad item never stops the others: log it (its id, never its data), count it, and leave
@@ -141,22 +140,18 @@ class AvmApplication(Application[UUID]):
         if ctx.command_id and ctx.fingerprint is not None:
             # Keys belong to the caller (the actor), whoever owns the aggregates changed.
             idempotency = (UUID(ctx.actor_id), ctx.command_id, ctx.fingerprint)
-        try:
-            self.save(
-                *aggregates,
-                meta=ctx,
-                tenants={a.id: UUID(a.tenant_id) for a in aggregates},
-                aggregates=aggregates,
-                idempotency=idempotency,
-            )
-        except IntegrityError as e:
-            constraint = _constraint(e)
-            if constraint == "users_email_key":
-                raise EmailTaken("a user with this email already exists", field="email") from None
-            if constraint == "idempotency_keys_pkey":
-                raise CommandAlreadyApplied("a command with this Idempotency-Key was already applied",
-                                            field="Idempotency-Key") from None
-            raise
+        writes = []
+        if self.inline_writes is not None:
+            writes = self.inline_writes(aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
+        # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
+        # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
+        self.save(
+            *aggregates,
+            meta=ctx,
+            tenants={a.id: UUID(a.tenant_id) for a in aggregates},
+            writes=writes,
+            idempotency=idempotency,
+        )
 
     def forget_cached(self) -> None:
         """Empty the aggregate cache. Not `LRUCache.clear()`: it resets the library's linked list
@@ -234,9 +229,7 @@ class AvmApplication(Application[UUID]):
             try:
                 self._save(ctx, *changed)
                 return result
-            except IntegrityError as e:
-                if _constraint(e) != "events_pkey":
-                    raise
+            except ConcurrentChange:
                 self.evict(*changed)
                 if expected_version is not None:
                     raise StaleVersion(
@@ -422,11 +415,11 @@ class AvmApplication(Application[UUID]):
                 job.claim(worker_id=ctx.actor_id, now=now)
                 project.job_started(str(job.id))
                 self._save(ctx, job, project)
-            except IntegrityError as e:
-                if _constraint(e) != "events_pkey":
-                    raise
+            except ConcurrentChange:
                 self.evict(job, project)
                 continue
+            except IntegrityError:
+                raise
             except Exception as e:  # noqa: BLE001 - the queue is every tenant's: one bad job is skipped
                 self._skip_failed("job claim", job_id, e, None)
                 continue
@@ -517,10 +510,7 @@ class AvmApplication(Application[UUID]):
                     project.job_ended(str(job.id), "failed")
                 self._save(ctx, job, project)
                 failed += 1
-            except IntegrityError as e:
-                if _constraint(e) != "events_pkey":
-                    self._skip_failed("job timeout sweep", job_id, e, skipped)
-                    continue
+            except ConcurrentChange:
                 self.evict(job, project)
             except Exception as e:  # noqa: BLE001 - one bad job never stops the sweep of every tenant's
                 self._skip_failed("job timeout sweep", job_id, e, skipped)
@@ -586,10 +576,7 @@ class AvmApplication(Application[UUID]):
                 asset.expire(now)
                 self._save(ctx, asset)
                 expired += 1
-            except IntegrityError as e:
-                if _constraint(e) != "events_pkey":
-                    self._skip_failed("asset expiry sweep", asset_id, e, skipped)
-                    continue
+            except ConcurrentChange:
                 self.evict(asset)
             except Exception as e:  # noqa: BLE001 - one bad asset never stops the sweep of every tenant's
                 self._skip_failed("asset expiry sweep", asset_id, e, skipped)

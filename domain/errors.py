@@ -1,6 +1,8 @@
 """Domain errors: every refusal the domain can make, each mapped once to HTTP in api/."""
 from __future__ import annotations
 
+from eventsourcing.persistence import IntegrityError
+
 
 class DomainProblem(Exception):
     """Raised when a command breaks a rule of the domain (base class)."""
@@ -78,3 +80,8 @@ class CommandAlreadyApplied(DomainProblem):
     """Raised when a command's Idempotency-Key was already recorded by an earlier (or concurrent) request."""
 
     title = "Command already applied"
+
+
+class ConcurrentChange(IntegrityError):
+    """Raised when another command saved a new version of the same aggregate first (nothing of this
+    save was written): the application reloads and retries, or answers StaleVersion."""

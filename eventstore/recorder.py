@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 
 import os
-import queue
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -21,11 +19,12 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import Environment, EnvType, retry, strtobool
 import psycopg
-from psycopg import Cursor
-from psycopg.sql import SQL
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import tuple_row
 
 from eventstore import jsontext
+from eventstore.committer import Committer, Write, _Item
+from eventstore.errors import ConstraintErrors, typed
+from eventstore.statements import SCOPE, set_config_sql, tracking_upsert_sql
 
 jsontext.configure_process()  # a runner's own application reads stored JSON too (idempotent)
 
@@ -37,8 +36,6 @@ SYSTEM_ROLE = "avm_system"
 PROJECTOR_ROLE = "avm_projector"
 EVENTS_TABLE = "events"
 
-# A same-transaction write: called with the cursor after the events are inserted.
-Write = Callable[[Cursor[DictRow]], None]
 
 
 class EventMeta:
@@ -54,21 +51,9 @@ class EventMeta:
         self.causation_id = causation_id
 
 
-class _Item:
-    """One command's insert, waiting for a (group) commit."""
-
-    __slots__ = ("error", "meta", "result", "stored_events", "tenants", "writes")
-
-    def __init__(self, stored_events: Sequence[StoredEvent], meta: Any, tenants: dict[Any, UUID],
-                 writes: list[Write]) -> None:
-        self.stored_events = stored_events
-        self.meta = meta
-        self.tenants = tenants
-        self.writes = writes
-        self.result: list[int] | None = None
-        self.error: Exception | None = None
 
 
+_STORE_SCOPE_SQL = set_config_sql(values={"app.scope": "store"})
 _BEGIN = b"BEGIN"
 _COMMIT = b"COMMIT"
 _SAVEPOINT = b"SAVEPOINT avm_command"
@@ -92,52 +77,6 @@ def _translate(error: Exception) -> Exception:
     return error
 
 
-class Committer:
-    """Hands waiting commands to one committing thread, which commits them together.
-
-    A command arriving while no commit is running is committed at once, alone; those that
-    arrive meanwhile are committed together by the next commit (group commit).
-    """
-
-    def __init__(self, commit: Callable[[list[_Item]], None], max_batch: int = 64) -> None:
-        self._commit = commit
-        self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[_Item, threading.Event]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, item: _Item) -> list[int]:
-        done = threading.Event()
-        self._queue.put((item, done))
-        self._ensure_thread()
-        done.wait()
-        if item.error is not None:
-            raise item.error
-        return item.result or []
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="avm-committer", daemon=True)
-                    self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._commit([item for item, _ in batch])
-            except BaseException as e:  # noqa: BLE001 - never leave a caller waiting
-                for item, _ in batch:
-                    if item.error is None and item.result is None:
-                        item.error = e if isinstance(e, Exception) else RuntimeError(repr(e))
-            for _, done in batch:
-                done.set()
 
 
 class DbFunctionsRefused(RuntimeError):
@@ -162,12 +101,16 @@ class AvmRecorder(PostgresApplicationRecorder):
     """
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE,
-                 inline_projections: Sequence[str] = ()) -> None:
+                 inline_projections: Sequence[str] = (), constraint_errors: ConstraintErrors | None = None) -> None:
         if datastore.enable_db_functions:
             raise DbFunctionsRefused("POSTGRES_ENABLE_DB_FUNCTIONS must not be enabled")
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements = []  # tables come from alembic migrations only
+        # Wired by the composition root (api/composition.py): the names whose tracking position each
+        # command advances (the inline read models its writes update), and what a violated
+        # constraint means (raised instead of a bare IntegrityError).
         self.inline_projections = list(inline_projections)
+        self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
         table = events_table_name
         self.insert_sql = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state, tenant_id,"
@@ -177,37 +120,22 @@ class AvmRecorder(PostgresApplicationRecorder):
             " WITH ORDINALITY AS u(o, v, t, s, tn, n) ORDER BY u.n"
             " RETURNING notification_id"
         )
-        # The app role may not LOCK the table itself (that needs UPDATE/DELETE rights it must
-        # not have); a SECURITY DEFINER function takes the same EXCLUSIVE lock for it.
-        self.lock_table_statements = [
-            f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout)}s'",
-            "SELECT avm_lock_events('EXCLUSIVE')",
-        ]
         # Scope, lock and notify in one statement (one parse, one result to wait for): the select
         # list is evaluated left to right, so the lock timeout is set before the lock is taken.
-        channel = self.channel_name
-        self.lock_notify_sql = (f"SELECT set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
-                                f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
-        self.begin_sql = (f"SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-                          f" set_config('app.caller_id', %s, true), set_config('role', %s, true),"
-                          f" set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
-                          f" avm_lock_events('EXCLUSIVE'), pg_notify('{channel}', '')")
-        self.tracking_after_sql = (
-            "INSERT INTO tracking (application_name, notification_id) SELECT unnest(%s::text[]), %s"
-            " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
-        )
+        # The app role may not LOCK the table itself (that needs UPDATE/DELETE rights it must
+        # not have); a SECURITY DEFINER function takes the same EXCLUSIVE lock for it.
+        lock_notify = (f"set_config('lock_timeout', '{int(datastore.lock_timeout)}s', true),"
+                       f" avm_lock_events('EXCLUSIVE'), pg_notify('{self.channel_name}', '')")
+        self.lock_notify_sql = "SELECT " + lock_notify
+        self.begin_sql = f"{self.scope_sql}, {lock_notify}"
+        self.tracking_after_sql = tracking_upsert_sql()
         self.committer: Committer | None = (
             Committer(self._commit_batch) if os.environ.get("AVM_GROUP_COMMIT", "1") != "0" else None)
-        self.tracking_sql = (
-            "INSERT INTO tracking (application_name, notification_id)"
-            f" SELECT unnest(%s::text[]), currval(pg_get_serial_sequence('{table}', 'notification_id'))"
-            " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id"
-        )
+        self.tracking_sql = tracking_upsert_sql(f"currval(pg_get_serial_sequence('{table}', 'notification_id'))")
 
     # The role is set for every command, not only a multi-tenant one: in a group commit a command's
     # setting outlives its released savepoint, and the next command must not inherit avm_system.
-    scope_sql = ("SELECT set_config('app.tenant_id', %s, true), set_config('app.scope', %s, true),"
-                 " set_config('app.caller_id', %s, true), set_config('role', %s, true)")
+    scope_sql = set_config_sql(*SCOPE, "role")
     # The role a command acts as (AVM_DB_ROLE, set by the Factory); a save spanning tenants switches
     # to SYSTEM_ROLE for its transaction: row-level security gives every tenant's rows to that role only.
     acting_role = "avm_app"
@@ -216,7 +144,7 @@ class AvmRecorder(PostgresApplicationRecorder):
         """Run a read of the log as the event store (scope `store`: every tenant's events)."""
         with self.datastore.get_connection() as conn:
             with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=row_factory or conn.row_factory) as curs:
-                curs.execute("SELECT set_config('app.scope', 'store', true)", prepare=True)
+                curs.execute(_STORE_SCOPE_SQL, prepare=True)
                 curs.execute(statement, params, prepare=True)
                 rows = curs.fetchall()
             return rows
@@ -274,13 +202,17 @@ class AvmRecorder(PostgresApplicationRecorder):
     # Retry only a dropped connection: a lock or statement timeout must surface at once (503).
     @retry(InterfaceError, max_attempts=3, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Append the events with their tenants and metadata, and run the same-transaction `writes`
+        (plain statements on the cursor: the recorder knows no aggregate and no read model)."""
+        try:
+            return self._insert(stored_events, **kwargs)
+        except IntegrityError as e:
+            raise typed(e, self.constraint_errors) from None
+
+    def _insert(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         meta: EventMeta = kwargs.get("meta") or EventMeta()
         tenants: dict[Any, UUID] = kwargs.get("tenants") or {}
         writes: list[Write] = list(kwargs.get("writes") or ())
-        if kwargs.get("aggregates"):
-            from projections.inline import writes_for
-
-            writes += writes_for(kwargs["aggregates"], [e.topic for e in stored_events])
         idempotency = kwargs.get("idempotency")
         if idempotency and stored_events:
             # Recorded with the events: a retry after a lost acknowledgement finds the key.
@@ -414,6 +346,15 @@ def _roll_back(conn: Any) -> None:
         conn.rollback()
 
 
+# Names of the applications (the asynchronous views) whose recorders act as PROJECTOR_ROLE when
+# AVM_DB_ROLE does not say: each view registers its name (projections/views.py).
+PROJECTOR_NAMES: set[str] = set()
+
+
+def act_as_projector(*names: str) -> None:
+    PROJECTOR_NAMES.update(names)
+
+
 class Factory(PostgresFactory):
     """Infrastructure factory: our recorder, fixed table names, never creates tables."""
 
@@ -421,9 +362,7 @@ class Factory(PostgresFactory):
         refuse_db_functions(env)
         super().__init__(env)
         # The asynchronous views' own recorders act as the projector role (their tables are its).
-        from projections.views import ASYNC_NAMES
-
-        role = self.env.get("AVM_DB_ROLE", PROJECTOR_ROLE if self.env.name in ASYNC_NAMES else APP_ROLE)
+        role = self.env.get("AVM_DB_ROLE", PROJECTOR_ROLE if self.env.name in PROJECTOR_NAMES else APP_ROLE)
         self.role = role
         if role:
             _act_as_role(self.datastore, role)
@@ -432,9 +371,7 @@ class Factory(PostgresFactory):
         return False
 
     def application_recorder(self) -> AvmRecorder:  # type: ignore[override]
-        from projections.inline import INLINE_PROJECTIONS
-
-        recorder = AvmRecorder(self.datastore, inline_projections=[p.name for p in INLINE_PROJECTIONS])
+        recorder = AvmRecorder(self.datastore)
         recorder.acting_role = self.role or "none"
         return recorder
 
@@ -471,6 +408,19 @@ def _act_as_role(datastore: PostgresDatastore, role: str) -> None:
         conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(statement_timeout)))
 
     pool._configure = configure_with_role
+
+
+def pool_env(size: int, *, overflow: int, pre_ping: str) -> dict[str, str]:
+    """The library's pool settings for one of our pools: its size and overflow, whether it pings a
+    connection before lending it, and the timeouts every pool of ours shares."""
+    return {
+        "POSTGRES_POOL_SIZE": str(size),
+        "POSTGRES_MAX_OVERFLOW": str(overflow),
+        "POSTGRES_PRE_PING": pre_ping,
+        "POSTGRES_CONNECT_TIMEOUT": os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"),
+        "POSTGRES_LOCK_TIMEOUT": os.environ.get("AVM_DB_LOCK_TIMEOUT", "5"),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+    }
 
 
 def env_for(url: str, **extra: str) -> dict[str, str]:

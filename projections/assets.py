@@ -3,40 +3,52 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.assets import Asset
-from projections.base import InlineProjection, newest_first
+from projections.base import InlineProjection, RowMapping, map_row, newest_first, select_list
+
+ASSET_ROW: RowMapping = {
+    "tenant_id": lambda a: UUID(a.tenant_id),
+    "id": attrgetter("id"),
+    "type": attrgetter("type"),
+    "uri": attrgetter("uri"),
+    "size_bytes": attrgetter("size_bytes"),
+    "metadata": attrgetter("metadata"),
+    "project_id": lambda a: UUID(a.project_id) if a.project_id else None,
+    "job_id": lambda a: UUID(a.job_id) if a.job_id else None,
+    "scene_index": attrgetter("scene_index"),
+    "expires_at": lambda a: datetime.fromisoformat(a.expires_at),
+    "expired_at": lambda a: datetime.fromisoformat(a.expired_at) if a.expired_at else None,
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_on"),
+    "updated_at": attrgetter("modified_on"),
+    "deleted_at": attrgetter("deleted_at"),
+}
+
+
+def asset_row(a: Asset) -> dict[str, Any]:
+    """The asset's row of the assets table (also what the API answers for an asset it holds)."""
+    return map_row(ASSET_ROW, a)
 
 
 class AssetsProjection(InlineProjection):
     name = "assets"
     handles = (Asset,)
-    tables = {
-        "assets": (("tenant_id", "id", "type", "uri", "size_bytes", "metadata", "project_id", "job_id",
-                    "scene_index", "expires_at", "expired_at", "version", "created_at", "updated_at", "deleted_at"),
-                   ("tenant_id", "id")),
-    }
+    tables = {"assets": (tuple(ASSET_ROW), ("tenant_id", "id"))}
+    json_columns = frozenset({"metadata"})
 
     def rows(self, a: Any) -> dict[str, list[tuple[Any, ...]]]:
-        return {"assets": [(
-            UUID(a.tenant_id), a.id, a.type, a.uri, a.size_bytes, Jsonb(a.metadata),
-            UUID(a.project_id) if a.project_id else None, UUID(a.job_id) if a.job_id else None, a.scene_index,
-            datetime.fromisoformat(a.expires_at), datetime.fromisoformat(a.expired_at) if a.expired_at else None,
-            a.version, a.created_on, a.modified_on, a.deleted_at,
-        )]}
+        return {"assets": [self.as_tuple("assets", asset_row(a))]}
 
 
 # An expiry the API accepted may lie past 9999-12-31 in UTC (9999-12-31T23:59:59-23:59): PostgreSQL
 # stores it, Python cannot hold it. It is read as the last representable instant, not refused: the
 # row must stay readable (docs/decisions/i11-readers.md).
 LAST_INSTANT = "'9999-12-31 23:59:59.999999+00'::timestamptz"
-ASSET_COLUMNS = ("id, type, uri, size_bytes, metadata, project_id, job_id, scene_index,"
-                 f" LEAST(expires_at, {LAST_INSTANT}) AS expires_at, expired_at,"
-                 " version, created_at, updated_at, deleted_at")
+ASSET_COLUMNS = select_list(ASSET_ROW, expressions={"expires_at": f"LEAST(expires_at, {LAST_INSTANT})"})
 
 
 def get_asset(conn: Any, tenant_id: UUID, asset_id: UUID, *, include_deleted: bool = False,

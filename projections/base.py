@@ -1,12 +1,31 @@
 """What an inline projection is: tables, rows from an aggregate's state, same-transaction upsert."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
 from psycopg import Cursor, sql
+from psycopg.types.json import Jsonb
+
+# A table's row mapping: each column, in the table's order, with the function of the aggregate's
+# state that gives its value. It is the one place a table's columns are written down: the table's
+# rows, the queries' select lists and the API's responses built from an aggregate all follow it.
+RowMapping = Mapping[str, Callable[[Any], Any]]
+
+
+def map_row(mapping: RowMapping, aggregate: Any) -> dict[str, Any]:
+    """The aggregate's row, column -> plain value (JSON columns hold their dicts)."""
+    return {column: get(aggregate) for column, get in mapping.items()}
+
+
+def select_list(mapping: RowMapping, *, without: Sequence[str] = ("tenant_id",),
+                expressions: Mapping[str, str] | None = None) -> str:
+    """The columns a query selects: the mapping's, but `without`, each as itself or as the SQL
+    expression `expressions` gives it (named as the column)."""
+    expressions = expressions or {}
+    return ", ".join(f"{expressions[c]} AS {c}" if c in expressions else c for c in mapping if c not in without)
 
 
 class InlineProjection:
@@ -21,8 +40,16 @@ class InlineProjection:
     # table -> (columns, key columns identifying the aggregate's rows)
     tables: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]]
 
+    # Columns holding JSON: written as jsonb (their row mapping gives plain dicts and lists).
+    json_columns: ClassVar[frozenset[str]] = frozenset()
+
     def rows(self, aggregate: Any) -> dict[str, list[tuple[Any, ...]]]:
         raise NotImplementedError
+
+    def as_tuple(self, table: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A mapped row as the table's parameters, in column order."""
+        json = self.json_columns
+        return tuple(Jsonb(row[c]) if c in json and row[c] is not None else row[c] for c in self.tables[table][0])
 
     def key(self, aggregate: Any, n: int) -> tuple[Any, ...]:
         """The first n of (tenant_id, aggregate id): what identifies the aggregate's rows in a table."""
@@ -46,23 +73,6 @@ class InlineProjection:
             if rows:
                 curs.execute(_insert_sql(table, columns, len(rows)),
                              [v for row in rows for v in row], prepare=len(rows) == 1)
-
-    def copy_rows(self, curs: Cursor[Any], aggregates: Iterable[Any], suffix: str = "") -> int:
-        """Bulk-write every aggregate's rows with COPY (rebuilds)."""
-        count = 0
-        buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in self.tables}
-        for agg in aggregates:
-            for table, rows in self.rows(agg).items():
-                buffers[table].extend(rows)
-        for table, rows in buffers.items():
-            columns, _ = self.tables[table]
-            stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(table + suffix), sql.SQL(", ").join(map(sql.Identifier, columns)))
-            with curs.copy(stmt) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            count += len(rows)
-        return count
 
 
 @lru_cache(maxsize=256)

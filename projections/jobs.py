@@ -2,42 +2,62 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.jobs import Job
-from projections.base import InlineProjection, newest_first
+from projections.base import InlineProjection, RowMapping, map_row, newest_first, select_list
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _ts(name: str) -> Any:
+    get = attrgetter(name)
+    return lambda j: datetime.fromisoformat(value) if (value := get(j)) else None
+
+
+JOB_ROW: RowMapping = {
+    "tenant_id": lambda j: UUID(j.tenant_id),
+    "id": attrgetter("id"),
+    "project_id": lambda j: UUID(j.project_id),
+    "status": attrgetter("status"),
+    "priority": attrgetter("priority"),
+    "config": attrgetter("config"),
+    "estimate": attrgetter("estimate"),
+    "cost_actual": attrgetter("cost_actual"),
+    "attempts": attrgetter("attempts"),
+    "max_attempts": attrgetter("max_attempts"),
+    "from_step": attrgetter("from_step"),
+    "progress": attrgetter("progress"),
+    "error": lambda j: j.error or None,
+    "worker_id": attrgetter("worker_id"),
+    "timeout_seconds": attrgetter("timeout_seconds"),
+    "queued_at": _ts("queued_at"),
+    "available_at": _ts("available_at"),
+    "started_at": _ts("started_at"),
+    "heartbeat_at": _ts("heartbeat_at"),
+    "finished_at": _ts("finished_at"),
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_on"),
+    "updated_at": attrgetter("modified_on"),
+}
+
+
+def job_row(j: Job) -> dict[str, Any]:
+    """The job's row of the jobs table (also what the API answers for a job it holds)."""
+    return map_row(JOB_ROW, j)
 
 
 class JobsProjection(InlineProjection):
     name = "jobs"
     handles = (Job,)
-    tables = {
-        "jobs": (("tenant_id", "id", "project_id", "status", "priority", "config", "estimate", "cost_actual",
-                  "attempts", "max_attempts", "from_step", "progress", "error", "worker_id", "timeout_seconds",
-                  "queued_at", "available_at", "started_at", "heartbeat_at", "finished_at", "version",
-                  "created_at", "updated_at"), ("tenant_id", "id")),
-    }
+    tables = {"jobs": (tuple(JOB_ROW), ("tenant_id", "id"))}
+    json_columns = frozenset({"config", "estimate", "progress", "error"})
 
     def rows(self, j: Any) -> dict[str, list[tuple[Any, ...]]]:
-        return {"jobs": [(
-            UUID(j.tenant_id), j.id, UUID(j.project_id), j.status, j.priority, Jsonb(j.config), Jsonb(j.estimate),
-            j.cost_actual, j.attempts, j.max_attempts, j.from_step, Jsonb(j.progress),
-            Jsonb(j.error) if j.error else None, j.worker_id, j.timeout_seconds, _ts(j.queued_at),
-            _ts(j.available_at), _ts(j.started_at), _ts(j.heartbeat_at), _ts(j.finished_at), j.version,
-            j.created_on, j.modified_on,
-        )]}
+        return {"jobs": [self.as_tuple("jobs", job_row(j))]}
 
 
-JOB_COLUMNS = ("id, tenant_id, project_id, status, priority, config, estimate, cost_actual, attempts, max_attempts,"
-               " from_step, progress, error, worker_id, timeout_seconds, queued_at, available_at, started_at,"
-               " heartbeat_at, finished_at, version, created_at, updated_at")
+JOB_COLUMNS = select_list(JOB_ROW, without=())
 
 
 def get_job(conn: Any, tenant_id: UUID, job_id: UUID) -> dict[str, Any] | None:

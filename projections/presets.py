@@ -1,29 +1,41 @@
 """The presets read model (the tenant's own; built-ins come from domain.config) and its queries."""
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.presets import Preset
-from projections.base import InlineProjection
+from projections.base import InlineProjection, RowMapping, map_row, select_list
+
+PRESET_ROW: RowMapping = {
+    "tenant_id": lambda p: UUID(p.tenant_id),
+    "id": attrgetter("id"),
+    "name": attrgetter("name"),
+    "config": attrgetter("config"),
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_on"),
+    "updated_at": attrgetter("modified_on"),
+    "deleted_at": attrgetter("deleted_at"),
+}
+
+
+def preset_row(p: Preset) -> dict[str, Any]:
+    """The preset's row of the presets table (also what the API answers for a preset it holds)."""
+    return map_row(PRESET_ROW, p)
 
 
 class PresetsProjection(InlineProjection):
     name = "presets"
     handles = (Preset,)
-    tables = {
-        "presets": (("tenant_id", "id", "name", "config", "version", "created_at", "updated_at", "deleted_at"),
-                    ("tenant_id", "id")),
-    }
+    tables = {"presets": (tuple(PRESET_ROW), ("tenant_id", "id"))}
+    json_columns = frozenset({"config"})
 
     def rows(self, p: Any) -> dict[str, list[tuple[Any, ...]]]:
-        return {"presets": [(UUID(p.tenant_id), p.id, p.name, Jsonb(p.config), p.version, p.created_on,
-                             p.modified_on, p.deleted_at)]}
+        return {"presets": [self.as_tuple("presets", preset_row(p))]}
 
 
-PRESET_COLUMNS = "id, name, config, version, created_at, updated_at, deleted_at"
+PRESET_COLUMNS = select_list(PRESET_ROW)
 
 
 def get_preset(conn: Any, tenant_id: UUID, preset_id: UUID, include_deleted: bool = False) -> dict[str, Any] | None:

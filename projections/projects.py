@@ -2,30 +2,52 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.projects import Project
-from projections.base import InlineProjection, newest_first
+from projections.base import InlineProjection, RowMapping, map_row, newest_first, select_list
+
+PROJECT_ROW: RowMapping = {
+    "tenant_id": lambda p: UUID(p.tenant_id),
+    "id": attrgetter("id"),
+    "title": attrgetter("title"),
+    "description": attrgetter("description"),
+    "status": attrgetter("status"),
+    "config": attrgetter("config"),
+    "preset_id": lambda p: UUID(p.preset_id) if p.preset_id else None,
+    "story_chars": lambda p: len(p.story or ""),
+    "scene_count": lambda p: len(p.scenes),
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_on"),
+    "updated_at": attrgetter("modified_on"),
+    "deleted_at": attrgetter("deleted_at"),
+}
+SCENE_COLUMNS = ("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id")
+
+
+def project_row(p: Project) -> dict[str, Any]:
+    """The project's row of the projects table (also what the API answers for a project it holds)."""
+    return map_row(PROJECT_ROW, p)
+
+
+def scene_rows(p: Project) -> list[dict[str, Any]]:
+    """The project's rows of the scenes table, in order."""
+    tenant = UUID(p.tenant_id)
+    return [dict(zip(SCENE_COLUMNS, (tenant, p.id, i, s["text"], s["prompt"],
+                                     UUID(s["image_asset_id"]) if s["image_asset_id"] else None)))
+            for i, s in enumerate(p.scenes)]
 
 
 class ProjectsProjection(InlineProjection):
     name = "projects"
     handles = (Project,)
-    tables = {
-        "projects": (("tenant_id", "id", "title", "description", "status", "config", "preset_id",
-                      "story_chars", "scene_count", "version", "created_at", "updated_at", "deleted_at"),
-                     ("tenant_id", "id")),
-    }
+    tables = {"projects": (tuple(PROJECT_ROW), ("tenant_id", "id"))}
+    json_columns = frozenset({"config"})
 
     def rows(self, p: Any) -> dict[str, list[tuple[Any, ...]]]:
-        return {"projects": [(
-            UUID(p.tenant_id), p.id, p.title, p.description, p.status, Jsonb(p.config),
-            UUID(p.preset_id) if p.preset_id else None, len(p.story or ""), len(p.scenes), p.version,
-            p.created_on, p.modified_on, p.deleted_at,
-        )]}
+        return {"projects": [self.as_tuple("projects", project_row(p))]}
 
 
 class ScenesProjection(InlineProjection):
@@ -34,21 +56,13 @@ class ScenesProjection(InlineProjection):
     single_row = False
     relevant = frozenset({"Project.Created", "Project.StorySet", "Project.ScenesMerged", "Project.SceneSplit",
                           "Project.ScenesReordered", "Project.SceneUpdated", "Project.SceneImageAttached"})
-    tables = {
-        "scenes": (("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id"),
-                   ("tenant_id", "project_id")),
-    }
+    tables = {"scenes": (SCENE_COLUMNS, ("tenant_id", "project_id"))}
 
     def rows(self, p: Any) -> dict[str, list[tuple[Any, ...]]]:
-        tenant = UUID(p.tenant_id)
-        return {"scenes": [
-            (tenant, p.id, i, s["text"], s["prompt"], UUID(s["image_asset_id"]) if s["image_asset_id"] else None)
-            for i, s in enumerate(p.scenes)
-        ]}
+        return {"scenes": [self.as_tuple("scenes", row) for row in scene_rows(p)]}
 
 
-PROJECT_COLUMNS = ("id, title, description, status, config, preset_id, story_chars, scene_count,"
-                   " version, created_at, updated_at, deleted_at")
+PROJECT_COLUMNS = select_list(PROJECT_ROW)
 
 
 def get_project(conn: Any, tenant_id: UUID, project_id: UUID, include_deleted: bool = False) -> dict[str, Any] | None:

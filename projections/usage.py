@@ -5,22 +5,28 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.quotas import Usage
-from projections.base import InlineProjection
+from projections.base import InlineProjection, RowMapping, map_row
+
+USAGE_ROW: RowMapping = {
+    "tenant_id": lambda u: UUID(u.tenant_id),
+    "day": lambda u: date.fromisoformat(u.day),
+    "used": lambda u: u.used,
+    "version": lambda u: u.version,
+}
 
 
 class UsageProjection(InlineProjection):
     name = "usage"
     handles = (Usage,)
-    tables = {"usage": (("tenant_id", "day", "used", "version"), ("tenant_id", "day"))}
+    tables = {"usage": (tuple(USAGE_ROW), ("tenant_id", "day"))}
+    json_columns = frozenset({"used"})
 
     def key(self, aggregate: Any, n: int) -> tuple[Any, ...]:
         return (UUID(aggregate.tenant_id), date.fromisoformat(aggregate.day))[:n]
 
     def rows(self, u: Any) -> dict[str, list[tuple[Any, ...]]]:
-        return {"usage": [(UUID(u.tenant_id), date.fromisoformat(u.day), Jsonb(u.used), u.version)]}
+        return {"usage": [self.as_tuple("usage", map_row(USAGE_ROW, u))]}
 
 
 def used_on(conn: Any, tenant_id: UUID, day: date) -> dict[str, int]:

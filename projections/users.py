@@ -2,43 +2,59 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from domain.users import User
-from projections.base import InlineProjection
+from projections.base import InlineProjection, RowMapping, map_row, select_list
+
+USER_ROW: RowMapping = {
+    "tenant_id": lambda u: UUID(u.tenant_id),
+    "id": attrgetter("id"),
+    "email": attrgetter("email"),
+    "name": attrgetter("name"),
+    "image": attrgetter("image"),
+    "role": attrgetter("role"),
+    "settings": attrgetter("settings"),
+    "default_preset_id": lambda u: UUID(u.default_preset_id) if u.default_preset_id else None,
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_on"),
+    "updated_at": attrgetter("modified_on"),
+    "deleted_at": attrgetter("deleted_at"),
+}
+TOKEN_COLUMNS = ("tenant_id", "id", "name", "token_hash", "prefix", "created_at", "expires_at", "revoked_at")
+
+
+def user_row(u: User) -> dict[str, Any]:
+    """The user's row of the users table (also what the API answers for a user it holds)."""
+    return map_row(USER_ROW, u)
+
+
+def token_rows(u: User) -> list[dict[str, Any]]:
+    """The user's rows of the api_tokens table (hashes only)."""
+    tenant = UUID(u.tenant_id)
+    return [dict(zip(TOKEN_COLUMNS, (
+        tenant, UUID(token_id), t["name"], bytes.fromhex(t["token_hash"]), t["prefix"],
+        datetime.fromisoformat(t["issued_at"]),
+        datetime.fromisoformat(t["expires_at"]) if t["expires_at"] else None,
+        datetime.fromisoformat(t["revoked_at"]) if t["revoked_at"] else None)))
+        for token_id, t in u.tokens.items()]
 
 
 class UsersProjection(InlineProjection):
     name = "users"
     handles = (User,)
     single_row = False  # users is one row, api_tokens many: replace both
-    tables = {
-        "users": (("tenant_id", "id", "email", "name", "image", "role", "settings", "default_preset_id",
-                   "version", "created_at", "updated_at", "deleted_at"), ("tenant_id", "id")),
-        "api_tokens": (("tenant_id", "id", "name", "token_hash", "prefix", "created_at",
-                        "expires_at", "revoked_at"), ("tenant_id",)),
-    }
+    tables = {"users": (tuple(USER_ROW), ("tenant_id", "id")), "api_tokens": (TOKEN_COLUMNS, ("tenant_id",))}
+    json_columns = frozenset({"settings"})
 
     def rows(self, user: Any) -> dict[str, list[tuple[Any, ...]]]:
-        tenant = UUID(user.tenant_id)
-        return {
-            "users": [(tenant, user.id, user.email, user.name, user.image, user.role, Jsonb(user.settings),
-                       UUID(user.default_preset_id) if user.default_preset_id else None,
-                       user.version, user.created_on, user.modified_on, user.deleted_at)],
-            "api_tokens": [
-                (tenant, UUID(token_id), t["name"], bytes.fromhex(t["token_hash"]), t["prefix"],
-                 datetime.fromisoformat(t["issued_at"]),
-                 datetime.fromisoformat(t["expires_at"]) if t["expires_at"] else None,
-                 datetime.fromisoformat(t["revoked_at"]) if t["revoked_at"] else None)
-                for token_id, t in user.tokens.items()
-            ],
-        }
+        return {"users": [self.as_tuple("users", user_row(user))],
+                "api_tokens": [self.as_tuple("api_tokens", row) for row in token_rows(user)]}
 
 
-USER_COLUMNS = "id, email, name, image, role, settings, version, created_at, updated_at"
+USER_COLUMNS = select_list(USER_ROW, without=("tenant_id", "default_preset_id", "deleted_at"))
 ME_COLUMNS = USER_COLUMNS + ", default_preset_id"
 
 

@@ -22,6 +22,7 @@ from domain.assets import Asset
 from domain.jobs import Job
 from domain.projects import Project
 from domain.shared import TenantAggregate
+from eventstore.recorder import act_as_projector
 from projections.inline import INLINE_PROJECTIONS
 
 UPSTREAM = AvmApplication.name
@@ -355,6 +356,8 @@ ASYNC_PROJECTIONS: tuple[tuple[type[Projection[Any]], type[AsyncView]], ...] = (
     (DailyUsageProjection, DailyUsageView),
 )
 ASYNC_NAMES = tuple(p.name for p, _ in ASYNC_PROJECTIONS)
+# Their own recorders act as the projector role (their tables are its), whatever the login.
+act_as_projector(*ASYNC_NAMES)
 
 
 def lock_key(name: str) -> int:

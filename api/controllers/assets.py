@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 
@@ -12,6 +11,7 @@ from api.auth import admin_only, command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
 from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
+from api.responses import from_row
 from api.services import Services
 from domain.application import CommandContext
 from domain.assets import Asset
@@ -21,12 +21,8 @@ from projections import assets as q
 
 def asset_out(source: dict[str, Any] | Asset) -> AssetOut:
     if isinstance(source, Asset):
-        a = source
-        return msgspec.convert(dict(
-            id=a.id, type=a.type, uri=a.uri, size_bytes=a.size_bytes, metadata=a.metadata, project_id=a.project_id,
-            job_id=a.job_id, scene_index=a.scene_index, expires_at=a.expires_at, expired_at=a.expired_at,
-            version=a.version, created_at=a.created_on, updated_at=a.modified_on, deleted_at=a.deleted_at), AssetOut)
-    return AssetOut(**source)
+        return from_row(AssetOut, q.asset_row(source), convert=True)
+    return from_row(AssetOut, source)
 
 
 def expire_due(services: Services, ctx: CommandContext, skipped: set[UUID] | None = None) -> int:

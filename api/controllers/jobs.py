@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
@@ -15,6 +14,7 @@ from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, his
 from api.schemas import (
     CompleteJob, FailJob, History, JobList, JobOut, QueueJob, ReportProgress, RetryJob, WorkerJobOut, plain,
 )
+from api.responses import from_row
 from api.services import Services
 from domain.errors import NotFound
 from domain.jobs import Job
@@ -26,21 +26,8 @@ TenantParam = Annotated[UUID | None, Parameter(description="Admins: read another
 
 def job_out(source: dict[str, Any] | Job, cls: type[JobOut] = JobOut) -> JobOut:
     if isinstance(source, Job):
-        j = source
-        data = dict(
-            id=j.id, project_id=UUID(j.project_id), status=j.status, priority=j.priority, config=j.config,
-            estimate=j.estimate, cost_actual=j.cost_actual, attempts=j.attempts, max_attempts=j.max_attempts,
-            from_step=j.from_step, progress=j.progress, error=j.error, timeout_seconds=j.timeout_seconds,
-            queued_at=j.queued_at, available_at=j.available_at, started_at=j.started_at,
-            heartbeat_at=j.heartbeat_at, finished_at=j.finished_at, version=j.version, created_at=j.created_on,
-            updated_at=j.modified_on)
-        if cls is WorkerJobOut:
-            data["tenant_id"] = UUID(j.tenant_id)
-        return msgspec.convert(data, cls)
-    row = {k: v for k, v in source.items() if k not in ("tenant_id", "worker_id")}
-    if cls is WorkerJobOut:
-        row["tenant_id"] = source["tenant_id"]
-    return cls(**row)
+        return from_row(cls, q.job_row(source), convert=True)
+    return from_row(cls, source)  # a worker's view (WorkerJobOut) includes the tenant
 
 
 class ProjectJobsController(Controller):

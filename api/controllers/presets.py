@@ -12,6 +12,7 @@ from api.auth import command_context, tenant_roles
 from api.idempotency import idempotent
 from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
 from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset, plain
+from api.responses import from_row
 from api.services import Services
 from domain.config import BUILTIN_PRESETS
 from domain.errors import NotFound
@@ -27,12 +28,8 @@ def builtin_out(p: dict[str, Any], default_id: str) -> PresetOut:
 
 
 def preset_out(source: dict[str, Any] | Preset, default_id: str) -> PresetOut:
-    if isinstance(source, Preset):
-        p = source
-        return PresetOut(id=p.id, name=p.name, config=p.config, builtin=False, is_default=str(p.id) == default_id,
-                         version=p.version, created_at=p.created_on, updated_at=p.modified_on,
-                         deleted_at=p.deleted_at)
-    return PresetOut(**source, builtin=False, is_default=str(source["id"]) == default_id)
+    row = q.preset_row(source) if isinstance(source, Preset) else source
+    return from_row(PresetOut, row, builtin=False, is_default=str(row["id"]) == default_id)
 
 
 def _default_id(services: Services, tenant: UUID) -> str:

@@ -16,6 +16,7 @@ from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
 )
+from api.responses import from_row
 from api.services import Services
 from domain.errors import NotFound
 from domain.estimate import estimate_cost
@@ -29,20 +30,11 @@ At = Annotated[str | None, Parameter(description="A version number or an RFC 333
 
 
 def project_out(source: dict[str, Any] | Project) -> ProjectOut:
-    if isinstance(source, Project):
-        p = source
-        return ProjectOut(
-            id=p.id, title=p.title, description=p.description, status=p.status, config=p.config,  # type: ignore[arg-type]
-            preset_id=UUID(p.preset_id) if p.preset_id else None, story_chars=len(p.story or ""),
-            scene_count=len(p.scenes), version=p.version, created_at=p.created_on,
-            updated_at=p.modified_on, deleted_at=p.deleted_at)
-    return ProjectOut(**source)
+    return from_row(ProjectOut, queries.project_row(source) if isinstance(source, Project) else source)
 
 
 def scenes_out(p: Project) -> list[SceneOut]:
-    return [SceneOut(index=i, text=s["text"], prompt=s["prompt"],
-                     image_asset_id=UUID(s["image_asset_id"]) if s["image_asset_id"] else None)
-            for i, s in enumerate(p.scenes)]
+    return [from_row(SceneOut, row, index=row["idx"]) for row in queries.scene_rows(p)]
 
 
 def _tenant(request: Request[Any, Any, Any]) -> UUID:

@@ -16,6 +16,7 @@ from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
     UserList, UserOut, plain,
 )
+from api.responses import from_row
 from api.services import Services
 from domain.errors import NotFound
 from domain.quotas import limits_for, usage_view
@@ -25,11 +26,7 @@ from projections import users as q
 
 
 def user_out(source: dict[str, Any] | User) -> UserOut:
-    if isinstance(source, User):
-        u = source
-        return UserOut(id=u.id, email=u.email, name=u.name, image=u.image, role=u.role,  # type: ignore[arg-type]
-                       settings=u.settings, version=u.version, created_at=u.created_on, updated_at=u.modified_on)
-    return UserOut(**source)
+    return from_row(UserOut, q.user_row(source) if isinstance(source, User) else source)
 
 
 class MeController(Controller):

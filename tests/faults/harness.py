@@ -688,6 +688,6 @@ def read_model_tables() -> list[str]:
 
 
 def checksums(conn: Any) -> dict[str, str]:
-    from projections.rebuild import table_checksums
+    from tests.rebuild_support import table_checksums
 
     return table_checksums(conn, read_model_tables())

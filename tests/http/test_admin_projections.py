@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from projections.inline import INLINE_PROJECTIONS
-from projections.rebuild import advisory_key, table_checksums
+from projections.rebuild import advisory_key
+from tests.rebuild_support import table_checksums
 from tests.http.helpers import assert_problem
 from tests.integration.test_rebuild import fresh_services, register, seed_mixed_history
 

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from domain.application import CommandContext
 from domain.users import User
 from projections.inline import INLINE_PROJECTIONS
-from projections.rebuild import rebuild, table_checksums
+from tests.rebuild_support import rebuild, table_checksums
 
 TABLES = [t for p in INLINE_PROJECTIONS for t in p.tables]
 STORY = ("第一段。" + "山上有一座古老的寺廟，廟裡住著一位老和尚和一個小和尚。" * 6 + "\n\n"
@@ -197,7 +197,8 @@ def test_the_fast_fold_folds_exactly_as_the_library(services: Any, make_tenant: 
     """The msgspec decoder and the direct apply reproduce the library's mapper and mutate, row for row."""
     from eventsourcing.persistence import JSONTranscoder, StoredEvent
 
-    from projections.rebuild import fold_events, log_head
+    from eventstore.replay import log_head
+    from tests.rebuild_support import fold_events
 
     tenants = make_history(services, make_tenant)
     mapper = services.app.mapper
@@ -230,7 +231,8 @@ def test_an_aggregate_of_a_type_this_code_does_not_know_is_skipped_but_an_unknow
         services: Any) -> None:
     from eventsourcing.utils import TopicError
 
-    from projections.rebuild import Folder, handled_types
+    from eventstore.replay import Folder
+    from projections.rebuild import handled_types
 
     folder = Folder(services.app.mapper, handled_types(INLINE_PROJECTIONS))
     stranger, user = uuid4(), User.register(email="x@example.com", name=None, role="user")
@@ -253,14 +255,14 @@ def _plain(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, 
 def test_rows_a_binary_copy_cannot_type_are_copied_as_text_like_the_inline_parameters(services: Any) -> None:
     import psycopg
 
-    from projections.rebuild import RebuildProgress, _Builder, _targets
+    from projections.rebuild.builder import copy_rows
+    from projections.rebuild.catalog import create_targets
 
     with psycopg.connect(services.db.url) as conn:  # a temporary table: private to this session
-        (target,) = _targets(conn, [p for p in INLINE_PROJECTIONS if p.name == "presets"], scratch=True)
-        builder = _Builder(conn, services.app.mapper, [], [target], None, RebuildProgress(names=()))
+        (target,) = create_targets(conn, [p for p in INLINE_PROJECTIONS if p.name == "presets"], scratch=True)
         tenant, preset = uuid4(), uuid4()
         now = datetime.now(timezone.utc)
-        builder._copy_table(target, [(tenant, preset, "typed", Jsonb({"a": 1.5}), 1, now, now, None)])
-        builder._copy_table(target, [(str(tenant), str(uuid4()), "as text", Jsonb({}), 2, now.isoformat(), now, None)])
+        copy_rows(conn, target, [(tenant, preset, "typed", Jsonb({"a": 1.5}), 1, now, now, None)])
+        copy_rows(conn, target, [(str(tenant), str(uuid4()), "as text", Jsonb({}), 2, now.isoformat(), now, None)])
         rows = conn.execute("SELECT name, config, version FROM pg_temp.presets__rb ORDER BY version").fetchall()
     assert rows == [("typed", {"a": 1.5}, 1), ("as text", {}, 2)]

@@ -13,7 +13,8 @@ from domain.application import CommandContext
 from domain.errors import EmailTaken
 from domain.projects import Project
 from projections.inline import INLINE_PROJECTIONS
-from projections.rebuild import RebuildRunning, advisory_key, blue_green, table_checksums, verify
+from projections.rebuild import RebuildRunning, advisory_key, blue_green, verify
+from tests.rebuild_support import table_checksums
 from tests.integration.test_rebuild import STORY, fresh_services, register, seed_mixed_history
 
 TABLES = [t for p in INLINE_PROJECTIONS for t in p.tables]
@@ -30,7 +31,7 @@ def bulk_projects(services: Any, ctx: CommandContext, n: int) -> list[str]:
             p.update_scene(0, prompt=f"prompt {i}")
             p.rename(f"Bulk {i}, renamed")
             batch.append(p)
-        services.app.save(*batch, meta=ctx, tenants={p.id: UUID(ctx.tenant_id) for p in batch}, aggregates=batch)
+        services.app._save(ctx, *batch)  # one save of 50 projects: their events and inline rows
         ids += [str(p.id) for p in batch]
     return ids
 

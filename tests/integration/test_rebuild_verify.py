@@ -10,7 +10,8 @@ from uuid import UUID
 import psycopg
 
 from projections.inline import INLINE_PROJECTIONS
-from projections.rebuild import table_checksums, verify
+from projections.rebuild import verify
+from tests.rebuild_support import table_checksums
 from tests import support
 from tests.integration.test_rebuild import fresh_services, seed_mixed_history
 
