@@ -90,7 +90,7 @@ def _progress(label: str) -> Iterator[Callable[[Any], None]]:
 
 def _split_names(names: tuple[str, ...]) -> tuple[list[str] | None, list[str]]:
     """(inline views to rebuild, None for all; asynchronous views to rebuild): all of both when no NAME."""
-    from projections.async_rebuild import async_names
+    from projections.rebuild.async_views import async_names
     from projections.inline import BY_NAME
 
     if not names:
@@ -131,7 +131,7 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
 
 
 def _rebuild_async(services: Any, names: list[str], tenant_id: UUID | None) -> None:
-    from projections.async_rebuild import rebuild_async
+    from projections.rebuild.async_views import rebuild_async
 
     try:
         results = rebuild_async(services.db.url, services.app.mapper, names, tenant_id=tenant_id)

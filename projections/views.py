@@ -208,7 +208,7 @@ class DailyUsageView(AsyncView):
     """Per tenant and UTC day: projects created, scenes, renders, storage bytes and cost."""
 
     name = "daily_usage"
-    tables = ("daily_usage", "daily_usage_assets")  # what a rebuild empties and refills (async_rebuild.py)
+    tables = ("daily_usage", "daily_usage_assets")  # what a rebuild empties and refills (rebuild/async_views.py)
     COUNTERS = ("projects_created", "scenes_created", "renders_succeeded", "renders_failed",
                 "storage_bytes_added", "storage_bytes_removed", "cost_estimated", "cost_actual")
 

@@ -94,9 +94,8 @@ def test_a_running_job_is_claimed_by_one_worker_at_a_time() -> None:
     (claim(1), lambda j: j.complete(None, at(2))),
     (claim(1), lambda j: j.cancel(at(2))),
     (claim(1), fail("VALIDATION", 2)),
-    (lambda j: j.delete(),),
-], ids=["succeeded", "cancelled", "failed", "deleted while queued"])
-def test_a_job_that_is_finished_cancelled_or_deleted_is_not_claimable(commands: tuple[Command, ...]) -> None:
+], ids=["succeeded", "cancelled", "failed"])
+def test_a_job_that_is_finished_or_cancelled_is_not_claimable(commands: tuple[Command, ...]) -> None:
     job = given(*queued(*commands))
 
     assert not job.claimable(at(3600))

@@ -30,7 +30,10 @@ from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from projections.rebuild import _lock_projections, _owner_connection, _set_tracking, log_head
+from eventstore.replay import log_head
+from projections.rebuild.builder import set_tracking
+from projections.rebuild.catalog import owner_connection
+from projections.rebuild.status import lock_projections
 from projections.views import ASYNC_PROJECTIONS, UPSTREAM, lock_key
 
 PAGE = 2_000  # events replayed between two executions of the collected statements
@@ -78,10 +81,10 @@ def _rebuild_one(url: str, mapper: Mapper[Any], projection_class: Any, view_clas
     started = time.monotonic()
     name: str = projection_class.name
     tables: tuple[str, ...] = view_class.tables
-    conn = _owner_connection(url)
+    conn = owner_connection(url)
     try:
         with conn.transaction():
-            _lock_projections(conn, [name])  # one rebuild of a view at a time (inline rebuilds' lock)
+            lock_projections(conn, [name])  # one rebuild of a view at a time (inline rebuilds' lock)
             with conn.cursor(row_factory=tuple_row) as cur:
                 free = bool(cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)).fetchone()[0])  # type: ignore[index]
                 cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
@@ -99,7 +102,7 @@ def _rebuild_one(url: str, mapper: Mapper[Any], projection_class: Any, view_clas
                                     (tenant_id,))
             events = _replay(conn, mapper, projection_class, view_class, upto, tenant_id)
             if move:
-                _set_tracking(conn, [name], upto)
+                set_tracking(conn, [name], upto)
             with conn.cursor(row_factory=tuple_row) as cur:
                 rows = sum(int(cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t)))
                                .fetchone()[0]) for t in tables)  # type: ignore[index]
