@@ -44,6 +44,10 @@ STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
     (e.QuotaExceeded, 429),
     (e.DomainProblem, 422),
 )
+# The part of the request a refusal is about, where the domain cannot name it (it knows no header).
+FIELD_OF: tuple[tuple[type[e.DomainProblem], str], ...] = (
+    (e.StaleVersion, "If-Match"),
+)
 
 
 def _slug(title: str) -> str:
@@ -69,7 +73,8 @@ def retry_after_seconds(resets_at: str, now: datetime | None = None) -> int:
 
 def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> Response[Any]:
     status = next(code for cls, code in STATUS_OF if isinstance(exc, cls))
-    errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
+    field = exc.field or next((name for cls, name in FIELD_OF if isinstance(exc, cls)), None)
+    errors = [FieldError(field=field, reason=exc.detail)] if field else None
     extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
     headers = None
     if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):

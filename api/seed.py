@@ -51,7 +51,7 @@ def seed(app: AvmApplication) -> str:
     uctx = ctx.for_tenant(user.tenant_id)
     project = app.create_project(uctx, title="The Lighthouse Keeper",
                                  description="A sample project: a three-scene story.")
-    app.change_project(uctx, str(project.id), None, lambda p: p.set_story(SAMPLE_STORY))
+    app.set_story(uctx, str(project.id), None, SAMPLE_STORY)
     remember_demo_token(token)
     return token
 

@@ -497,11 +497,10 @@ class Suite:
         while project.version < events:
             todo = min(250, events - project.version)
 
-            def rename_many(p: Any, todo: int = todo) -> None:
-                for _ in range(todo):
-                    p.rename(f"stream v{p.version + 1}")
-
-            project, _ = services.app.change_project(ctx, pid, None, rename_many)
+            project = services.app.load(Project, pid, ctx.tenant_id)
+            for _ in range(todo):
+                project.rename(f"stream v{project.version + 1}")
+            services.app._save(ctx, project)  # noqa: SLF001 - many renames in one save, as no command does
         with services.read(scope="system") as conn:
             snaps = conn.execute("SELECT count(*) AS n FROM snapshots WHERE originator_id = %s",
                                  (project.id,)).fetchone()["n"]

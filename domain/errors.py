@@ -41,7 +41,7 @@ class InvalidTransition(Conflict):
 
 
 class StaleVersion(DomainProblem):
-    """Raised when If-Match names a version that is no longer current."""
+    """Raised when the version a command expects is no longer current (api/ answers 412)."""
 
     title = "Precondition failed"
 
@@ -77,7 +77,7 @@ class ProjectHasActiveJobs(Conflict):
 
 
 class CommandAlreadyApplied(DomainProblem):
-    """Raised when a command's Idempotency-Key was already recorded by an earlier (or concurrent) request."""
+    """Raised when a command's id (the caller's key) was already recorded by an earlier (or concurrent) command."""
 
     title = "Command already applied"
 

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, NotFound, StaleVersion
 
-# `If-Match: *` (RFC 9110 §13.1.1): any current version. Versions start at 1, so 0 names none.
+# The caller expects any current version (HTTP's `*`, RFC 9110 §13.1.1). Versions start at 1, so 0 names none.
 ANY_VERSION = 0
 
 
@@ -35,13 +35,11 @@ class TenantAggregate(Aggregate):
         if expected == ANY_VERSION:
             # `*` matches any current representation; a soft-deleted one has none (GET answers 404).
             if self.deleted:
-                raise StaleVersion(f"If-Match: * but the {type(self).__name__.lower()} is deleted", field="If-Match")
+                raise StaleVersion(f"any current version was expected but the {type(self).__name__.lower()} is deleted")
             return
         if expected is not None and expected != self.version:
             raise StaleVersion(
-                f"version {expected} is stale: the current version is {self.version}",
-                field="If-Match",
-            )
+                f"version {expected} is stale: the current version is {self.version}")
 
     def check_not_deleted(self) -> None:
         if self.deleted:

@@ -91,13 +91,10 @@ class PresetController(Controller):
     def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
                       services: Services) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
-        def change(p: Preset) -> None:
-            if data.name is not UNSET:
-                p.rename(data.name)  # type: ignore[arg-type]
-            if data.config is not UNSET:
-                p.reconfigure(plain(data.config))
-
-        preset = services.app.change_preset(command_context(request), str(preset_id), if_match(request), change)
+        preset = services.app.update_preset(
+            command_context(request), str(preset_id), if_match(request),
+            name=data.name if isinstance(data.name, str) else None,
+            config=plain(data.config) if data.config is not UNSET else None)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
                         headers=etag(preset.version))
 

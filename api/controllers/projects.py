@@ -21,7 +21,6 @@ from api.services import Services
 from domain.errors import NotFound
 from domain.estimate import estimate_cost
 from domain.projects import Project
-from domain.quotas import limits_for
 from projections import history as h
 from projections import projects as queries
 
@@ -99,15 +98,11 @@ class ProjectController(Controller):
     def update_project(self, request: Request[Any, Any, Any], project_id: UUID, data: UpdateProject,
                        services: Services) -> Response[ProjectOut]:
         """Rename, describe and/or reconfigure (config merged section by section)."""
-        def change(p: Project) -> None:
-            if isinstance(data.title, str):
-                p.rename(data.title)
-            if isinstance(data.description, str):
-                p.describe(data.description)
-            if data.config is not UNSET:
-                p.reconfigure(plain(data.config))
-
-        project, _ = services.app.change_project(command_context(request), str(project_id), if_match(request), change)
+        project = services.app.update_project(
+            command_context(request), str(project_id), if_match(request),
+            title=data.title if isinstance(data.title, str) else None,
+            description=data.description if isinstance(data.description, str) else None,
+            config=plain(data.config) if data.config is not UNSET else None)
         return Response(project_out(project), headers=etag(project.version))
 
     @delete("/{project_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
@@ -128,8 +123,8 @@ class ProjectController(Controller):
     def change_status(self, request: Request[Any, Any, Any], project_id: UUID, data: ChangeStatus,
                       services: Services) -> Response[ProjectOut]:
         """Move the project to another status (allowed transitions only, else 409)."""
-        project, _ = services.app.change_project(command_context(request), str(project_id), if_match(request),
-                                                 lambda p: p.change_status(data.status))
+        project = services.app.change_project_status(command_context(request), str(project_id), if_match(request),
+                                                     data.status)
         return Response(project_out(project), headers=etag(project.version))
 
     @put("/{project_id:uuid}/story", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
@@ -161,25 +156,18 @@ class ProjectController(Controller):
     def edit_scenes(self, request: Request[Any, Any, Any], project_id: UUID, data: SceneEdit,
                     services: Services) -> Response[SceneList]:
         """Merge, split, reorder or update scenes; indexes are renumbered after each edit."""
-        limits = limits_for(request.user.role)
-        max_scenes = limits["scenes_per_project"] if limits else None
-
-        def edit(p: Project) -> list[str]:
-            match data:
-                case MergeScenes(indexes=indexes):
-                    return p.merge_scenes(list(indexes))
-                case SplitScene(index=index, position=position):
-                    return p.split_scene(index, position, max_scenes=max_scenes)
-                case ReorderScenes(order=order):
-                    p.reorder_scenes(list(order))
-                    return []
-                case UpdateScene(index=index, text=text, prompt=prompt):
-                    return p.update_scene(index, text, prompt)
-                case _:  # pragma: no cover - the union is exhaustive
-                    raise AssertionError(f"unknown scene edit {data!r}")
-
-        project, warnings = services.app.change_project(command_context(request), str(project_id),
-                                                        if_match(request), edit)
+        ctx, pid, version = command_context(request), str(project_id), if_match(request)
+        match data:
+            case MergeScenes(indexes=indexes):
+                project, warnings = services.app.merge_scenes(ctx, pid, version, list(indexes))
+            case SplitScene(index=index, position=position):
+                project, warnings = services.app.split_scene(ctx, pid, version, index, position)
+            case ReorderScenes(order=order):
+                project, warnings = services.app.reorder_scenes(ctx, pid, version, list(order))
+            case UpdateScene(index=index, text=text, prompt=prompt):
+                project, warnings = services.app.update_scene(ctx, pid, version, index, text, prompt)
+            case _:  # pragma: no cover - the union is exhaustive
+                raise AssertionError(f"unknown scene edit {data!r}")
         return Response(SceneList(items=scenes_out(project), warnings=warnings), headers=etag(project.version))
 
     @get("/{project_id:uuid}/estimate", sync_to_thread=True, responses=READ_ERRORS)

@@ -27,7 +27,7 @@ def test_a_full_cache_emptied_after_a_stale_version_keeps_working(database_url: 
         assert app.repository.cache.full
 
         with pytest.raises(StaleVersion):  # empties the cache, reads afresh, is still stale
-            app.change_project(ctx, str(first[0].id), 99, lambda p: p.rename("late"))
+            app.update_project(ctx, str(first[0].id), 99, title="late")
         # Emptied for real: only the project read afresh is cached (LRUCache.clear() kept all).
         assert list(app.repository.cache.cache) == [first[0].id]
 
@@ -40,7 +40,7 @@ def test_a_full_cache_emptied_after_a_stale_version_keeps_working(database_url: 
         assert len(app.repository.cache.cache) <= 3
         for project in first + more:
             assert app.load(Project, project.id, ctx.tenant_id).title == project.title
-        renamed, _ = app.change_project(ctx, str(first[0].id), first[0].version, lambda p: p.rename("on time"))
+        renamed = app.update_project(ctx, str(first[0].id), first[0].version, title="on time")
         assert renamed.title == "on time"
     finally:
         services.close()

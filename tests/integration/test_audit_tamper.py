@@ -96,7 +96,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             ctx = CommandContext(tenant_id=who.id, actor_id=who.id)
             for title in ("hello world", "second", "third"):
                 project = services.app.create_project(ctx, title=title)
-            services.app.change_project(ctx, str(project.id), None, lambda p: p.rename("renamed"))
+            services.app.update_project(ctx, str(project.id), None, title="renamed")
         env = {"DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path / ".data"),
                "AVM_CHECKPOINT_KEY": str(tmp_path / "keys" / "checkpoint.pem")}
         with TestClient(create_app(services), raise_server_exceptions=False) as client:

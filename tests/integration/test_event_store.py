@@ -70,7 +70,7 @@ def test_the_per_tenant_sequence_is_gap_free_under_concurrent_commands(services:
 def test_the_hash_chain_computed_in_python_matches_the_database(services: Any, tenant: Any) -> None:
     ctx = ctx_for(tenant, command_id="k-ü-1")
     project = services.app.create_project(ctx, title="Chained ✓", description="naïve")
-    services.app.change_project(ctx, str(project.id), None, lambda p: p.rename("Renamed"))
+    services.app.update_project(ctx, str(project.id), None, title="Renamed")
     prev = GENESIS
     rows = tenant_rows(services, tenant.id)
     assert len(rows) >= 4

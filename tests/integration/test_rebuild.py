@@ -31,10 +31,10 @@ def make_history(services: Any, make_tenant: Any) -> list[str]:
         ctx = CommandContext(tenant_id=t.id, actor_id=t.id, role=t.role)
         for i in range(3):
             p = services.app.create_project(ctx, title=f"Project {i}", config={"aspect_ratio": "16:9"})
-            services.app.change_project(ctx, str(p.id), None, lambda p: p.set_story(STORY))
-            services.app.change_project(ctx, str(p.id), None, lambda p: p.merge_scenes([0, 1])
-                                        if len(p.scenes[0]["text"]) + len(p.scenes[1]["text"]) <= 280 else None)
-            services.app.change_project(ctx, str(p.id), None, lambda p: p.reconfigure({"voice": {"speed": 1.5}}))
+            scenes = services.app.set_story(ctx, str(p.id), None, STORY).scenes
+            if len(scenes[0]["text"]) + len(scenes[1]["text"]) <= 280:
+                services.app.merge_scenes(ctx, str(p.id), None, [0, 1])
+            services.app.update_project(ctx, str(p.id), None, config={"voice": {"speed": 1.5}})
             if i == 1:
                 services.app.delete_project(ctx, str(p.id), None)
             if i == 2:
@@ -52,7 +52,7 @@ def make_history(services: Any, make_tenant: Any) -> list[str]:
         old = services.app.register_asset(ctx, type="json", uri="r2://b/k.json", expires_at=now + timedelta(seconds=1))
         services.app.expire_assets(CommandContext.system("tests"), [old.id], now=now + timedelta(seconds=2))
         preset = services.app.create_preset(ctx, name="Mine", config={"template": {"name": "dark"}}, is_default=True)
-        services.app.change_preset(ctx, str(preset.id), None, lambda p: p.rename("Mine, renamed"))
+        services.app.update_preset(ctx, str(preset.id), None, name="Mine, renamed")
         services.app.update_me(ctx, None, name="Renamed", settings={"theme": "dark"})
         _, token_id, _ = services.app.issue_token(ctx, name="second")
         services.app.revoke_token(ctx, token_id)
@@ -143,7 +143,7 @@ def seed_mixed_history(services: Any, tenants: int = 50) -> list[CommandContext]
             app.revoke_token(ctx, token_id)
         if i % 3 == 0:
             preset = app.create_preset(ctx, name=f"Preset {i}", config={"template": {"name": "dark"}}, is_default=True)
-            app.change_preset(ctx, str(preset.id), None, lambda p: p.rename("Renamed preset"))
+            app.update_preset(ctx, str(preset.id), None, name="Renamed preset")
             if i % 6 == 0:
                 app.delete_preset(ctx, str(preset.id), None)
         project = app.create_project(ctx, title=f"Project {i}", config={"aspect_ratio": "9:16"})
@@ -151,18 +151,18 @@ def seed_mixed_history(services: Any, tenants: int = 50) -> list[CommandContext]
         app.set_story(ctx, pid, None, STORY)
         kind = i % 4
         if kind == 0:
-            app.change_project(ctx, pid, None, lambda p: p.update_scene(0, prompt="a fox at dawn"))
-            app.split_scene(ctx, pid, None, 1, 40)
-            app.change_project(ctx, pid, None, lambda p: p.reorder_scenes(list(reversed(range(len(p.scenes))))))
+            app.update_scene(ctx, pid, None, 0, prompt="a fox at dawn")
+            project, _ = app.split_scene(ctx, pid, None, 1, 40)
+            app.reorder_scenes(ctx, pid, None, list(reversed(range(len(project.scenes)))))
         elif kind == 1:
-            app.change_project(ctx, pid, None, lambda p: p.rename(f"Project {i}, renamed"))
-            app.change_project(ctx, pid, None, lambda p: p.reconfigure({"voice": {"speed": 1.25}}))
+            app.update_project(ctx, pid, None, title=f"Project {i}, renamed")
+            app.update_project(ctx, pid, None, config={"voice": {"speed": 1.25}})
         elif kind == 2:
             app.delete_project(ctx, pid, None)
             app.restore_project(ctx, pid, None)
         else:
             app.split_scene(ctx, pid, None, 1, 40)
-            app.change_project(ctx, pid, None, lambda p: p.merge_scenes([1, 2]))
+            app.merge_scenes(ctx, pid, None, [1, 2])
         if kind != 2 or i % 8 == 2:
             job = app.queue_job(ctx, pid)
             jid = str(job.id)

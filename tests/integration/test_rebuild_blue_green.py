@@ -98,7 +98,7 @@ def test_commands_and_reads_never_fail_while_a_blue_green_rebuild_builds_and_swa
                 i += 1
                 try:
                     p = services.app.create_project(ctx, title=f"live {i}")
-                    services.app.change_project(ctx, str(p.id), None, lambda p: p.rename(f"live {i}, renamed"))
+                    services.app.update_project(ctx, str(p.id), None, title=f"live {i}, renamed")
                     services.app.set_story(ctx, str(p.id), None, STORY)
                     counts["commands"] += 3
                     if rebuilding.is_set():
