@@ -42,8 +42,8 @@ def head_as_get(app: ASGIApp, methods_of: dict[str, set[str]]) -> ASGIApp:
             await app(scope, receive, send)
             return
         head = scope["method"] == "HEAD"
-        if head:
-            scope["method"] = "GET"
+        if head:  # a copy: the server reads its own scope's method to know the body is left out
+            scope = {**scope, "method": "GET"}  # type: ignore[assignment]
 
         async def send_head(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -184,3 +184,44 @@ def test_retry_after_is_at_least_one_second() -> None:
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now) == 1
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now + timedelta(seconds=5)) == 1
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now - timedelta(hours=1)) == 3601
+
+
+# -- HEAD through a real server ------------------------------------------------------------------
+
+@pytest.fixture
+def served(services: Any) -> Iterator[str]:
+    """The app behind uvicorn on a free port, as `avm serve` runs it (the test client skips the server)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(services, close_services=False), host="127.0.0.1", port=port,
+                                           log_level="critical", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_head_through_the_server_keeps_the_connection_usable(served: str, tenant: Any) -> None:
+    # The server saw HEAD rewritten to GET in its own scope, expected the GET's body after its
+    # Content-Length, and reset the connection: every HEAD was an ERROR traceback in the log and the
+    # keep-alive connection's next request failed.
+    import httpx
+
+    with httpx.Client(base_url=served, headers=tenant.headers) as http:
+        for _ in range(3):
+            head = http.head("/api/v1/me")
+            assert head.status_code == 200 and head.content == b""
+            assert int(head.headers["content-length"]) == len(http.get("/api/v1/me").content)
