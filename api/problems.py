@@ -213,6 +213,36 @@ async def reject_nul_in_query(request: Request[Any, Any, Any]) -> None:
             raise e.ValidationProblem("query parameters must not contain NUL characters", field=key.replace("\x00", ""))
 
 
+_INTEGER = re.compile(r"[0-9]{1,19}|-[1-9][0-9]{0,18}")  # ASCII digits; range checks follow in the handler's type
+
+
+_INTEGER_QUERIES: dict[Any, frozenset[str]] = {}
+
+
+def _integer_queries(handler: Any) -> frozenset[str]:
+    """The handler's query parameters typed as integers (computed once per handler)."""
+    names = _INTEGER_QUERIES.get(handler)
+    if names is None:
+        found = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            kwarg = field.kwarg_definition
+            if getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None):
+                continue
+            types = [t for t in (field.inner_types if field.is_optional else (field,)) if not t.is_none_type]
+            if types and all(t.is_subclass_of(int) and not t.is_subclass_of(bool) for t in types):
+                found.add(getattr(kwarg, "query", None) or name)
+        names = _INTEGER_QUERIES[handler] = frozenset(found)
+    return names
+
+
+async def reject_number_spellings_in_query(request: Request[Any, Any, Any]) -> None:
+    """An integer query parameter is ASCII digits: Litestar's lax conversion also reads "1e1" and "5.0"."""
+    names = _integer_queries(request.route_handler)
+    for key, value in request.query_params.multi_items():
+        if key in names and not _INTEGER.fullmatch(value):
+            raise e.ValidationProblem("must be a whole number in ASCII digits", field=key)
+
+
 async def strict_body(request: Request[Any, Any, Any]) -> None:
     """Validate a JSON body strictly before the handler runs.
 

@@ -56,6 +56,30 @@ def test_an_at_version_that_is_not_ascii_digits_is_a_422_naming_at(client: Any, 
     assert_problem(r, 422, "at")
 
 
+# msgspec's lax conversion (Litestar's for query parameters) reads these as whole numbers:
+# "1e1" as 10 and "5.0" as 5, so a page size or a window was accepted in a spelling the contract refuses.
+NUMBER_SPELLINGS = {"exponent": "1e1", "upper exponent": "2E1", "decimal point": "5.0", "trailing point": "5."}
+INTEGER_QUERIES = [("/api/v1/projects", "limit"), ("/api/v1/jobs", "limit"), ("/api/v1/assets", "limit"),
+                   ("/api/v1/audit/events", "limit"), ("/api/v1/audit/events", "after"), ("/api/v1/me/usage", "days"),
+                   ("/api/v1/admin/stats", "days"), ("/api/v1/admin/users", "limit")]
+
+
+@pytest.mark.parametrize("value", NUMBER_SPELLINGS.values(), ids=NUMBER_SPELLINGS.keys())
+@pytest.mark.parametrize(("route", "name"), INTEGER_QUERIES)
+def test_an_integer_query_parameter_in_a_number_spelling_is_a_422_naming_it(client: Any, admin: Any, route: str,
+                                                                           name: str, value: str) -> None:
+    assert_problem(client.get(route, params={name: value}, headers=admin.headers), 422, name)
+
+
+@pytest.mark.parametrize(("route", "name"), INTEGER_QUERIES)
+def test_an_integer_query_parameter_in_ascii_digits_is_still_read(client: Any, admin: Any, route: str,
+                                                                  name: str) -> None:
+    value = "0" if name == "after" else "5"
+    if name == "after":
+        value = str(client.get(route, headers=admin.headers).json()["items"][0]["position"])
+    assert client.get(route, params={name: value}, headers=admin.headers).status_code == 200
+
+
 def test_an_ascii_at_version_still_reads_that_version(client: Any, tenant: Any) -> None:
     pid = create_project(client, tenant, "First")["id"]
     client.patch(f"{PROJECTS}/{pid}", json={"title": "Second"}, headers=tenant.headers)
