@@ -266,6 +266,34 @@ def test_an_invisible_only_story_or_scene_text_is_empty(client, services, tenant
     assert count_events(services, tenant.id) == before
 
 
+# Characters that print nothing beyond the five first listed: Unicode format characters (soft hyphen,
+# bidi marks and overrides, tags, Mongolian vowel separator), the Hangul fillers, the braille blank,
+# the combining grapheme joiner and variation selectors. A title of only these was accepted.
+MORE_INVISIBLE = ["\u00ad", "\u034f", "\u061c", "\u115f", "\u1160", "\u180e", "\u200e\u200f", "\u202e",
+                  "\u2066\u2069", "\u2800", "\u3164", "\ufe0f", "\uffa0", "\U000e0020\U000e007f", "\U000e0100"]
+
+
+@pytest.mark.parametrize("text", MORE_INVISIBLE, ids=[t.encode("unicode_escape").decode() for t in MORE_INVISIBLE])
+def test_every_character_that_prints_nothing_counts_as_empty(client, services, tenant, text):
+    project = client.post(PROJECTS, json={"title": "kept"}, headers=tenant.headers).json()
+    before = count_events(services, tenant.id)
+
+    title = client.patch(f"{PROJECTS}/{project['id']}", json={"title": " " + text}, headers=tenant.headers)
+    preset = client.post("/api/v1/presets", json={"name": text, "config": {}}, headers=tenant.headers)
+
+    assert {"field": "title", "reason": "must not be blank"} in assert_problem(title, 422, "title")["errors"]
+    assert {"field": "name", "reason": "must not be blank"} in assert_problem(preset, 422, "name")["errors"]
+    assert count_events(services, tenant.id) == before
+
+
+@pytest.mark.parametrize("text", ["\u2764\ufe0f", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\u05e9\u200f!",
+                                  "co\u00adop", "\u3164a"])
+def test_visible_text_among_invisible_characters_is_accepted(client, tenant, text):
+    r = client.post("/api/v1/presets", json={"name": text, "config": {}}, headers=tenant.headers)
+
+    assert r.status_code == 201, r.text
+
+
 def test_visible_text_with_a_zero_width_character_is_still_accepted(client, tenant):
     r = client.post(PROJECTS, json={"title": "a\u200bb"}, headers=tenant.headers)
 
