@@ -129,6 +129,27 @@ def test_a_malformed_authorization_is_401(client: Any, tenant: Any, header: str)
     assert_problem(r, 401)
 
 
+def test_two_authorization_headers_are_401_not_the_first_ones_identity(client: Any, services: Any, tenant: Any,
+                                                                       other_tenant: Any) -> None:
+    # The first header used to win: a proxy that checks the last one would let a request through
+    # as one tenant while avm acted as another. (The test client joins repeated headers into one
+    # value; a server passes them apart, as httpx's ASGI transport does.)
+    import anyio
+    import httpx
+
+    async def send(method: str, path: str, headers: list[tuple[str, str]], **kw: Any) -> Any:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app), base_url="http://t") as http:
+            return await http.request(method, path, headers=headers, **kw)
+
+    for first, second in ((tenant, other_tenant), (tenant, tenant)):
+        headers = [("Authorization", f"Bearer {first.token}"), ("Authorization", f"Bearer {second.token}")]
+        before = count_events(services, tenant.id, other_tenant.id)
+        assert_problem(anyio.run(send, "GET", "/api/v1/me", headers), 401)
+        assert_problem(anyio.run(lambda: send("POST", PROJECTS, headers, json={"title": "t"})), 401)
+        assert count_events(services, tenant.id, other_tenant.id) == before
+    assert anyio.run(send, "GET", "/api/v1/me", [("Authorization", f"Bearer {tenant.token}")]).status_code == 200
+
+
 @pytest.fixture
 def limited_client(services: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from litestar.testing import TestClient
