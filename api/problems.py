@@ -71,10 +71,13 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     status = next(code for cls, code in STATUS_OF if isinstance(exc, cls))
     errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
     extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
+    detail = exc.detail
+    if status == 422 and exc.field and not re.match(rf"{re.escape(exc.field)}\b", detail):
+        detail = f"{exc.field}: {detail}"  # as every 422 says it: `field: reason`
     headers = None
     if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):
         headers = {"Retry-After": str(retry_after_seconds(str(exc.extra["resets_at"])))}
-    return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
+    return problem(status, exc.title, detail, errors, headers=headers, extra=extra or None)
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:

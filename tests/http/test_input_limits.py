@@ -220,6 +220,21 @@ def test_each_reason_is_one_plain_sentence_and_the_detail_names_the_field_once(c
     assert "`" not in problem["detail"] and "$." not in problem["detail"]
 
 
+def test_a_refusal_found_after_the_schema_names_its_field_in_the_detail_too(client, tenant):
+    # The merged generation defaults are checked by the domain, not the schema: the detail was the
+    # bare reason ("must have at most 100 keys, not 101"), naming no field.
+    assert client.patch(ME, json={"settings": {"generation_defaults": {f"a{i}": i for i in range(60)}}},
+                        headers=tenant.headers).status_code == 200
+
+    r = client.patch(ME, json={"settings": {"generation_defaults": {f"b{i}": i for i in range(41)}}},
+                     headers=tenant.headers)
+
+    problem = assert_problem(r, 422, "settings.generation_defaults")
+    reason = "must have at most 100 keys, not 101"
+    assert problem["errors"] == [{"field": "settings.generation_defaults", "reason": reason}]
+    assert problem["detail"] == f"settings.generation_defaults: {reason}"
+
+
 def test_a_bad_query_parameter_is_one_sentence_too(client, tenant):
     r = client.get(PROJECTS, params={"limit": "1000"}, headers=tenant.headers)
 
