@@ -133,7 +133,13 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
         field_errors = [FieldError(field="body", reason=detail)]
         if "malformed" in detail.lower():
             title = "Malformed JSON"
-    return problem(status, title, detail, field_errors, headers=exc.headers)
+    headers = exc.headers
+    if status == 429 and headers and "RateLimit-Reset" in headers and "Retry-After" not in headers:
+        # Litestar's rate limiter says when the window resets; say it as every 429 does (RFC 9110 §10.2.3)
+        wait = max(1, int(headers["RateLimit-Reset"]))
+        headers = {**headers, "Retry-After": str(wait)}
+        detail = f"this token's rate limit of {headers.get('RateLimit-Limit', '?')} requests a second is used up; retry in {wait} s"
+    return problem(status, title, detail, field_errors, headers=headers)
 
 
 # SQLSTATE classes that mean "the database cannot serve now", not "the request or the code is wrong":

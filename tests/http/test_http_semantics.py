@@ -186,6 +186,29 @@ def test_retry_after_is_at_least_one_second() -> None:
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now - timedelta(hours=1)) == 3601
 
 
+@pytest.fixture
+def rate_limited_client(services: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    monkeypatch.setenv("AVM_RATE_LIMIT", "2")
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_a_rate_limit_429_says_when_to_retry_like_the_quota_429(rate_limited_client: Any, tenant: Any) -> None:
+    # It had RateLimit-Reset but no Retry-After, and its detail was the bare title "Too Many Requests".
+    responses = [rate_limited_client.get("/api/v1/me", headers=tenant.headers) for _ in range(4)]
+    refused = [r for r in responses if r.status_code == 429]
+    assert refused, [r.status_code for r in responses]
+    r = refused[0]
+    assert_problem(r, 429)
+    assert re.fullmatch(r"[1-9][0-9]*", r.headers["retry-after"]), r.headers.get("retry-after")
+    assert r.headers["retry-after"] == str(max(1, int(r.headers["ratelimit-reset"])))
+    assert r.json()["detail"] != r.json()["title"] and r.headers["retry-after"] in r.json()["detail"]
+
+
 # -- HEAD through a real server ------------------------------------------------------------------
 
 @pytest.fixture
