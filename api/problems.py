@@ -217,9 +217,13 @@ def _nul_path(value: Any, path: str = "") -> str | None:
 
 
 async def reject_nul_in_query(request: Request[Any, Any, Any]) -> None:
+    seen: set[str] = set()
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
             raise e.ValidationProblem("query parameters must not contain NUL characters", field=key.replace("\x00", ""))
+        if key in seen:  # no parameter is a list: which copy counts would be a guess (and a filter's guess may differ)
+            raise e.ValidationProblem("must be given once", field=key)
+        seen.add(key)
 
 
 _INTEGER = re.compile(r"[0-9]{1,19}|-[1-9][0-9]{0,18}")  # ASCII digits; range checks follow in the handler's type
