@@ -127,7 +127,7 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = exc.detail if status < 500 else "the server could not complete the request"
     if status == 404:
-        detail = "resource not found"
+        title, detail = e.NotFound.title, "resource not found"  # one type, one title (RFC 9457 §3.1.3)
     field_errors = None
     if status == 400:
         field_errors = [FieldError(field="body", reason=detail)]

@@ -159,6 +159,14 @@ def test_if_match_star_on_a_deleted_resource_is_404_for_changes_and_412_for_rest
     assert client.delete(f"{PROJECTS}/{pid}", headers=star).status_code == 204
 
 
+def test_one_problem_type_has_one_title_for_a_missing_route_and_a_missing_id(client: Any, tenant: Any) -> None:
+    # RFC 9457 §3.1.3: the title belongs to the type; the router's 404 said "Not Found", the API's "Not found".
+    route = client.get("/api/v1/nothing-here", headers=tenant.headers).json()
+    missing = client.get(f"{PROJECTS}/{uuid.uuid4()}", headers=tenant.headers).json()
+    assert route["type"] == missing["type"]
+    assert route["title"] == missing["title"] == "Not found"
+
+
 # -- quota 429 -----------------------------------------------------------------------------------
 
 def test_a_quota_429_carries_retry_after_in_whole_seconds_until_the_reset(client: Any, make_tenant: Any) -> None:
