@@ -121,6 +121,19 @@ def test_an_unlisted_origin_gets_no_cors_allowance(cors_client: Any) -> None:
     assert r.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
+@pytest.mark.parametrize("headers", [
+    {**PREFLIGHT, "Origin": "https://evil.example"},
+    {**PREFLIGHT, "Access-Control-Request-Method": "TRACE"},
+    {**PREFLIGHT, "Access-Control-Request-Headers": "x-evil"},
+], ids=["origin", "method", "headers"])
+def test_a_refused_preflight_is_a_problem_naming_what_was_refused(cors_client: Any, headers: dict[str, str]) -> None:
+    # It was Litestar's text/plain "Disallowed CORS Origin", the one error body that was not problem JSON.
+    r = cors_client.options(PROJECTS, headers=headers)
+    problem = assert_problem(r, 400)
+    assert problem["detail"].startswith("cross-origin request refused")
+    assert int(r.headers["content-length"]) == len(r.content)
+
+
 def test_without_configuration_no_cors_headers_appear(client: Any, tenant: Any) -> None:
     for r in (client.options(PROJECTS, headers=PREFLIGHT),
               client.get(PROJECTS, headers={**tenant.headers, "Origin": "https://studio.example"})):
