@@ -100,6 +100,19 @@ def test_a_repeated_at_is_refused_before_any_version_is_read(client: Any, tenant
     assert_problem(r, 422, "at")
 
 
+def test_an_at_time_in_lower_case_rfc_3339_reads_like_upper_case(client: Any, tenant: Any) -> None:
+    # RFC 3339 §5.6 allows "t" and "z"; `since`/`until` took them, `?at=` answered 422.
+    from datetime import datetime, timezone
+
+    pid = create_project(client, tenant, "First")["id"]
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%dt%H:%M:%S.%fz")
+    client.patch(f"{PROJECTS}/{pid}", json={"title": "Second"}, headers=tenant.headers)
+    r = client.get(f"{PROJECTS}/{pid}", params={"at": at}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "First"
+    assert r.json() == client.get(f"{PROJECTS}/{pid}", params={"at": at.upper()}, headers=tenant.headers).json()
+
+
 def test_an_ascii_at_version_still_reads_that_version(client: Any, tenant: Any) -> None:
     pid = create_project(client, tenant, "First")["id"]
     client.patch(f"{PROJECTS}/{pid}", json={"title": "Second"}, headers=tenant.headers)
