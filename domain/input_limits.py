@@ -49,6 +49,10 @@ def _walk(value: Any, path: str, depth: int, out: list[tuple[str, str]]) -> None
             kind = "keys" if isinstance(value, dict) else "items"
             out.append((path, f"must have at most {MAX_ITEMS} {kind}, not {len(value)}"))
             return
+        if isinstance(value, dict) and len(value) == 2 and "_type_" in value and "_data_" in value:
+            # the event store's tagged form (a stored UUID, time, decimal): read back as that, not as this object
+            out.append((path, "must not be an object of exactly the keys _type_ and _data_ (the event store's own form)"))
+            return
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             here = f"{path}.{key}"

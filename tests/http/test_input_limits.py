@@ -114,6 +114,63 @@ def test_job_error_details_over_a_limit_are_refused_and_the_job_stays_running(cl
     assert client.get(f"/api/v1/jobs/{job_id}", headers=tenant.headers).json()["status"] == "running"
 
 
+# -- the event store's tagged form is not a tenant's to write ---------------------------------------
+# An object of exactly the keys "_type_" and "_data_" is how the event store tags a stored UUID,
+# time or decimal. A tenant's such object was stored as written, read back as written from the live
+# view, but as a UUID (or a time: a 500) by `?at=`, the history, the audit trail and a rebuild.
+TAG_LOOKALIKES = {
+    "uuid": ("v", {"v": {"_type_": "uuid_hex", "_data_": "00" * 16}}),
+    "time, the value itself": ("", {"_type_": "datetime_iso", "_data_": "2020-01-01"}),
+    "decimal, in a list": ("v.1", {"v": [1, {"_data_": "1.5", "_type_": "decimal_str"}]}),
+    "unregistered name": ("v", {"v": {"_type_": "nope", "_data_": 1}}),
+}
+
+
+@pytest.mark.parametrize("where", list(FIELD))
+@pytest.mark.parametrize("lookalike", list(TAG_LOOKALIKES))
+def test_an_object_shaped_like_a_stored_tag_is_refused(client, services, tenant, where, lookalike):
+    path, value = TAG_LOOKALIKES[lookalike]
+    before = count_events(services, tenant.id)
+
+    r = _send_free_form(client, tenant, where, value)
+
+    field = ".".join(p for p in (FIELD[where], path) if p)
+    body = assert_problem(r, 422, field)
+    assert "_type_" in body["detail"]
+    assert count_events(services, tenant.id) == before
+
+
+def test_job_error_details_shaped_like_a_stored_tag_are_refused(client, services, make_tenant):
+    tenant, worker, job_id = _running_job(client, make_tenant)
+    before = count_events(services, tenant.id, worker.id)
+
+    r = client.post(f"/api/v1/jobs/{job_id}/fail", headers=worker.headers,
+                    json={"error": {"code": "INTERNAL", "message": "boom", "details": TAG_LOOKALIKES["uuid"][1]}})
+
+    assert_problem(r, 422, "error.details.v")
+    assert count_events(services, tenant.id, worker.id) == before
+
+
+def test_generation_defaults_merged_into_a_stored_tag_shape_are_refused(client, services, tenant):
+    assert client.patch(ME, json={"settings": {"generation_defaults": {"_type_": "uuid_hex"}}},
+                        headers=tenant.headers).status_code == 200
+    before = count_events(services, tenant.id)
+
+    r = client.patch(ME, json={"settings": {"generation_defaults": {"_data_": "00" * 16}}}, headers=tenant.headers)
+
+    assert_problem(r, 422, "settings.generation_defaults")
+    assert count_events(services, tenant.id) == before
+
+
+def test_a_tag_key_among_other_keys_is_plain_data_and_reads_back_the_same_everywhere(client, tenant):
+    metadata = {"v": {"_type_": "uuid_hex", "_data_": "00" * 16, "note": "three keys"}}
+    asset = client.post(ASSETS, json=_asset(metadata), headers=tenant.headers).json()
+
+    for params in ({}, {"at": "1"}):
+        r = client.get(f"{ASSETS}/{asset['id']}", params=params, headers=tenant.headers)
+        assert r.status_code == 200 and r.json()["metadata"] == metadata, r.text
+
+
 # -- the JSON parser never answers 500 --------------------------------------------------------------
 MALFORMED = {
     "truncated": b'{"title": "abc',
