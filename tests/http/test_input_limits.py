@@ -2,6 +2,7 @@
 a 422 lists every bad field in one sentence each, and invisible-only text counts as empty."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -160,6 +161,33 @@ def test_generation_defaults_merged_into_a_stored_tag_shape_are_refused(client, 
 
     assert_problem(r, 422, "settings.generation_defaults")
     assert count_events(services, tenant.id) == before
+
+
+@pytest.mark.parametrize("lookalike", ["uuid", "time, the value itself", "decimal, in a list"])
+def test_a_tag_lookalike_stored_before_it_was_refused_reads_back_as_an_object_everywhere(client, services, tenant,
+                                                                                      lookalike):
+    # Stored as an older version accepted it (the aggregate saved directly): `?at=` answered 500 for
+    # a time ("Expected object, got datetime"), and a UUID read back as a string.
+    from domain.application import CommandContext
+    from domain.assets import Asset
+
+    metadata = TAG_LOOKALIKES[lookalike][1]
+    asset = Asset(tenant_id=tenant.id, type="json", uri="s3://bucket/a.json", size_bytes=None,
+                  metadata=json.loads(json.dumps(metadata)), project_id=None, job_id=None, scene_index=None,
+                  expires_at="9999-12-31T00:00:00+00:00")
+    services.app._save(CommandContext(tenant_id=tenant.id, actor_id=tenant.id, role="premium"), asset)
+    services.app.forget_cached()
+
+    live = client.get(f"{ASSETS}/{asset.id}", headers=tenant.headers)
+    then = client.get(f"{ASSETS}/{asset.id}", params={"at": "1"}, headers=tenant.headers)
+
+    assert live.status_code == 200 and live.json()["metadata"] == metadata
+    assert then.status_code == 200, then.text
+    shape = then.json()["metadata"]
+    path = TAG_LOOKALIKES[lookalike][0]
+    for step in filter(None, path.split(".")):
+        shape = shape[int(step)] if isinstance(shape, list) else shape[step]
+    assert set(shape) == {"_type_", "_data_"}
 
 
 def test_a_tag_key_among_other_keys_is_plain_data_and_reads_back_the_same_everywhere(client, tenant):
