@@ -47,7 +47,7 @@ class Job(TenantAggregate):
                  priority: int, max_attempts: int, timeout_seconds: int, queued_at: str) -> None:
         self.tenant_id = tenant_id
         self.project_id = project_id
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
         self.estimate = estimate
         self.priority = priority
         self.max_attempts = max_attempts
