@@ -27,7 +27,7 @@ from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.methods import cors_config, install
 from api.idempotency import check_idempotency_key, store_idempotent_response
-from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, strict_body
+from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import refuse_unsupported_at
 from api.services import VERSION, Services
 
@@ -37,6 +37,7 @@ PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
 async def before_request(request: Any) -> Any:
     await reject_nul_in_query(request)
     refuse_unsupported_at(request)
+    await reject_number_spellings_in_query(request)
     await strict_body(request)
     return await check_idempotency_key(request)
 

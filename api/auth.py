@@ -50,7 +50,9 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer <token>` to a Principal; 401 when missing or not live."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        credential = parse_bearer(connection.headers.get("authorization"))
+        values = connection.headers.getall("authorization", [])
+        # One credential: with two headers, whichever one a proxy checked might not be the one used.
+        credential = parse_bearer(values[0]) if len(values) == 1 else None
         if credential is None:
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services

@@ -51,7 +51,7 @@ def parse_at(at: str | None) -> int | datetime | None:
     try:
         if not at.isascii():
             raise ValueError(at)
-        ts = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(at.replace("Z", "+00:00").replace("z", "+00:00"))  # RFC 3339 §5.6: either case
     except ValueError:
         raise ValidationProblem("at must be a version number or an RFC 3339 time", field="at") from None
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)

@@ -43,10 +43,23 @@ def head_as_get(app: ASGIApp, methods_of: dict[str, set[str]]) -> ASGIApp:
             await app(scope, receive, send)
             return
         head = scope["method"] == "HEAD"
-        if head:
-            scope["method"] = "GET"
+        if head:  # a copy: the server reads its own scope's method to know the body is left out
+            scope = {**scope, "method": "GET"}  # type: ignore[assignment]
+        preflight = scope["method"] == "OPTIONS" and any(k == b"access-control-request-method"
+                                                         for k, _ in scope.get("headers", []))
+        refused: list[bytes] = []
 
         async def send_head(message: Message) -> None:
+            if (preflight and message["type"] == "http.response.start" and message["status"] == 400
+                    and dict(message.get("headers", [])).get(b"content-type", b"").startswith(b"text/plain")):
+                refused.append(b"")  # Litestar's CORS refusal: text/plain "Disallowed CORS Origin, method"
+                return
+            if refused and message["type"] == "http.response.body":
+                refused[0] += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                await _refused_preflight(send, refused[0].decode("utf-8", "replace"))
+                return
             if message["type"] == "http.response.start":
                 known = methods_of.get(scope.get("path_template", ""))
                 message["headers"] = [
@@ -62,6 +75,18 @@ def head_as_get(app: ASGIApp, methods_of: dict[str, set[str]]) -> ASGIApp:
         await app(scope, receive, send_head)
 
     return wrapped
+
+
+async def _refused_preflight(send: Send, text: str) -> None:
+    """A refused CORS preflight as problem JSON, like every other error (it was text/plain)."""
+    import json
+
+    what = text.removeprefix("Disallowed CORS ").lower() or "request"
+    body = json.dumps({"type": "https://avm.example/problems/bad-request", "title": "Bad Request", "status": 400,
+                       "detail": f"cross-origin request refused: its {what} is not allowed"}).encode()
+    await send({"type": "http.response.start", "status": 400,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def install(app: Any) -> Any:

@@ -76,10 +76,13 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     field = exc.field or next((name for cls, name in FIELD_OF if isinstance(exc, cls)), None)
     errors = [FieldError(field=field, reason=exc.detail)] if field else None
     extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
+    detail = exc.detail
+    if status == 422 and exc.field and not re.match(rf"{re.escape(exc.field)}\b", detail):
+        detail = f"{exc.field}: {detail}"  # as every 422 says it: `field: reason`
     headers = None
     if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):
         headers = {"Retry-After": str(retry_after_seconds(str(exc.extra["resets_at"])))}
-    return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
+    return problem(status, exc.title, detail, errors, headers=headers, extra=extra or None)
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
@@ -129,13 +132,19 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = exc.detail if status < 500 else "the server could not complete the request"
     if status == 404:
-        detail = "resource not found"
+        title, detail = e.NotFound.title, "resource not found"  # one type, one title (RFC 9457 §3.1.3)
     field_errors = None
     if status == 400:
         field_errors = [FieldError(field="body", reason=detail)]
         if "malformed" in detail.lower():
             title = "Malformed JSON"
-    return problem(status, title, detail, field_errors, headers=exc.headers)
+    headers = exc.headers
+    if status == 429 and headers and "RateLimit-Reset" in headers and "Retry-After" not in headers:
+        # Litestar's rate limiter says when the window resets; say it as every 429 does (RFC 9110 §10.2.3)
+        wait = max(1, int(headers["RateLimit-Reset"]))
+        headers = {**headers, "Retry-After": str(wait)}
+        detail = f"this token's rate limit of {headers.get('RateLimit-Limit', '?')} requests a second is used up; retry in {wait} s"
+    return problem(status, title, detail, field_errors, headers=headers)
 
 
 # SQLSTATE classes that mean "the database cannot serve now", not "the request or the code is wrong":
@@ -213,9 +222,43 @@ def _nul_path(value: Any, path: str = "") -> str | None:
 
 
 async def reject_nul_in_query(request: Request[Any, Any, Any]) -> None:
+    seen: set[str] = set()
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
             raise e.ValidationProblem("query parameters must not contain NUL characters", field=key.replace("\x00", ""))
+        if key in seen:  # no parameter is a list: which copy counts would be a guess (and a filter's guess may differ)
+            raise e.ValidationProblem("must be given once", field=key)
+        seen.add(key)
+
+
+_INTEGER = re.compile(r"[0-9]{1,19}|-[1-9][0-9]{0,18}")  # ASCII digits; range checks follow in the handler's type
+
+
+_INTEGER_QUERIES: dict[Any, frozenset[str]] = {}
+
+
+def _integer_queries(handler: Any) -> frozenset[str]:
+    """The handler's query parameters typed as integers (computed once per handler)."""
+    names = _INTEGER_QUERIES.get(handler)
+    if names is None:
+        found = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            kwarg = field.kwarg_definition
+            if getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None):
+                continue
+            types = [t for t in (field.inner_types if field.is_optional else (field,)) if not t.is_none_type]
+            if types and all(t.is_subclass_of(int) and not t.is_subclass_of(bool) for t in types):
+                found.add(getattr(kwarg, "query", None) or name)
+        names = _INTEGER_QUERIES[handler] = frozenset(found)
+    return names
+
+
+async def reject_number_spellings_in_query(request: Request[Any, Any, Any]) -> None:
+    """An integer query parameter is ASCII digits: Litestar's lax conversion also reads "1e1" and "5.0"."""
+    names = _integer_queries(request.route_handler)
+    for key, value in request.query_params.multi_items():
+        if key in names and not _INTEGER.fullmatch(value):
+            raise e.ValidationProblem("must be a whole number in ASCII digits", field=key)
 
 
 async def strict_body(request: Request[Any, Any, Any]) -> None:

@@ -9,6 +9,7 @@ import msgspec
 from eventsourcing.domain import event
 
 from domain.errors import Conflict, ValidationProblem
+from domain.input_limits import as_written
 from domain.shared import TenantAggregate
 
 TYPES = ("image", "audio", "video", "text", "json")
@@ -35,7 +36,7 @@ class Asset(TenantAggregate):
         self.type = type
         self.uri = uri
         self.size_bytes = size_bytes
-        self.metadata = metadata
+        self.metadata = as_written(metadata)  # a stored tag lookalike reads back as written
         self.project_id = project_id
         self.job_id = job_id
         self.scene_index = scene_index

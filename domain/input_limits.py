@@ -49,10 +49,9 @@ def _walk(value: Any, path: str, depth: int, out: list[tuple[str, str]]) -> None
             kind = "keys" if isinstance(value, dict) else "items"
             out.append((path, f"must have at most {MAX_ITEMS} {kind}, not {len(value)}"))
             return
-        if isinstance(value, dict) and "_type_" in value and "_data_" in value:
-            # The event store's own tagged form ({"_type_": name, "_data_": …}): a tenant's object of
-            # that shape would be read back as the tagged type (decisions #29).
-            out.append((path, "must not hold both `_type_` and `_data_` keys (reserved by the event store)"))
+        if isinstance(value, dict) and len(value) == 2 and "_type_" in value and "_data_" in value:
+            # the event store's tagged form (a stored UUID, time, decimal): read back as that, not as this object
+            out.append((path, "must not be an object of exactly the keys _type_ and _data_ (the event store's own form)"))
             return
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
@@ -67,3 +66,39 @@ def _walk(value: Any, path: str, depth: int, out: list[tuple[str, str]]) -> None
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) > MAX_INTEGER:
             out.append((path, f"must be an integer within ±{MAX_INTEGER}"))
+
+
+def as_written(value: Any) -> Any:
+    """A free-form value as the tenant wrote it, from an event read back from the store.
+
+    Before the tagged form was refused (`_walk`), a tenant could store an object of exactly the keys
+    `_type_` and `_data_`; reading the event, the store turns it into a UUID, time or decimal. Here
+    such values become that object again, so every reader gets JSON (no 500) and the shape written.
+    Values the tenant wrote are plain JSON, returned as they are. Iterative: stored values may be
+    deeper than the stack."""
+    from datetime import datetime
+    from decimal import Decimal
+    from uuid import UUID
+
+    def tag(v: Any) -> Any:
+        if isinstance(v, UUID):
+            return {"_type_": "uuid_hex", "_data_": v.hex}
+        if isinstance(v, datetime):
+            return {"_type_": "datetime_iso", "_data_": v.isoformat()}
+        if isinstance(v, Decimal):
+            return {"_type_": "decimal_str", "_data_": str(v)}
+        return v
+
+    if not isinstance(value, (dict, list)):
+        return tag(value)
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        keys = container.keys() if isinstance(container, dict) else range(len(container))
+        for k in keys:
+            v = container[k]
+            if isinstance(v, (dict, list)):
+                stack.append(v)
+            elif isinstance(v, (UUID, datetime, Decimal)):
+                container[k] = tag(v)
+    return value

@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.errors import Conflict, ValidationProblem
+from domain.input_limits import as_written
 from domain.shared import TenantAggregate
 
 STEPS = ("ingest", "segment", "prompt", "image_generation", "text_to_speech", "video_render", "publish")
@@ -46,7 +47,7 @@ class Job(TenantAggregate):
                  priority: int, max_attempts: int, timeout_seconds: int, queued_at: str) -> None:
         self.tenant_id = tenant_id
         self.project_id = project_id
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
         self.estimate = estimate
         self.priority = priority
         self.max_attempts = max_attempts
@@ -166,7 +167,7 @@ class Job(TenantAggregate):
 
     @event("Failed")
     def _fail(self, error: dict[str, Any], will_retry: bool, available_at: str | None) -> None:
-        self.error = error
+        self.error = as_written(error)  # a stored tag lookalike in details reads back as written
         self.worker_id = None
         if will_retry:
             self.status = "queued"

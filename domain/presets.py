@@ -7,6 +7,7 @@ from eventsourcing.domain import event
 
 from domain.config import BUILTIN_PRESETS, merge_config, validate_config
 from domain.errors import ValidationProblem
+from domain.input_limits import as_written
 from domain.shared import TenantAggregate
 
 BUILTIN_IDS = {p["id"] for p in BUILTIN_PRESETS}
@@ -31,7 +32,7 @@ class Preset(TenantAggregate):
     def __init__(self, tenant_id: str, name: str, config: dict[str, Any]) -> None:
         self.tenant_id = tenant_id
         self.name = name
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
 
     @classmethod
     def create(cls, *, tenant_id: str, name: str, config: dict[str, Any]) -> Preset:
@@ -55,7 +56,7 @@ class Preset(TenantAggregate):
 
     @event("Reconfigured")
     def _reconfigure(self, config: dict[str, Any]) -> None:
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
 
     @event("Deleted")
     def _mark_deleted(self) -> None:

@@ -7,6 +7,7 @@ from eventsourcing.domain import event
 
 from domain.config import merge_config, validate_config
 from domain.errors import Conflict, InvalidTransition, ProjectHasActiveJobs, QuotaExceeded, ValidationProblem
+from domain.input_limits import as_written
 from domain.segmentation import check_scene_text, segment
 from domain.shared import TenantAggregate
 
@@ -56,7 +57,7 @@ class Project(TenantAggregate):
         self.tenant_id = tenant_id
         self.title = title
         self.description = description
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
         self.preset_id = preset_id
         self.status = "draft"
         self.story: str | None = None
@@ -242,7 +243,7 @@ class Project(TenantAggregate):
 
     @event("Reconfigured")
     def _reconfigure(self, config: dict[str, Any]) -> None:
-        self.config = config
+        self.config = as_written(config)  # a stored tag lookalike reads back as written
 
     @event("StatusChanged")
     def _change_status(self, status: str, previous: str) -> None:

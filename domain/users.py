@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.errors import Conflict, NotFound, ValidationProblem
-from domain.input_limits import free_form_errors
+from domain.input_limits import as_written, free_form_errors
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
@@ -144,7 +144,7 @@ class User(TenantAggregate):
 
     @event("SettingsChanged")
     def _change_settings(self, settings: dict[str, Any]) -> None:
-        self.settings = settings
+        self.settings = as_written(settings)  # a stored tag lookalike reads back as written
 
     @event("RoleChanged")
     def _change_role(self, role: str, previous: str) -> None:

@@ -157,7 +157,10 @@ class MsgspecTranscoder(JSONTranscoder):
         if transcoding is None:
             return d
         try:
-            return transcoding.decode(d["_data_"])
+            value = transcoding.decode(d["_data_"])
+            # The application's own tags are what `encode` wrote, so they read back to the same data;
+            # data that does not ("2020-01-01" for a time) is a tenant's object, kept as written.
+            return value if transcoding.encode(value) == d["_data_"] else d
         except Exception:  # noqa: BLE001 - refused data: not a value the application tagged
             return d
 

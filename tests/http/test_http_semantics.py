@@ -121,6 +121,19 @@ def test_an_unlisted_origin_gets_no_cors_allowance(cors_client: Any) -> None:
     assert r.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
+@pytest.mark.parametrize("headers", [
+    {**PREFLIGHT, "Origin": "https://evil.example"},
+    {**PREFLIGHT, "Access-Control-Request-Method": "TRACE"},
+    {**PREFLIGHT, "Access-Control-Request-Headers": "x-evil"},
+], ids=["origin", "method", "headers"])
+def test_a_refused_preflight_is_a_problem_naming_what_was_refused(cors_client: Any, headers: dict[str, str]) -> None:
+    # It was Litestar's text/plain "Disallowed CORS Origin", the one error body that was not problem JSON.
+    r = cors_client.options(PROJECTS, headers=headers)
+    problem = assert_problem(r, 400)
+    assert problem["detail"].startswith("cross-origin request refused")
+    assert int(r.headers["content-length"]) == len(r.content)
+
+
 def test_without_configuration_no_cors_headers_appear(client: Any, tenant: Any) -> None:
     for r in (client.options(PROJECTS, headers=PREFLIGHT),
               client.get(PROJECTS, headers={**tenant.headers, "Origin": "https://studio.example"})):
@@ -159,6 +172,14 @@ def test_if_match_star_on_a_deleted_resource_is_404_for_changes_and_412_for_rest
     assert client.delete(f"{PROJECTS}/{pid}", headers=star).status_code == 204
 
 
+def test_one_problem_type_has_one_title_for_a_missing_route_and_a_missing_id(client: Any, tenant: Any) -> None:
+    # RFC 9457 §3.1.3: the title belongs to the type; the router's 404 said "Not Found", the API's "Not found".
+    route = client.get("/api/v1/nothing-here", headers=tenant.headers).json()
+    missing = client.get(f"{PROJECTS}/{uuid.uuid4()}", headers=tenant.headers).json()
+    assert route["type"] == missing["type"]
+    assert route["title"] == missing["title"] == "Not found"
+
+
 # -- quota 429 -----------------------------------------------------------------------------------
 
 def test_a_quota_429_carries_retry_after_in_whole_seconds_until_the_reset(client: Any, make_tenant: Any) -> None:
@@ -184,3 +205,67 @@ def test_retry_after_is_at_least_one_second() -> None:
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now) == 1
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now + timedelta(seconds=5)) == 1
     assert retry_after_seconds("2026-12-07T00:00:00+00:00", now - timedelta(hours=1)) == 3601
+
+
+@pytest.fixture
+def rate_limited_client(services: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    monkeypatch.setenv("AVM_RATE_LIMIT", "2")
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_a_rate_limit_429_says_when_to_retry_like_the_quota_429(rate_limited_client: Any, tenant: Any) -> None:
+    # It had RateLimit-Reset but no Retry-After, and its detail was the bare title "Too Many Requests".
+    responses = [rate_limited_client.get("/api/v1/me", headers=tenant.headers) for _ in range(4)]
+    refused = [r for r in responses if r.status_code == 429]
+    assert refused, [r.status_code for r in responses]
+    r = refused[0]
+    assert_problem(r, 429)
+    assert re.fullmatch(r"[1-9][0-9]*", r.headers["retry-after"]), r.headers.get("retry-after")
+    assert r.headers["retry-after"] == str(max(1, int(r.headers["ratelimit-reset"])))
+    assert r.json()["detail"] != r.json()["title"] and r.headers["retry-after"] in r.json()["detail"]
+
+
+# -- HEAD through a real server ------------------------------------------------------------------
+
+@pytest.fixture
+def served(services: Any) -> Iterator[str]:
+    """The app behind uvicorn on a free port, as `avm serve` runs it (the test client skips the server)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(services, close_services=False), host="127.0.0.1", port=port,
+                                           log_level="critical", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_head_through_the_server_keeps_the_connection_usable(served: str, tenant: Any) -> None:
+    # The server saw HEAD rewritten to GET in its own scope, expected the GET's body after its
+    # Content-Length, and reset the connection: every HEAD was an ERROR traceback in the log and the
+    # keep-alive connection's next request failed.
+    import httpx
+
+    with httpx.Client(base_url=served, headers=tenant.headers) as http:
+        for _ in range(3):
+            head = http.head("/api/v1/me")
+            assert head.status_code == 200 and head.content == b""
+            assert int(head.headers["content-length"]) == len(http.get("/api/v1/me").content)

@@ -105,6 +105,6 @@ def test_an_object_shaped_like_the_event_stores_tagged_values_is_refused_anywher
 
     tagged = {"_type_": "datetime_iso", "_data_": "2020-01-01T00:00:00+00:00"}
     assert free_form_errors({"a": [{"b": tagged}]}, "metadata") == [
-        ("metadata.a.0.b", "must not hold both `_type_` and `_data_` keys (reserved by the event store)")]
+        ("metadata.a.0.b", "must not be an object of exactly the keys _type_ and _data_ (the event store's own form)")]
     assert free_form_errors(tagged, "metadata") != []
     assert free_form_errors({"_type_": "x", "data": 1, "_data": 2}, "metadata") == []
