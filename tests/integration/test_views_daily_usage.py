@@ -188,7 +188,7 @@ def wait_for_line(log: Path, text: str, timeout: float = 30, after: int = 0) -> 
 
 # -- the rules ----------------------------------------------------------------------------------------
 def run_view(url: str) -> Any:
-    from api.cli_views import start_projectors
+    from projections.runtime import start_projectors
 
     return start_projectors(url, say=lambda _m: None)
 
