@@ -33,9 +33,9 @@ def fail_cleanly(fn: F) -> F:
 
 def open_database(stop_on_exit: bool = True) -> Any:
     """The database the command works on: DATABASE_URL, else the embedded server (started if need be)."""
-    from eventstore.database import open_database
+    from eventstore import database
 
-    return open_database(stop_on_exit=stop_on_exit)
+    return database.open_database(stop_on_exit=stop_on_exit)
 
 
 def migrate_if_owner(url: str) -> bool:
