@@ -3,4 +3,7 @@ import sys
 
 from api.cli import main
 
-sys.exit(main())
+# Guarded: a worker process that multiprocessing spawns (`avm serve --workers N`) imports this
+# module again as `__mp_main__`, and must not run the command line a second time.
+if __name__ == "__main__":
+    sys.exit(main())
