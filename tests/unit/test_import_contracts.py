@@ -3,9 +3,11 @@
 `lint-imports` (import-linter) reads every import of domain, eventstore, projections and api, those
 inside functions included: api > projections > eventstore > domain, the event store apart from the
 domain, the command line imported by nothing below it, and no import cycle inside any package.
+Beside them, a check import-linter has no contract for: no module takes another's private names.
 """
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -52,3 +54,22 @@ def test_a_crossed_layer_breaks_a_contract(tmp_path: Path, module: str, crossing
     assert result.returncode == 1, result.stdout + result.stderr
     broken = result.stdout[result.stdout.index("Broken contracts"):]
     assert contract in " ".join(broken.split()), result.stdout
+
+
+# The one private name still taken from a sibling module: the event store's queued insert, shared by
+# its recorder and group committer (a helper of the store's own, not renamed on this branch).
+PRIVATE_IMPORTS_KNOWN = {("eventstore/recorder.py", "eventstore.committer", "_Item")}
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name with a leading underscore is its module's own: the command line once re-exported
+    `_database` and `_services`, and a test and a benchmark took `api.cli_audit._offline_decoder`."""
+    taken = set()
+    for package in (*LAYERS, "bench"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level \
+                        and node.module.split(".")[0] in LAYERS:
+                    taken |= {(str(path.relative_to(ROOT)), node.module, a.name) for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")}
+    assert taken - PRIVATE_IMPORTS_KNOWN == set()
