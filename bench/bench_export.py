@@ -137,8 +137,7 @@ def child(url: str, tenant: str, page_size: int, samples: list[int], scratch: Pa
     from eventstore.database import Database
     from eventstore.verify import verify_export, verify_pages
     from projections import audit as a
-
-    from api.cli_audit import _offline_decoder
+    from projections.audit import offline_decoder
 
     services = Services(Database(url=url, embedded=False), pool_size=2)
     tenant_id = UUID(tenant)
@@ -179,7 +178,7 @@ def child(url: str, tenant: str, page_size: int, samples: list[int], scratch: Pa
             run(f, None)
         export["mb_per_s"] = round(path.stat().st_size / 2**20 / export["seconds"], 1)
         export["file_mb"] = round(path.stat().st_size / 2**20, 1)
-        decode = _offline_decoder()
+        decode = offline_decoder()
         started = time.perf_counter()
         with path.open("rb") as f:
             offline_report = verify_export(f, lambda row: a.shown_fields(row, decode))

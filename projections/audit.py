@@ -193,6 +193,15 @@ def shown_fields(row: Any, decode: Decode) -> dict[str, Any]:
             "data": jsonable(safe_decode(decode, bytes(row["state"])))}
 
 
+def offline_decoder() -> Decode:
+    """The application's own payload decoder, built without any database (in-memory persistence):
+    what checks an export file offline (`avm audit verify --file`)."""
+    from domain.application import AvmApplication
+
+    app = AvmApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
+    return app.mapper.transcoder.decode  # type: ignore[no-any-return]
+
+
 def export_record(row: dict[str, Any], decode: Decode) -> dict[str, Any]:
     """One export line: the contract's event shape plus tenant, topic and the raw stored state."""
     shown = shown_fields(row, decode)

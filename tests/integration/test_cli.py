@@ -209,7 +209,7 @@ def _spoil_usage(url: str) -> None:
 
 def test_projections_rebuild_replays_the_async_view_with_or_without_its_runner(
         cli_db: tuple[str, dict[str, str]]) -> None:
-    from api.cli_views import start_projectors
+    from projections.runtime import start_projectors
     from api.services import Services
     from domain.application import CommandContext
     from eventstore.database import Database
@@ -312,7 +312,7 @@ def test_async_rebuild_while_its_runner_projects_new_events_loses_and_doubles_no
         cli_db: tuple[str, dict[str, str]]) -> None:
     import threading
 
-    from api.cli_views import start_projectors
+    from projections.runtime import start_projectors
     from api.services import Services
     from domain.application import CommandContext
     from eventstore.database import Database

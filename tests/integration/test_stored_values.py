@@ -173,11 +173,10 @@ def read_over_http(world: dict[str, Any], ids: dict[str, str]) -> None:
     assert b'"manifest"' in export.splitlines()[-1], export.splitlines()[-1][:300]
     assert ok(client.get(f"{V1}/audit/verify?tenant_id={tenant}", headers=ah)).json()["ok"] is True
 
-    from api.cli_audit import _offline_decoder
     from eventstore.verify import verify_export
-    from projections.audit import shown_fields
+    from projections.audit import offline_decoder, shown_fields
 
-    decode = _offline_decoder()
+    decode = offline_decoder()
     report = verify_export(export.splitlines(), lambda row: shown_fields(row, decode))
     assert report.ok, report
 

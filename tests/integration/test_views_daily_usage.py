@@ -188,9 +188,11 @@ def wait_for_line(log: Path, text: str, timeout: float = 30, after: int = 0) -> 
 
 # -- the rules ----------------------------------------------------------------------------------------
 def run_view(url: str) -> Any:
-    from api.cli_views import start_projectors
+    """The projectors as `avm serve` runs them: skipped events counted on this process's /metrics."""
+    from api.controllers.metrics import count_item_failure
+    from projections.runtime import start_projectors
 
-    return start_projectors(url, say=lambda _m: None)
+    return start_projectors(url, say=lambda _m: None, item_failed=count_item_failure)
 
 
 def test_the_view_counts_projects_scenes_renders_storage_and_cost_per_tenant_and_utc_day(

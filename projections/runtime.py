@@ -1,23 +1,21 @@
-"""`avm projections run|status`: the asynchronous projectors and the state of every read model."""
+"""The asynchronous projectors: one ProjectionRunner (the library's) per async view, each behind an
+advisory lock so that one process runs it at a time (`avm serve` in-process, or `avm projections run`).
+
+This layer knows no HTTP nor command line: the caller gives the database URL to log in with and
+the hook that counts a skipped event (e.g. on /metrics)."""
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import click
-
-from api.cli_projections import projections
-from api.cli_support import _database, _services, fail_cleanly, migrate_if_owner
-
 log = logging.getLogger("avm.projectors")
 
 RETRY_SECONDS = 2.0
 Say = Callable[[str], None]
+ItemFailed = Callable[[str, Any, BaseException], None]
 
 
 class ProjectorSlot:
@@ -128,17 +126,19 @@ def projector_env(url: str) -> dict[str, str]:
     )
 
 
-def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll: float = 0.5) -> None:
+def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll: float = 0.5,
+                   item_failed: ItemFailed | None = None) -> None:
     """Run every asynchronous projection whose lock this process gets, until `stop` is set.
 
     Each view is woken by the event store's LISTEN/NOTIFY channel (the library's subscription);
     the loop here only takes free locks, checks the runners, and records skipped positions.
+    `item_failed`, when given, is called for each skipped event (the views' hook).
     """
-    from api.controllers.metrics import count_item_failure
     from projections import views
     from projections.views import ASYNC_PROJECTIONS
 
-    views.item_failed = count_item_failure  # skipped events show on /metrics (same process as serve)
+    if item_failed is not None:
+        views.item_failed = item_failed
     env = projector_env(url)
     slots = [ProjectorSlot(url, p, v, env, say) for p, v in ASYNC_PROJECTIONS]
     try:
@@ -151,10 +151,10 @@ def run_projectors(url: str, stop: threading.Event, *, say: Say = log.info, poll
             slot.release()
 
 
-def start_projectors(url: str, say: Say = log.info) -> Callable[[], None]:
+def start_projectors(url: str, say: Say = log.info, *, item_failed: ItemFailed | None = None) -> Callable[[], None]:
     """Run the projectors in a background thread (e.g. inside `avm serve`); returns the function that stops them."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_projectors, args=(url, stop), kwargs={"say": say},
+    thread = threading.Thread(target=run_projectors, args=(url, stop), kwargs={"say": say, "item_failed": item_failed},
                               name="avm-projectors", daemon=True)
     thread.start()
 
@@ -163,63 +163,3 @@ def start_projectors(url: str, say: Say = log.info) -> Callable[[], None]:
         thread.join(timeout=30)
 
     return stop_projectors
-
-
-@projections.command("run")
-@fail_cleanly
-def projections_run() -> None:
-    """Run the asynchronous projectors until stopped (Ctrl-C or SIGTERM).
-
-    Safe to run twice: one runner works, the others wait and take over when it stops.
-    """
-    from projections.views import ASYNC_NAMES
-
-    from api.services import projector_url
-
-    database = _database()
-    migrate_if_owner(database.url)
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"projectors: {', '.join(ASYNC_NAMES)} (pid {os.getpid()}; Ctrl-C to stop)")
-    run_projectors(projector_url(database.url), stop, say=click.echo)
-    click.echo("projectors stopped")
-
-
-COLUMNS = ("name", "kind", "position", "lag", "state", "runner")
-
-
-@projections.command("status")
-@fail_cleanly
-def projections_status() -> None:
-    """Every read model: kind (inline/async), position, lag in events, state (building/live)."""
-    from rich.console import Console
-
-    from api.controllers.health import max_view_lag
-    from projections.views import projection_states
-
-    services = _services(migrate=False)
-    try:
-        with services.read(scope="system") as conn:
-            states = projection_states(conn, max_view_lag())
-    finally:
-        services.close()
-    rows = [[str(s.get(c, "-")) for c in COLUMNS] for s in states]
-    console = Console()
-    if console.is_terminal:
-        from rich.table import Table
-
-        table = Table(title="projections")
-        for column in COLUMNS:
-            table.add_column(column, justify="right" if column in ("position", "lag") else "left")
-        for row, s in zip(rows, states):
-            table.add_row(*row, style="yellow" if s["state"] == "building" else None)
-        console.print(table)
-        return
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-    for line in [list(COLUMNS), *rows]:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())

@@ -5,7 +5,7 @@ import uuid
 
 import click
 
-from api.cli_support import _database, fail_cleanly
+from api.cli.support import fail_cleanly, open_database
 
 
 @click.command("bench")
@@ -21,12 +21,12 @@ def bench(seconds: float, connections: int) -> None:
     free local port, against the same database as `avm serve` (embedded) or DATABASE_URL. The
     data it writes stays: a fresh admin user bench-…@example.com and the projects it created.
     """
-    from api import bench as b
+    from api.cli import bench_client as b
     from api.services import Services
     from domain.application import CommandContext
     from eventstore import migrate as m
 
-    database = _database()
+    database = open_database()
     m.upgrade(database.url)
     services = Services(database, pool_size=2)
     try:

@@ -1,7 +1,11 @@
-"""`avm projections …`: rebuild (blue/green) and verify the read models from the event log."""
+"""`avm projections …`: rebuild (blue/green) and verify the read models from the event log, run the
+asynchronous projectors (projections.runtime), and show the state of every read model."""
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +14,7 @@ from uuid import UUID
 
 import click
 
-from api.cli_support import _services, fail_cleanly
+from api.cli.support import fail_cleanly, migrate_if_owner, open_database, open_services
 
 INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 
@@ -120,7 +124,7 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
     """
     inline, asynchronous = _split_names(names)
     tenant_id = _tenant(tenant)
-    services = _services()
+    services = open_services()
     try:
         if inline != []:
             _rebuild_inline(services, inline, tenant_id)
@@ -177,7 +181,7 @@ def projections_verify(names: tuple[str, ...], tenant: str | None, limit: int) -
     from projections.rebuild import verify
 
     chosen, tenant_id = _names(names), _tenant(tenant)
-    services = _services()
+    services = open_services()
     label = f"verify {', '.join(chosen or [])}"
     try:
         with _progress(label) as progress:
@@ -202,3 +206,64 @@ def projections_verify(names: tuple[str, ...], tenant: str | None, limit: int) -
         sys.exit(1)
     click.echo(f"verified {', '.join(result.projections)}{scope}: {result.rows} rows identical to a rebuild"
                f" from {result.head} events")
+
+
+@projections.command("run")
+@fail_cleanly
+def projections_run() -> None:
+    """Run the asynchronous projectors until stopped (Ctrl-C or SIGTERM).
+
+    Safe to run twice: one runner works, the others wait and take over when it stops.
+    """
+    from api.controllers.metrics import count_item_failure
+    from api.services import projector_url
+    from projections.runtime import run_projectors
+    from projections.views import ASYNC_NAMES
+
+    database = open_database()
+    migrate_if_owner(database.url)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"projectors: {', '.join(ASYNC_NAMES)} (pid {os.getpid()}; Ctrl-C to stop)")
+    run_projectors(projector_url(database.url), stop, say=click.echo, item_failed=count_item_failure)
+    click.echo("projectors stopped")
+
+
+COLUMNS = ("name", "kind", "position", "lag", "state", "runner")
+
+
+@projections.command("status")
+@fail_cleanly
+def projections_status() -> None:
+    """Every read model: kind (inline/async), position, lag in events, state (building/live)."""
+    from rich.console import Console
+
+    from api.controllers.health import max_view_lag
+    from projections.views import projection_states
+
+    services = open_services(migrate=False)
+    try:
+        with services.read(scope="system") as conn:
+            states = projection_states(conn, max_view_lag())
+    finally:
+        services.close()
+    rows = [[str(s.get(c, "-")) for c in COLUMNS] for s in states]
+    console = Console()
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title="projections")
+        for column in COLUMNS:
+            table.add_column(column, justify="right" if column in ("position", "lag") else "left")
+        for row, s in zip(rows, states):
+            table.add_row(*row, style="yellow" if s["state"] == "building" else None)
+        console.print(table)
+        return
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    for line in [list(COLUMNS), *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())

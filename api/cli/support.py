@@ -31,10 +31,11 @@ def fail_cleanly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _database(stop_on_exit: bool = True) -> Any:
-    from eventstore.database import open_database
+def open_database(stop_on_exit: bool = True) -> Any:
+    """The database the command works on: DATABASE_URL, else the embedded server (started if need be)."""
+    from eventstore import database
 
-    return open_database(stop_on_exit=stop_on_exit)
+    return database.open_database(stop_on_exit=stop_on_exit)
 
 
 def migrate_if_owner(url: str) -> bool:
@@ -52,10 +53,11 @@ def migrate_if_owner(url: str) -> bool:
     return True
 
 
-def _services(migrate: bool = True) -> Any:
+def open_services(migrate: bool = True) -> Any:
+    """The services (application, pool) on that database, migrated first unless told not to (see migrate_if_owner)."""
     from api.services import Services
 
-    db = _database()
+    db = open_database()
     if migrate:
         migrate_if_owner(db.url)
     return Services(db, pool_size=2)

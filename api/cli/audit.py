@@ -2,33 +2,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial, wraps
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 from uuid import UUID
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail_cleanly(fn: F) -> F:
-    # api.cli imports this module at its end; take its helper when a command runs, not at import.
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from api.cli import fail_cleanly
-
-        return fail_cleanly(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+from api.cli.support import fail_cleanly, open_services
 
 
 @contextmanager
 def _services() -> Iterator[Any]:
-    from api.cli_support import _services as open_services
-
     services = open_services(migrate=False)
     try:
         yield services
@@ -43,14 +30,6 @@ def _tenant(value: str | None) -> UUID | None:
         return UUID(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a tenant id (a UUID)", param_hint="--tenant") from None
-
-
-def _offline_decoder() -> Callable[[bytes], dict[str, Any]]:
-    """The application's own payload decoder, built without any database (in-memory persistence)."""
-    from domain.application import AvmApplication
-
-    app = AvmApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
-    return app.mapper.transcoder.decode  # type: ignore[no-any-return]
 
 
 def _line(ok: bool, tenant: str | None, text: str) -> None:
@@ -71,7 +50,7 @@ def audit() -> None:
               help="Also check a signed checkpoint: every tenant in it must still hold its head.")
 @click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="PEM key the checkpoint must be signed by (default: the key at $AVM_CHECKPOINT_KEY).")
-@_fail_cleanly
+@fail_cleanly
 def verify(tenant: str | None, file: Path | None, checkpoint: Path | None, public_key: Path | None) -> None:
     """Recompute hash chains and report the first broken link; exits 1 when any chain is broken."""
     tenant_id = _tenant(tenant)
@@ -140,9 +119,9 @@ def _verify_directory(directory: Path, tenant_id: UUID | None, signed: Any) -> i
 
 def _verify_file(path: Path, tenant_id: UUID | None, signed: Any, listed: dict[str, Any] | None = None) -> int:
     from eventstore.verify import verify_export
-    from projections.audit import shown_fields
+    from projections.audit import offline_decoder, shown_fields
 
-    decode = _offline_decoder()
+    decode = offline_decoder()
     expect = {t: {h.tenant_seq: h.head_hash} for t, h in signed.heads.items()} if signed else None
     try:
         with click.open_file(str(path), "rb") as f:
@@ -229,7 +208,7 @@ def _verify_database(tenant_id: UUID | None, signed: Any) -> int:
               help="With --tenant: the file to write (default: standard output). Without --tenant: the new or"
                    " empty directory to write <tenant id>.ndjson for each tenant and index.json into"
                    " (default: ./audit-export-<UTC time>).")
-@_fail_cleanly
+@fail_cleanly
 def export(tenant: str | None, out: Path | None) -> None:
     """Stream a tenant's events as NDJSON (a manifest last), or every tenant's, one file each;
     each read is recorded on the exported tenant's trail."""
@@ -329,7 +308,7 @@ def _write(chunks: Iterator[bytes], sink: IO[bytes], manifest: dict[str, Any] | 
 @audit.command("checkpoint")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the statement (default: <data dir>/checkpoints/<UTC time>.json).")
-@_fail_cleanly
+@fail_cleanly
 def checkpoint(out: Path | None) -> None:
     """Sign a statement of every tenant's head (seq, hash) with the Ed25519 key outside the database."""
     from eventstore import checkpoint as cp
