@@ -39,7 +39,7 @@ def build_application(url: str, *, pool_size: int) -> AvmApplication:
 def wire(app: AvmApplication) -> AvmApplication:
     """Give the application and its recorder the inline projections, the constraint meanings and
     the failure hooks."""
-    from api.controllers.metrics import count_item_failure
+    from api.failures import count_item_failure
     from api.problems import database_unavailable
 
     app.inline_writes = writes_for

@@ -215,7 +215,7 @@ def projections_run() -> None:
 
     Safe to run twice: one runner works, the others wait and take over when it stops.
     """
-    from api.controllers.metrics import count_item_failure
+    from api.failures import count_item_failure
     from api.services import projector_url
     from projections.runtime import run_projectors
     from projections.views import ASYNC_NAMES

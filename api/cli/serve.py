@@ -60,7 +60,7 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     # The async views run in-process unless AVM_PROJECTORS=0 (e.g. a separate `avm projections
     # run` service); running both is safe, an advisory lock keeps one runner per view.
     # They log in as avm_projector, never with the owner's URL (see docs/decisions/i11-privilege.md).
-    from api.controllers.metrics import count_item_failure
+    from api.failures import count_item_failure
     from api.services import projector_url
     from projections.runtime import start_projectors
 

@@ -10,6 +10,7 @@ from litestar.types import Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
 from api.controllers.health import max_view_lag
+from api.failures import ITEM_FAILURES, count_item_failure  # noqa: F401 - on /metrics; the hook
 from api.services import Services
 from projections.views import projection_states
 
@@ -25,15 +26,6 @@ PROJECTION_LAG = Gauge("avm_projection_lag_events", "Events appended that the pr
 DATABASE_UP = Gauge("avm_database_up", "1 when the last scrape could read the database, else 0")
 COMMANDS = Counter("avm_commands", "Commands answered, by route handler and status class (2xx, 4xx, 5xx)",
                    ["command", "outcome"])
-ITEM_FAILURES = Counter("avm_item_failures", "Items a sweep, the job queue or an async view skipped after an "
-                        "error (logged with their id; retried on the next run)", ["work"])
-
-
-def count_item_failure(work: str, _item: object = None, _error: object = None) -> None:
-    """The application's and the views' hook for an item skipped after an error (see ITEM_FAILURES)."""
-    ITEM_FAILURES.labels(work=work).inc()
-
-
 class MetricsMiddleware(PrometheusMiddleware):
     """The plugin's request metrics, plus one count per command (a POST, PUT, PATCH or DELETE under
     /api/v1) keyed by its route handler's name and the status class of the answer.

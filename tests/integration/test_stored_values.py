@@ -212,7 +212,7 @@ def test_every_reader_reads_every_value_main_accepted_stored_directly_in_the_log
         read_over_http(world, ids)
         reload_and_command(services, tenant, ids)
 
-    from api.controllers.metrics import ITEM_FAILURES
+    from api.failures import ITEM_FAILURES
 
     def failures() -> float:
         return sum(sample.value for metric in ITEM_FAILURES.collect() for sample in metric.samples

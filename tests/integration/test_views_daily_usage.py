@@ -189,7 +189,7 @@ def wait_for_line(log: Path, text: str, timeout: float = 30, after: int = 0) -> 
 # -- the rules ----------------------------------------------------------------------------------------
 def run_view(url: str) -> Any:
     """The projectors as `avm serve` runs them: skipped events counted on this process's /metrics."""
-    from api.controllers.metrics import count_item_failure
+    from api.failures import count_item_failure
     from projections.runtime import start_projectors
 
     return start_projectors(url, say=lambda _m: None, item_failed=count_item_failure)
