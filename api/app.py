@@ -26,6 +26,7 @@ from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.idempotency import check_idempotency_key, store_idempotent_response
+from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, strict_body
 from api.services import VERSION, Services
 
@@ -56,7 +57,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             if owns:
                 app.state.services.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController],
@@ -75,8 +76,11 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
+        plugins=[StrictStructSchemaPlugin()],
         request_max_body_size=1_048_576,
         debug=False,
     )
+    finish_openapi(app)
+    return app
 
 

@@ -73,7 +73,7 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
         422: "Invalid input; `errors` names each field", 429: "Quota or rate limit exceeded",
         503: "Database unavailable",
     }
-    return {c: ResponseSpec(data_container=Problem, description=descriptions[c],
+    return {c: ResponseSpec(data_container=Problem, description=descriptions[c], generate_examples=False,
                             media_type="application/problem+json") for c in codes}
 
 

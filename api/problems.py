@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any
 
@@ -23,13 +25,19 @@ class FieldError(msgspec.Struct, kw_only=True):
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """RFC 9457 problem details; `errors` names each bad field."""
+    """RFC 9457 problem details; `errors` names each bad field; quota refusals (429) name the quota, its
+    limit and when it resets; a refused status change (409) names the current status and the allowed ones."""
 
     type: str
     title: str
     status: int
     detail: str
     errors: list[FieldError] = []
+    quota: str | None = None
+    limit: int | None = None
+    resets_at: datetime | None = None
+    current: str | None = None
+    allowed: list[str] | None = None
 
 
 STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
@@ -63,9 +71,26 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
     extra = {k: v for k, v in exc.extra.items() if k in ("current", "allowed", "quota", "limit", "resets_at")}
     headers = None
-    if isinstance(exc, e.QuotaExceeded) and "retry_after" in exc.extra:
-        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    if isinstance(exc, e.QuotaExceeded):
+        retry = _retry_after(exc.extra)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
     return problem(status, exc.title, exc.detail, errors, headers=headers, extra=extra or None)
+
+
+def _retry_after(extra: dict[str, Any]) -> int | None:
+    """Seconds until a quota resets (Retry-After must be a number, never "None")."""
+    if isinstance(extra.get("retry_after"), int):
+        return max(0, extra["retry_after"])
+    resets = extra.get("resets_at")
+    try:
+        when = datetime.fromisoformat(str(resets)) if resets else None
+    except ValueError:
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0, math.ceil((when - datetime.now(timezone.utc)).total_seconds()))
 
 
 _MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)

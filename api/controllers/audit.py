@@ -111,8 +111,16 @@ class AuditController(Controller):
         since: Time = None, until: Time = None,
         after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="A position: list after it")] = None,
         limit: Limit = 20, tenant_id: TenantId = None,
+        cursor: Annotated[str | None, Parameter(max_length=200, description="A next_cursor of this list")] = None,
     ) -> AuditEventList:
-        """The tenant's events in chain order, filtered, keyset-paginated by position (`after`)."""
+        """The tenant's events in chain order, filtered, keyset-paginated (`cursor`, or a position: `after`)."""
+        if cursor is not None:
+            # Cursors are strings on every list, positions integers; this list's cursor is a position.
+            if after is not None:
+                raise ValidationProblem("give cursor or after, not both", field="cursor")
+            if not cursor.isdigit() or len(cursor) > 19 or int(cursor) > 2**63 - 1:
+                raise ValidationProblem("cursor is not one this API issued", field="cursor")
+            after = int(cursor)
         tenant, foreign = audited_tenant(request, services, tenant_id)
         start, end = window(since, until)
         with services.read(tenant) as conn:
