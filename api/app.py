@@ -39,6 +39,21 @@ async def before_request(request: Any) -> Any:
     return await check_idempotency_key(request)
 
 
+async def send_full_allow(message: Any, scope: Any) -> None:
+    """OPTIONS answers `Allow` with every method of the path: Litestar's generated OPTIONS handler keeps the
+    methods of the first handler registered on a path (GET /api/v1/me answered "GET, OPTIONS", without PATCH)."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    handler = scope.get("route_handler")
+    if handler is None or handler.handler_name != "options_handler":
+        return
+    paths = handler.paths
+    methods = set().union(*(r.methods for r in scope["app"].routes if r.path in paths and hasattr(r, "methods")))
+    if methods:
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+        message["headers"] = [*headers, (b"allow", ", ".join(sorted(methods)).encode())]
+
+
 def provide_services(state: State) -> Services:
     return state.services  # type: ignore[no-any-return]
 
@@ -64,7 +79,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
                     *rate_limit_middleware()],
-        before_send=[send_correlation_id, store_idempotent_response],
+        before_send=[send_correlation_id, store_idempotent_response, send_full_allow],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         lifespan=[lifespan],

@@ -39,6 +39,8 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 def requires_role(*roles: str) -> Any:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # not authenticated (a preflight carries no token) and answers only `Allow`
         principal: Principal = connection.user
         if principal.role not in roles:
             raise PermissionDeniedException(f"requires role {' or '.join(roles)}")

@@ -7,8 +7,10 @@ actually do, so the document cannot drift from the code route by route.
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import (
@@ -18,7 +20,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
-from api.http import errors
+from api.http import CURSOR_PATTERN, errors
 from api.problems import PROBLEM_JSON
 
 COMMANDS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -36,7 +38,48 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
+        # Litestar drops a bound of 0 on an optional field (`ge=0` of `float | None`): restore each bound.
+        for field in msgspec.inspect.type_info(field_definition.type_).fields:  # type: ignore[union-attr]
+            prop = (schema.properties or {}).get(field.encode_name)
+            if isinstance(prop, Schema):
+                _restore_bounds(prop, field.type)
+                _no_nul(prop)
+        schema.__dict__.update(CROSS_FIELD.get(field_definition.type_.__name__, {}))
         return schema
+
+
+def _no_nul(schema: Schema) -> None:
+    """A body's text never holds NUL (api.problems.strict_body: PostgreSQL cannot store it)."""
+    for part in [schema, *(s for s in (schema.one_of or []) if isinstance(s, Schema))]:
+        if part.type == OpenAPIType.STRING and part.format is None and part.enum is None and part.const is None:
+            if part.pattern is None:
+                part.pattern = NO_NUL
+            elif part.pattern != NO_NUL:
+                part.all_of = [Schema(pattern=NO_NUL)]
+
+
+# Rules between fields of a body that JSON Schema can state (the domain checks them).
+CROSS_FIELD: dict[str, dict[str, Any]] = {
+    # domain.assets: a scene_index names a scene of project_id.
+    "RegisterAsset": {
+        "schema_if": Schema(required=["scene_index"],
+                            properties={"scene_index": Schema(type=OpenAPIType.INTEGER)}),
+        "then": Schema(required=["project_id"], properties={"project_id": Schema(type=OpenAPIType.STRING)}),
+    },
+}
+
+
+_BOUNDS = (("ge", "minimum"), ("gt", "exclusive_minimum"), ("le", "maximum"), ("lt", "exclusive_maximum"),
+           ("min_length", "min_length"), ("max_length", "max_length"), ("pattern", "pattern"))
+
+
+def _restore_bounds(schema: Schema, info: Any) -> None:
+    """Put an optional value's constraints (msgspec Meta, or a Litestar Parameter) on its schema, zeros included."""
+    for part in getattr(info, "types", None) or (info,):
+        for source, target in _BOUNDS:
+            value = getattr(part, source, None)
+            if value is not None and getattr(schema, target, None) is None:
+                setattr(schema, target, value)
 
 
 def _str(**kw: Any) -> Schema:
@@ -55,6 +98,7 @@ def _request_header(name: str, description: str, schema: Schema) -> Parameter:
     return Parameter(name=name, param_in="header", schema=schema, description=description, required=False)
 
 
+NO_NUL = "^[^\\u0000]*$"
 CORRELATION_ID = _str(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")
 IF_MATCH = _request_header(
     "If-Match", 'Apply only if the resource is still at this version (its ETag, e.g. "3"); 412 when stale.',
@@ -81,6 +125,47 @@ RATE_LIMIT = {
     "RateLimit-Remaining": _header("Requests left in the window (when rate limiting is on).", _int(minimum=0)),
     "RateLimit-Reset": _header("Seconds until the window resets (when rate limiting is on).", _int(minimum=0)),
 }
+
+
+# Query parameters whose format the handlers check themselves (api.http.parse_at, decode_cursor,
+# api.controllers.audit.parse_time): their schemas say which values are accepted.
+AT = Schema(one_of=[_int(minimum=1, maximum=10**18 - 1), _str(format="date-time")],  # type: ignore[arg-type]
+            description="A version number or an RFC 3339 time")
+QUERY_SCHEMAS = {
+    "at": AT,
+    "since": _str(format="date-time", description="An RFC 3339 time (on recorded_at)"),
+    "until": _str(format="date-time", description="An RFC 3339 time (on recorded_at)"),
+    # A list's next_cursor (api.http.encode_cursor): 24 bytes, base64url; the audit list's is a position.
+    "cursor": _str(pattern=CURSOR_PATTERN, description="The next_cursor of the previous page"),
+}
+
+
+def _query_schemas(params: list[Any], handler: Any) -> None:
+    signature = handler.parsed_fn_signature.parameters
+    for param in params:
+        if not isinstance(param, Parameter) or param.param_in != "query":
+            continue
+        schema = param.schema = replace(param.schema) if isinstance(param.schema, Schema) else param.schema
+        if isinstance(schema, Schema) and schema.one_of:
+            # A query parameter is absent or a value, never null: keep the value's schema with its bounds.
+            values = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)]
+            if len(values) == 1 and isinstance(values[0], Schema):
+                value = replace(values[0])
+                for _, target in _BOUNDS + (("", "description"),):
+                    if getattr(value, target, None) is None and getattr(schema, target, None) is not None:
+                        setattr(value, target, getattr(schema, target))
+                param.schema = schema = value
+        field = signature.get(param.name)
+        if isinstance(schema, Schema) and field is not None and field.kwarg_definition is not None:
+            _restore_bounds(schema, field.kwarg_definition)
+        if isinstance(schema, Schema) and schema.type == OpenAPIType.STRING and schema.pattern is None \
+                and schema.format is None and param.name not in QUERY_SCHEMAS:
+            schema.pattern = NO_NUL  # api.problems.reject_nul_in_query
+        if param.name in QUERY_SCHEMAS:
+            schema = param.schema
+            if param.name == "cursor" and isinstance(schema, Schema) and schema.pattern:
+                continue  # declared by its handler (the audit list)
+            param.schema = QUERY_SCHEMAS[param.name]
 
 
 def _code_of(handler: Any) -> Any:
@@ -121,6 +206,7 @@ def _finish_operation(op: Operation, method: str, handler: Any) -> None:
     responses = op.responses if op.responses is not None else {}
     op.responses = responses
     params = list(op.parameters or [])
+    _query_schemas(params, handler)
     takes_if_match = _calls(handler, "if_match")
 
     if public:

@@ -198,6 +198,17 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 MediaType  # noqa: B018 - re-exported for controllers
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON does not tell 3 from 3.0 (JSON Schema's `integer` accepts both): strict checking should not either."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
+
+
 def _nul_path(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string (or key) holding a NUL character, which PostgreSQL
     text and jsonb cannot store."""
@@ -220,9 +231,28 @@ def _nul_path(value: Any, path: str = "") -> str | None:
 
 
 async def reject_nul_in_query(request: Request[Any, Any, Any]) -> None:
+    seen: set[str] = set()
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
             raise e.ValidationProblem("query parameters must not contain NUL characters", field=key.replace("\x00", ""))
+        if key in seen:  # every parameter takes one value: a second one would be dropped without a word
+            raise e.ValidationProblem(f"{key} is given more than once", field=key)
+        seen.add(key)
+    _reject_null_literals(request)
+
+
+def _reject_null_literals(request: Request[Any, Any, Any]) -> None:
+    """`?tenant_id=null` is not a uuid (the framework would read it as absent): refused like any other non-uuid.
+    Text parameters keep "null" as the text it is."""
+    handler = request.scope.get("route_handler")
+    fields = handler.parsed_fn_signature.parameters if handler is not None else {}
+    for key, value in request.query_params.items():
+        field = fields.get(key)
+        if value != "null" or field is None:
+            continue
+        types = [t.annotation for t in field.inner_types] if field.is_union else [field.annotation]
+        if str not in types:
+            raise e.ValidationProblem(f"{key} must not be null: leave it out instead", field=key)
 
 
 async def strict_body(request: Request[Any, Any, Any]) -> None:
@@ -252,6 +282,6 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if nul is not None:
         raise e.ValidationProblem("text must not contain NUL characters", field=nul)
     try:
-        msgspec.convert(raw, field.annotation, strict=True)
+        msgspec.convert(_integral_floats_as_ints(raw), field.annotation, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(detail="Validation failed", extra=[{"message": str(exc), "source": "body"}]) from None

@@ -66,8 +66,12 @@ class TokenList(msgspec.Struct):
     items: list[TokenOut]
 
 
+# domain.users.EMAIL_RE, around surrounding blanks (which the domain strips).
+EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}\s*$"
+
+
 class CreateUser(Strict):
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    email: Annotated[str, Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
     role: Role = "user"
 
@@ -104,8 +108,12 @@ class ChangeStatus(Strict):
     status: Status
 
 
+# A story must hold something besides blanks (Python's, which domain.segmentation strips) to be segmented.
+STORY_PATTERN = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
 class SetStory(Strict):
-    text: Annotated[str, Meta(max_length=50_000)]
+    text: Annotated[str, Meta(max_length=50_000, pattern=STORY_PATTERN)]
     min_length: Annotated[int, Meta(ge=1, le=2000)] = 100
     max_length: Annotated[int, Meta(ge=1, le=2000)] = 280
 
@@ -275,7 +283,7 @@ AssetType = Literal["image", "audio", "video", "text", "json"]
 
 class RegisterAsset(Strict):
     type: AssetType
-    uri: Annotated[str, Meta(min_length=1, max_length=2048)]
+    uri: Annotated[str, Meta(min_length=1, max_length=2048, pattern=r"^(r2|s3|gs|https?)://[^\s]{1,2040}$")]
     size_bytes: Annotated[int, Meta(ge=0, le=5 * 1024 * 1024)] | None = None
     metadata: dict[str, Any] | None = None
     project_id: UUID | None = None
