@@ -202,6 +202,8 @@ def _add_header(response: Any, name: str, header: OpenAPIHeader) -> None:
 
 
 def _finish_operation(op: Operation, method: str, handler: Any) -> None:
+    # The handler's name (create_project, update_project…): what generated clients call their functions.
+    op.operation_id = {"get": "metrics"}.get(handler.handler_name, handler.handler_name)
     public = bool(handler.opt.get("exclude_from_auth"))
     responses = op.responses if op.responses is not None else {}
     op.responses = responses
