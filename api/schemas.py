@@ -66,8 +66,13 @@ class TokenList(msgspec.Struct):
     items: list[TokenOut]
 
 
+# Python's blanks (what `\s` and str.strip() mean to the domain), spelled out so that the OpenAPI document's
+# patterns (ECMA regular expressions, whose `\s` differs) mean the same.
+BLANKS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # domain.users.EMAIL_RE, around surrounding blanks (which the domain strips).
-EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}\s*$"
+EMAIL_PATTERN = f"^[{BLANKS}]*[^@{BLANKS}]{{1,64}}@[^@{BLANKS}]{{1,190}}\\.[^@{BLANKS}]{{1,63}}[{BLANKS}]*$"
+# domain.assets.URI_RE
+URI_PATTERN = f"^(r2|s3|gs|https?)://[^{BLANKS}]{{1,2040}}$"
 
 
 class CreateUser(Strict):
@@ -109,7 +114,7 @@ class ChangeStatus(Strict):
 
 
 # A story must hold something besides blanks (Python's, which domain.segmentation strips) to be segmented.
-STORY_PATTERN = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+STORY_PATTERN = f"[^{BLANKS}]"
 
 
 class SetStory(Strict):
@@ -283,7 +288,7 @@ AssetType = Literal["image", "audio", "video", "text", "json"]
 
 class RegisterAsset(Strict):
     type: AssetType
-    uri: Annotated[str, Meta(min_length=1, max_length=2048, pattern=r"^(r2|s3|gs|https?)://[^\s]{1,2040}$")]
+    uri: Annotated[str, Meta(min_length=1, max_length=2048, pattern=URI_PATTERN)]
     size_bytes: Annotated[int, Meta(ge=0, le=5 * 1024 * 1024)] | None = None
     metadata: dict[str, Any] | None = None
     project_id: UUID | None = None
