@@ -102,7 +102,8 @@ NO_NUL = "^[^\\u0000]*$"
 CORRELATION_ID = _str(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")
 IF_MATCH = _request_header(
     "If-Match", 'Apply only if the resource is still at this version (its ETag, e.g. "3"); 412 when stale.',
-    _str(pattern=r'^(W/)?"?[0-9]{1,18}"?$', max_length=22))
+    # api.http.if_match as merged with i11-http: "N", W/"N", bare N, or * (quotes balanced).
+    _str(pattern=r'^[ \t]*(\*|(W/)?("[0-9]{1,18}"|[0-9]{1,18}))[ \t]*$', max_length=26))
 IDEMPOTENCY_KEY = _request_header(
     "Idempotency-Key", "A repeat with the same key returns the first answer and appends nothing.",
     _str(pattern=r"^[A-Za-z0-9._:\-]{1,128}$", min_length=1, max_length=128))
