@@ -27,6 +27,7 @@ from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.methods import cors_config, install
 from api.idempotency import check_idempotency_key, store_idempotent_response
+from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import refuse_unsupported_at
 from api.services import VERSION, Services
@@ -60,7 +61,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             if owns:
                 app.state.services.close()
 
-    return install(Litestar(
+    app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController],
@@ -79,9 +80,12 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
+        plugins=[StrictStructSchemaPlugin()],
         request_max_body_size=1_048_576,
         cors_config=cors_config(),
         debug=False,
-    ))
+    )
+    finish_openapi(app)
+    return install(app)
 
 

@@ -26,13 +26,19 @@ class FieldError(msgspec.Struct, kw_only=True):
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """RFC 9457 problem details; `errors` names each bad field."""
+    """RFC 9457 problem details; `errors` names each bad field; quota refusals (429) name the quota, its
+    limit and when it resets; a refused status change (409) names the current status and the allowed ones."""
 
     type: str
     title: str
     status: int
     detail: str
     errors: list[FieldError] = []
+    quota: str | None = None
+    limit: int | None = None
+    resets_at: datetime | None = None
+    current: str | None = None
+    allowed: list[str] | None = None
 
 
 STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
@@ -83,6 +89,7 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):
         headers = {"Retry-After": str(retry_after_seconds(str(exc.extra["resets_at"])))}
     return problem(status, exc.title, detail, errors, headers=headers, extra=extra or None)
+
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
@@ -200,6 +207,17 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 MediaType  # noqa: B018 - re-exported for controllers
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON does not tell 3 from 3.0 (JSON Schema's `integer` accepts both): strict checking should not either."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
+
+
 def _nul_path(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string (or key) holding a NUL character, which PostgreSQL
     text and jsonb cannot store."""
@@ -259,6 +277,21 @@ async def reject_number_spellings_in_query(request: Request[Any, Any, Any]) -> N
     for key, value in request.query_params.multi_items():
         if key in names and not _INTEGER.fullmatch(value):
             raise e.ValidationProblem("must be a whole number in ASCII digits", field=key)
+    _reject_null_literals(request)
+
+
+def _reject_null_literals(request: Request[Any, Any, Any]) -> None:
+    """`?tenant_id=null` is not a uuid (the framework would read it as absent): refused like any other non-uuid.
+    Text parameters keep "null" as the text it is."""
+    handler = request.scope.get("route_handler")
+    fields = handler.parsed_fn_signature.parameters if handler is not None else {}
+    for key, value in request.query_params.items():
+        field = fields.get(key)
+        if value != "null" or field is None:
+            continue
+        types = [t.annotation for t in field.inner_types] if field.is_union else [field.annotation]
+        if str not in types:
+            raise e.ValidationProblem(f"{key} must not be null: leave it out instead", field=key)
 
 
 async def strict_body(request: Request[Any, Any, Any]) -> None:
@@ -285,7 +318,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     nul = _nul_path(raw)
     if nul is not None:
         raise e.ValidationProblem("text must not contain NUL characters", field=nul)
-    errors = field_errors(raw, field.annotation)
+    errors = field_errors(_integral_floats_as_ints(raw), field.annotation)
     if errors:
         raise ValidationException(detail="Validation failed",
                                   extra=[{"field": f, "message": r, "source": "body"} for f, r in errors])

@@ -141,8 +141,17 @@ class TokenList(msgspec.Struct):
     items: list[TokenOut]
 
 
+# Python's blanks (what `\s` and str.strip() mean to the domain), spelled out so that the OpenAPI document's
+# patterns (ECMA regular expressions, whose `\s` differs) mean the same.
+BLANKS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# domain.users.EMAIL_RE, around surrounding blanks (which the domain strips).
+EMAIL_PATTERN = f"^[{BLANKS}]*[^@{BLANKS}]{{1,64}}@[^@{BLANKS}]{{1,190}}\\.[^@{BLANKS}]{{1,63}}[{BLANKS}]*$"
+# domain.assets.URI_RE
+URI_PATTERN = f"^(r2|s3|gs|https?)://[^{BLANKS}]{{1,2040}}$"
+
+
 class CreateUser(Strict):
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    email: Annotated[str, Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
     role: Role = "user"
 
@@ -179,8 +188,12 @@ class ChangeStatus(Strict):
     status: Status
 
 
+# A story must hold something besides blanks (Python's, which domain.segmentation strips) to be segmented.
+STORY_PATTERN = f"[^{BLANKS}]"
+
+
 class SetStory(Strict):
-    text: Annotated[str, Meta(max_length=50_000)]
+    text: Annotated[str, Meta(max_length=50_000, pattern=STORY_PATTERN)]
     min_length: Annotated[int, Meta(ge=1, le=2000)] = 100
     max_length: Annotated[int, Meta(ge=1, le=2000)] = 280
 
@@ -366,7 +379,7 @@ AssetType = Literal["image", "audio", "video", "text", "json"]
 
 class RegisterAsset(Strict):
     type: AssetType
-    uri: Annotated[str, Meta(min_length=1, max_length=2048)]
+    uri: Annotated[str, Meta(min_length=1, max_length=2048, pattern=URI_PATTERN)]
     size_bytes: Annotated[int, Meta(ge=0, le=5 * 1024 * 1024)] | None = None
     metadata: FreeForm | None = None
     project_id: UUID | None = None

@@ -46,10 +46,14 @@ def tenant_exists(conn: Any, tenant_id: UUID) -> bool:
                         (tenant_id,), prepare=True).fetchone() is not None
 
 
-def seq_of_position(conn: Any, tenant_id: UUID, position: int) -> int | None:
-    row = conn.execute("SELECT tenant_seq FROM events WHERE notification_id = %s AND tenant_id = %s",
-                       (position, tenant_id), prepare=True).fetchone()
-    return row["tenant_seq"] if row else None
+def seq_of_position(conn: Any, tenant_id: UUID, position: int) -> int:
+    """The tenant's last chain sequence number at or before a (global) position; 0 before its first event.
+    Positions and sequence numbers grow together (both are assigned under the events table's lock)."""
+    # Walks the tenant's own chain backwards (events_tenant_seq_idx): a cursor from the last page stops at once,
+    # and no position, however foreign, makes it read another tenant's rows.
+    row = conn.execute("SELECT tenant_seq FROM events WHERE tenant_id = %s AND notification_id <= %s"
+                       " ORDER BY tenant_seq DESC LIMIT 1", (tenant_id, position), prepare=True).fetchone()
+    return int(row["tenant_seq"]) if row else 0
 
 
 def _legacy_topic(type_: str) -> str | None:

@@ -67,10 +67,9 @@ def parse_time(value: str | None, field: str) -> datetime | None:
 
 
 def window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    start, end = parse_time(since, "since"), parse_time(until, "until")
-    if start is not None and end is not None and end < start:
-        raise ValidationProblem("until must not be before since", field="until")
-    return start, end
+    """[since, until): a window that ends before it starts holds no events (and is answered so, not refused:
+    each bound is valid on its own, as the OpenAPI document says)."""
+    return parse_time(since, "since"), parse_time(until, "until")
 
 
 def audited_tenant(request: Request[Any, Any, Any], services: Services, tenant_id: UUID | None) -> tuple[UUID, bool]:
@@ -109,19 +108,20 @@ class AuditController(Controller):
         actor_id: Annotated[str | None, Parameter(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
                                                   description="A user id or a system:… actor")] = None,
         since: Time = None, until: Time = None,
-        after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="A position: list after it")] = None,
+        after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="A position: list the events after it")] = None,
         limit: Limit = 20, tenant_id: TenantId = None,
+        cursor: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,18}$", description="A next_cursor of this list")] = None,
     ) -> AuditEventList:
-        """The tenant's events in chain order, filtered, keyset-paginated by position (`after`)."""
+        """The tenant's events in chain order, filtered, keyset-paginated (`cursor`, or a position: `after`)."""
+        if cursor is not None:
+            # Cursors are strings on every list, positions integers; this list's cursor is a position, and
+            # both bound the page from below: the later one wins.
+            after = max(int(cursor), after or 0)
         tenant, foreign = audited_tenant(request, services, tenant_id)
         start, end = window(since, until)
         with services.read(tenant) as conn:
-            after_seq = 0
-            if after is not None:
-                found = a.seq_of_position(conn, tenant, after)
-                if found is None:
-                    raise ValidationProblem("after must be a position from this audit trail", field="after")
-                after_seq = found
+            # Any position is a bound: one of another tenant's (or none at all) answers like any other.
+            after_seq = a.seq_of_position(conn, tenant, after) if after is not None else 0
             rows = a.list_events(conn, tenant, limit=limit + 1, after_seq=after_seq, aggregate_id=aggregate_id,
                                  type_=type, actor_id=actor_id, since=start, until=end)
         more = len(rows) > limit

@@ -10,7 +10,7 @@ from msgspec import UNSET
 
 from api.auth import command_context, tenant_roles
 from api.idempotency import idempotent
-from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match
+from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match, parse_at
 from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset, plain
 from api.responses import from_row
 from api.services import Services
@@ -70,6 +70,7 @@ class PresetController(Controller):
                    at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
                    ) -> Response[PresetOut]:
         """Read a built-in or one of the caller's presets; `?at=` as it was then."""
+        parse_at(at)  # a malformed `at` is refused for a built-in too
         tenant = request.user.tenant_id
         default = _default_id(services, tenant)
         for builtin in BUILTIN_PRESETS:

@@ -215,3 +215,197 @@ def test_the_docs_ui_answers_html(client):
 def test_the_schema_routes_need_no_token(client):
     assert client.get("/schema/openapi.json").status_code == 200
     assert client.get("/schema").status_code == 200
+
+
+# -- what every route shares (api/openapi.py) ------------------------------------------------------------------------
+import uuid  # noqa: E402
+
+from api.http import CURSOR_PATTERN  # noqa: E402
+from tests.http.helpers import ENGLISH_STORY, PROJECTS, assert_problem  # noqa: E402
+
+PUBLIC = ("/api/health", "/metrics")
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method.upper(), op) for path, ops in spec["paths"].items() for method, op in ops.items()]
+
+
+def _headers_in(op: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{\w+\}", lambda m: "users" if m.group(0) == "{name}" else str(uuid.uuid4()), path)
+
+
+def test_a_worker_token_on_a_tenant_route_is_refused_403_as_documented(client, spec, make_tenant):
+    worker = make_tenant("worker")
+    tenant_routes = [(p, m, op) for p, m, op in _operations(spec) if p.startswith("/api/v1/") and not
+                     p.startswith(("/api/v1/me", "/api/v1/admin")) and not p.endswith(("/claim", "/progress",
+                                                                                     "/complete", "/fail"))]
+    assert len(tenant_routes) >= 30
+    for path, method, op in tenant_routes:
+        r = client.request(method, _concrete(path), headers=worker.headers)
+        assert r.status_code == 403, (method, path, r.text)
+        assert "403" in op["responses"], (method, path)
+
+
+def test_403_is_declared_exactly_where_a_role_can_be_refused(spec):
+    for path, method, op in _operations(spec):
+        open_to_every_role = path.startswith(("/api/v1/me", *PUBLIC))
+        assert ("403" in op["responses"]) != open_to_every_role, (method, path)
+
+
+def test_if_match_and_412_are_declared_together_and_only_where_the_route_reads_if_match(spec):
+    with_if_match = []
+    for path, method, op in _operations(spec):
+        reads = "If-Match" in _headers_in(op)
+        assert reads == ("412" in op["responses"]), (method, path)
+        assert "428" not in op["responses"], (method, path)  # If-Match is never required
+        with_if_match += [f"{method} {path}"] if reads else []
+    assert "PATCH /api/v1/projects/{project_id}" in with_if_match
+    assert "POST /api/v1/projects" not in with_if_match
+
+
+def test_a_route_that_does_not_read_if_match_ignores_it_and_one_that_does_refuses_a_stale_one(client, tenant):
+    created = client.post(PROJECTS, json={"title": "t"}, headers={**tenant.headers, "If-Match": '"7"'})
+    assert created.status_code == 201
+    stale = client.patch(f"{PROJECTS}/{created.json()['id']}", json={"title": "u"},
+                         headers={**tenant.headers, "If-Match": '"7"'})
+    assert_problem(stale, 412)
+
+
+def test_every_command_takes_an_idempotency_key_and_every_route_a_correlation_id(spec):
+    for path, method, op in _operations(spec):
+        headers = _headers_in(op)
+        assert "X-Correlation-ID" in headers, (method, path)
+        if method in COMMANDS:
+            assert "Idempotency-Key" in headers, (method, path)
+            assert {"409", "413", "422"} <= op["responses"].keys(), (method, path)
+        for code, response in op["responses"].items():
+            assert response["headers"]["X-Correlation-ID"]["required"] is True, (method, path, code)
+
+
+def test_response_headers_are_declared_where_they_are_sent(client, spec, tenant):
+    created = client.post(PROJECTS, json={"title": "t"}, headers=tenant.headers)
+    read = client.get(f"{PROJECTS}/{created.json()['id']}", headers=tenant.headers)
+    for response, (path, method, code) in ((created, (PROJECTS, "post", "201")),
+                                           (read, (PROJECTS + "/{project_id}", "get", "200"))):
+        declared = spec["paths"][path][method]["responses"][code]["headers"]
+        required = {name.lower() for name, h in declared.items() if h["required"]}
+        assert required <= {k.lower() for k in response.headers}, (path, required)
+    assert {"ETag", "Location", "Idempotent-Replayed"} <= spec["paths"][PROJECTS]["post"]["responses"]["201"]["headers"].keys()
+    for path, method, op in _operations(spec):
+        for code in ("429", "503"):
+            if code in op["responses"]:
+                assert "Retry-After" in op["responses"][code]["headers"], (method, path)
+        if "401" in op["responses"]:
+            assert {"WWW-Authenticate", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} \
+                <= op["responses"]["401"]["headers"].keys()
+
+
+def test_public_routes_need_no_token_and_say_so(client, spec):
+    for path in PUBLIC:
+        op = spec["paths"][path]["get"]
+        assert op["security"] == [] and "401" not in op["responses"], path
+        assert client.get(path).status_code == 200, path
+    assert all(op.get("security") is None for p, _, op in _operations(spec) if p.startswith("/api/v1"))
+
+
+def test_the_problem_schema_carries_its_extension_fields(spec):
+    problem = spec["components"]["schemas"]["Problem"]["properties"]
+
+    assert {"quota", "limit", "resets_at", "current", "allowed", "errors"} <= problem.keys()
+
+
+def test_a_quota_refusal_answers_a_numeric_retry_after():
+    from api.problems import domain_problem_handler
+    from domain.errors import QuotaExceeded
+
+    refused = domain_problem_handler(None, QuotaExceeded("over", quota="projects_per_day", limit=10,  # type: ignore[arg-type]
+                                                         resets_at="2999-01-01T00:00:00+00:00", retry_after=None))
+    unknown = domain_problem_handler(None, QuotaExceeded("over", quota="scenes_per_project", limit=10,  # type: ignore[arg-type]
+                                                         resets_at=None))
+
+    assert refused.headers["Retry-After"].isdigit() and int(refused.headers["Retry-After"]) > 0
+    assert "Retry-After" not in unknown.headers
+
+
+def test_bodies_that_refuse_unknown_fields_say_so_and_optional_bodies_are_not_required(spec):
+    import msgspec
+
+    from api import schemas
+
+    strict = {name for name, cls in vars(schemas).items() if isinstance(cls, type)
+              and issubclass(cls, msgspec.Struct) and cls.__struct_config__.forbid_unknown_fields}
+    documented = spec["components"]["schemas"]
+    assert {"CreateProject", "UpdateProject", "QueueJob", "SplitScene"} <= strict
+    for name in strict & documented.keys():
+        assert documented[name]["additionalProperties"] is False, name
+    optional = {(p, m) for p, m, op in _operations(spec) if op.get("requestBody", {}).get("required") is False}
+    assert optional == {("/api/v1/projects/{project_id}/jobs", "POST"), ("/api/v1/jobs/{job_id}/retry", "POST"),
+                        ("/api/v1/jobs/{job_id}/complete", "POST")}
+
+
+def test_the_ndjson_export_is_documented_with_its_media_type(spec):
+    assert list(spec["paths"]["/api/v1/audit/export"]["get"]["responses"]["200"]["content"]) == ["application/x-ndjson"]
+
+
+def test_cursors_are_strings_of_one_documented_shape_and_positions_integers(client, spec, tenant):
+    for _ in range(2):
+        client.post(PROJECTS, json={"title": "t"}, headers=tenant.headers)
+    page = client.get(PROJECTS, params={"limit": 1}, headers=tenant.headers).json()
+    assert re.match(CURSOR_PATTERN, page["next_cursor"])
+    for path, method, op in _operations(spec):
+        for p in op.get("parameters", []):
+            if p["name"] == "cursor":
+                assert p["schema"]["type"] == "string" and "pattern" in p["schema"], (method, path)
+            if p["name"] == "after":
+                assert p["schema"]["type"] == "integer" and p["schema"]["minimum"] == 0, (method, path)
+            if p["name"] == "at":
+                kinds = {(s["type"], s.get("format")) for s in p["schema"]["oneOf"]}
+                assert kinds == {("integer", None), ("string", "date-time")}, (method, path)
+    assert spec["components"]["schemas"]["EventOut"]["properties"]["position"]["type"] == "integer"
+
+
+def test_every_cursor_of_the_documented_shape_is_accepted(client, tenant):
+    for cursor in ("A" * 32, "_" * 32, "-" * 32):
+        assert client.get(PROJECTS, params={"cursor": cursor}, headers=tenant.headers).status_code == 200
+    assert_problem(client.get(PROJECTS, params={"cursor": ""}, headers=tenant.headers), 422, "cursor")
+
+
+def test_optional_bounds_of_zero_are_documented(spec):
+    complete = spec["components"]["schemas"]["CompleteJob"]["properties"]["cost_actual"]
+    after = next(p for p in spec["paths"]["/api/v1/audit/events"]["get"]["parameters"] if p["name"] == "after")
+
+    assert complete["minimum"] == 0 and after["schema"]["minimum"] == 0
+
+
+def test_an_integral_number_is_an_integer(client, tenant):
+    r = client.post("/api/v1/me/tokens", json={"name": "n", "expires_in_days": 30.0}, headers=tenant.headers)
+
+    assert r.status_code == 201, r.text
+
+
+def test_options_answers_every_method_of_the_path_for_every_role(client, spec, make_tenant):
+    worker = make_tenant("worker")
+    for path, ops in spec["paths"].items():
+        r = client.options(_concrete(path), headers=worker.headers)
+        assert r.status_code == 204, (path, r.text)
+        documented = {m.upper() for m in ops} | {"OPTIONS"}
+        allowed = set(r.headers["allow"].split(", "))
+        assert documented <= allowed <= documented | ({"HEAD"} if "GET" in documented else set()), path
+
+
+def test_operation_ids_are_the_handlers_names(spec):
+    ids = [op["operationId"] for _, _, op in _operations(spec)]
+
+    assert len(ids) == len(set(ids))
+    assert {"create_project", "update_project", "queue_job", "claim_job", "metrics"} <= set(ids)
+
+
+def test_the_story_schema_refuses_a_blank_story(client, tenant):
+    project = client.post(PROJECTS, json={"title": "t"}, headers=tenant.headers).json()["id"]
+
+    assert_problem(client.put(f"{PROJECTS}/{project}/story", json={"text": " \n "}, headers=tenant.headers), 422, "text")
+    assert client.put(f"{PROJECTS}/{project}/story", json={"text": ENGLISH_STORY}, headers=tenant.headers).status_code == 200
