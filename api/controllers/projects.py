@@ -1,7 +1,6 @@
 """Project and scene routes: thin handlers that decode, call the application, encode."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,7 +10,7 @@ from msgspec import UNSET
 
 from api.auth import command_context, read_tenant, tenant_roles
 from api.idempotency import idempotent
-from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match, parse_at
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, if_match
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
@@ -21,7 +20,6 @@ from api.services import Services
 from domain.errors import NotFound
 from domain.estimate import estimate_cost
 from domain.projects import Project
-from projections import history as h
 from projections import projects as queries
 
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1–100)")]
