@@ -129,12 +129,7 @@ def history_of(services: Any, tenant: UUID, aggregate_id: UUID, module: str, res
         first = history.first_topic(conn, tenant, aggregate_id)
         if first is None or not first.startswith(f"domain.{module}:"):
             raise NotFound(f"{resource} not found")
-        after_version = 0
-        if after is not None:
-            found = history.version_of_position(conn, tenant, aggregate_id, after)
-            if found is None:
-                raise ValidationProblem("after must be a position from this history", field="after")
-            after_version = found
+        after_version = 0 if after is None else history.version_at_position(conn, tenant, aggregate_id, after)
         rows = history.aggregate_history(conn, tenant, aggregate_id, limit=limit + 1, after_version=after_version)
     more = len(rows) > limit
     rows = rows[:limit]

@@ -51,7 +51,8 @@ def seq_of_position(conn: Any, tenant_id: UUID, position: int) -> int:
     Positions and sequence numbers grow together (both are assigned under the events table's lock)."""
     # Walks the tenant's own chain backwards (events_tenant_seq_idx): a cursor from the last page stops at once,
     # and no position, however foreign, makes it read another tenant's rows.
-    row = conn.execute("SELECT tenant_seq FROM events WHERE tenant_id = %s AND notification_id <= %s"
+    # (`+ 0` keeps the planner off the global notification_id index, whose rows it would then sort.)
+    row = conn.execute("SELECT tenant_seq FROM events WHERE tenant_id = %s AND notification_id + 0 <= %s"
                        " ORDER BY tenant_seq DESC LIMIT 1", (tenant_id, position), prepare=True).fetchone()
     return int(row["tenant_seq"]) if row else 0
 

@@ -44,11 +44,13 @@ def first_topic(conn: Any, tenant_id: UUID, aggregate_id: UUID) -> str | None:
     return row["topic"] if row else None
 
 
-def version_of_position(conn: Any, tenant_id: UUID, aggregate_id: UUID, position: int) -> int | None:
-    """The version of the aggregate's event at `position`; None when that position is not one of its events."""
-    row = conn.execute("SELECT originator_version FROM events WHERE notification_id = %s AND originator_id = %s"
-                       " AND tenant_id = %s", (position, aggregate_id, tenant_id), prepare=True).fetchone()
-    return row["originator_version"] if row else None
+def version_at_position(conn: Any, tenant_id: UUID, aggregate_id: UUID, position: int) -> int:
+    """The aggregate's last version recorded at or before a (global) position; 0 before its first event.
+    Any position is a bound, like the audit events' `after`: a foreign one reveals nothing."""
+    row = conn.execute("SELECT coalesce(max(originator_version), 0) AS v FROM events WHERE originator_id = %s"
+                       " AND tenant_id = %s AND notification_id <= %s", (aggregate_id, tenant_id, position),
+                       prepare=True).fetchone()
+    return int(row["v"])
 
 
 def version_at(conn: Any, tenant_id: UUID, aggregate_id: UUID, at: datetime) -> int | None:
