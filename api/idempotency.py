@@ -11,13 +11,16 @@ import re
 import threading
 import time
 from typing import Any
+from uuid import UUID
 
 import anyio
 import msgspec
 from litestar import Request, Response
 from litestar.types import Message, Scope
 
+from domain.context import CommandContext
 from domain.errors import CommandAlreadyApplied, Conflict, ValidationProblem
+from eventstore.committer import Write
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -32,6 +35,18 @@ def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
         return conn.execute(
             "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
             (tenant_id, key), prepare=True).fetchone()
+
+
+def key_writes(ctx: CommandContext) -> list[Write]:
+    """The same-transaction write of a keyed command (wired as the application's `command_writes`):
+    its key is recorded with its events, so a retry after a lost acknowledgement finds it, and a
+    concurrent first request breaks `idempotency_keys_pkey` (CommandAlreadyApplied, then replay_applied)."""
+    if not ctx.command_id or ctx.fingerprint is None:
+        return []
+    # Keys belong to the caller (the actor), whoever owns the aggregates changed.
+    row = (UUID(ctx.actor_id), ctx.command_id, ctx.fingerprint)
+    return [lambda curs: curs.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint) VALUES (%s, %s, %s)", row, prepare=True)]
 
 
 def _store(services: Any, tenant_id: Any, key: str, fingerprint: bytes, status: int,
