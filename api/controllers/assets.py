@@ -92,14 +92,16 @@ class AssetController(Controller):
         return Response(asset_out(row), headers=etag(row["version"]))
 
     @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def delete_asset(self, asset_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> None:
+    def delete_asset(self, asset_id: UUID, services: Services,
+                     ctx: CommandContext, expected_version: int | None) -> None:
         """Soft-delete an asset (restorable)."""
-        services.app.delete_asset(ctx, str(asset_id), expected_version)
+        services.app.delete_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
 
     @post("/{asset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def restore_asset(self, asset_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> Response[AssetOut]:
+    def restore_asset(self, asset_id: UUID, services: Services,
+                      ctx: CommandContext, expected_version: int | None) -> Response[AssetOut]:
         """Restore a soft-deleted asset."""
-        asset = services.app.restore_asset(ctx, str(asset_id), expected_version)
+        asset = services.app.restore_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
         return Response(asset_out(asset), headers=etag(asset.version))
 
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)

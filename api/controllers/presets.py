@@ -55,7 +55,8 @@ class PresetController(Controller):
                           + [preset_out(r, default) for r in rows])
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services, ctx: CommandContext) -> Response[PresetOut]:
+    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services,
+                      ctx: CommandContext) -> Response[PresetOut]:
         """Create a preset; `is_default` makes it the caller's default."""
         preset = services.app.create_preset(ctx, name=data.name, config=plain(data.config),
                                             is_default=data.is_default)
@@ -91,21 +92,23 @@ class PresetController(Controller):
                       services: Services, ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
         preset = services.app.update_preset(
-            ctx, str(preset_id), expected_version,
+            ctx, preset_id=str(preset_id), expected_version=expected_version,
             name=data.name if isinstance(data.name, str) else None,
             config=plain(data.config) if data.config is not UNSET else None)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
                         headers=etag(preset.version))
 
     @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
-    def delete_preset(self, preset_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> None:
+    def delete_preset(self, preset_id: UUID, services: Services,
+                      ctx: CommandContext, expected_version: int | None) -> None:
         """Soft-delete one of the caller's presets (built-ins: 403)."""
-        services.app.delete_preset(ctx, str(preset_id), expected_version)
+        services.app.delete_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
 
     @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
-    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
+    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
+                       ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Restore a soft-deleted preset."""
-        preset = services.app.restore_preset(ctx, str(preset_id), expected_version)
+        preset = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
                         headers=etag(preset.version))
 

@@ -92,37 +92,39 @@ class ProjectController(Controller):
                        services: Services, ctx: CommandContext, expected_version: int | None) -> Response[ProjectOut]:
         """Rename, describe and/or reconfigure (config merged section by section)."""
         project = services.app.update_project(
-            ctx, str(project_id), expected_version,
+            ctx, project_id=str(project_id), expected_version=expected_version,
             title=data.title if isinstance(data.title, str) else None,
             description=data.description if isinstance(data.description, str) else None,
             config=plain(data.config) if data.config is not UNSET else None)
         return Response(project_out(project), headers=etag(project.version))
 
     @delete("/{project_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def delete_project(self, project_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> None:
+    def delete_project(self, project_id: UUID, services: Services,
+                       ctx: CommandContext, expected_version: int | None) -> None:
         """Soft-delete a project (restorable)."""
-        services.app.delete_project(ctx, str(project_id), expected_version)
+        services.app.delete_project(ctx, project_id=str(project_id), expected_version=expected_version)
 
     @post("/{project_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def restore_project(self, project_id: UUID, services: Services, ctx: CommandContext, expected_version: int | None) -> Response[ProjectOut]:
+    def restore_project(self, project_id: UUID, services: Services,
+                        ctx: CommandContext, expected_version: int | None) -> Response[ProjectOut]:
         """Restore a soft-deleted project."""
-        project = services.app.restore_project(ctx, str(project_id), expected_version)
+        project = services.app.restore_project(ctx, project_id=str(project_id), expected_version=expected_version)
         return Response(project_out(project), headers=etag(project.version))
 
     @post("/{project_id:uuid}/status", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def change_status(self, project_id: UUID, data: ChangeStatus,
                       services: Services, ctx: CommandContext, expected_version: int | None) -> Response[ProjectOut]:
         """Move the project to another status (allowed transitions only, else 409)."""
-        project = services.app.change_project_status(ctx, str(project_id), expected_version,
-                                                     data.status)
+        project = services.app.change_project_status(ctx, project_id=str(project_id),
+                                                     expected_version=expected_version, status=data.status)
         return Response(project_out(project), headers=etag(project.version))
 
     @put("/{project_id:uuid}/story", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def set_story(self, project_id: UUID, data: SetStory,
                   services: Services, ctx: CommandContext, expected_version: int | None) -> Response[SceneList]:
         """Store the story text and segment it into scenes; a draft becomes ready."""
-        project = services.app.set_story(ctx, str(project_id), expected_version,
-                                         data.text, data.min_length, data.max_length)
+        project = services.app.set_story(ctx, project_id=str(project_id), expected_version=expected_version,
+                                         text=data.text, min_length=data.min_length, max_length=data.max_length)
         return Response(SceneList(items=scenes_out(project)), headers=etag(project.version))
 
     @get("/{project_id:uuid}/scenes", sync_to_thread=True, responses=READ_ERRORS)
@@ -147,13 +149,17 @@ class ProjectController(Controller):
         pid, version = str(project_id), expected_version
         match data:
             case MergeScenes(indexes=indexes):
-                project, warnings = services.app.merge_scenes(ctx, pid, version, list(indexes))
+                project, warnings = services.app.merge_scenes(ctx, project_id=pid, expected_version=version,
+                                                              indexes=list(indexes))
             case SplitScene(index=index, position=position):
-                project, warnings = services.app.split_scene(ctx, pid, version, index, position)
+                project, warnings = services.app.split_scene(ctx, project_id=pid, expected_version=version,
+                                                             index=index, position=position)
             case ReorderScenes(order=order):
-                project, warnings = services.app.reorder_scenes(ctx, pid, version, list(order))
+                project, warnings = services.app.reorder_scenes(ctx, project_id=pid, expected_version=version,
+                                                                order=list(order))
             case UpdateScene(index=index, text=text, prompt=prompt):
-                project, warnings = services.app.update_scene(ctx, pid, version, index, text, prompt)
+                project, warnings = services.app.update_scene(ctx, project_id=pid, expected_version=version,
+                                                              index=index, text=text, prompt=prompt)
             case _:  # pragma: no cover - the union is exhaustive
                 raise AssertionError(f"unknown scene edit {data!r}")
         return Response(SceneList(items=scenes_out(project), warnings=warnings), headers=etag(project.version))

@@ -46,11 +46,12 @@ class MeController(Controller):
         return Response(MeOut(**row, usage=usage), headers=etag(row["version"]))
 
     @patch("/", sync_to_thread=True, responses=COMMAND_ERRORS)
-    def update_me(self, data: UpdateMe, services: Services, ctx: CommandContext, expected_version: int | None) -> Response[UserOut]:
+    def update_me(self, data: UpdateMe, services: Services,
+                  ctx: CommandContext, expected_version: int | None) -> Response[UserOut]:
         """Change name, image, or settings (merged section by section)."""
         changes = {k: plain(v) for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
                    if v is not UNSET}
-        user = services.app.update_me(ctx, expected_version, **changes)
+        user = services.app.update_me(ctx, expected_version=expected_version, **changes)
         return Response(user_out(user), headers=etag(user.version))
 
     @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
