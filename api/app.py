@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import TokenAuthentication, send_correlation_id
+from api.auth import TokenAuthentication, command_context, provide_tenant, send_correlation_id
 from api.controllers.admin_projections import AdminProjectionController
 from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
@@ -26,11 +26,12 @@ from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.methods import cors_config, install
-from api.idempotency import check_idempotency_key, store_idempotent_response
+from api.idempotency import check_idempotency_key, replay_applied, store_idempotent_response
 from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
-from api.http import refuse_unsupported_at
+from api.http import if_match, refuse_unsupported_at
 from api.services import VERSION, Services
+from domain.errors import CommandAlreadyApplied
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
 
@@ -65,11 +66,16 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        # The plumbing of every handler, declared once: what a command carries, the version If-Match
+        # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
+        dependencies={"services": Provide(provide_services, sync_to_thread=False),
+                      "ctx": Provide(command_context, sync_to_thread=False),
+                      "expected_version": Provide(if_match, sync_to_thread=False),
+                      "tenant": Provide(provide_tenant, sync_to_thread=True)},
         middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
                     *rate_limit_middleware()],
         before_send=[send_correlation_id, store_idempotent_response],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, CommandAlreadyApplied: replay_applied},
         before_request=before_request,
         lifespan=[lifespan],
         state=State({"services": services}),

@@ -4,14 +4,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
-from uuid import uuid4
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 import anyio
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.params import Parameter
 from litestar.types import Message, Scope
 
 from api.services import Principal, Services
@@ -152,3 +153,12 @@ def read_tenant(request: Any, tenant_id: Any, services: Services, resource: str)
     services.app.record_access(command_context(request), str(tenant_id), action="read", resource=resource,
                                details={"path": request.url.path, "query": str(request.url.query or "")})
     return tenant_id
+
+# An admin reads another tenant's data by naming it; anyone else names their own or gets a 404.
+TenantId = Annotated[UUID | None, Parameter(description="Admins: read another tenant's data (recorded on its trail)")]
+
+
+def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
+    """The `tenant` dependency of a read: `read_tenant` with `?tenant_id=`, for the resource its
+    route names (`@get(..., resource="project")`)."""
+    return read_tenant(request, tenant_id, services, request.route_handler.opt["resource"])

@@ -42,7 +42,10 @@ def wire(app: AvmApplication) -> AvmApplication:
     from api.failures import count_item_failure
     from api.problems import database_unavailable
 
+    from api.idempotency import key_writes
+
     app.inline_writes = writes_for
+    app.command_writes = key_writes
     recorder = app.recorder
     recorder.inline_projections = [p.name for p in INLINE_PROJECTIONS]  # type: ignore[attr-defined]
     recorder.constraint_errors = CONSTRAINT_ERRORS  # type: ignore[attr-defined]

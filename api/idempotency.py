@@ -10,16 +10,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
+from uuid import UUID
 
 import anyio
 import msgspec
 from litestar import Request, Response
 from litestar.types import Message, Scope
 
+from domain.context import CommandContext
 from domain.errors import CommandAlreadyApplied, Conflict, ValidationProblem
+from eventstore.committer import Write
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -34,6 +35,18 @@ def _lookup(services: Any, tenant_id: Any, key: str) -> dict[str, Any] | None:
         return conn.execute(
             "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
             (tenant_id, key), prepare=True).fetchone()
+
+
+def key_writes(ctx: CommandContext) -> list[Write]:
+    """The same-transaction write of a keyed command (wired as the application's `command_writes`):
+    its key is recorded with its events, so a retry after a lost acknowledgement finds it, and a
+    concurrent first request breaks `idempotency_keys_pkey` (CommandAlreadyApplied, then replay_applied)."""
+    if not ctx.command_id or ctx.fingerprint is None:
+        return []
+    # Keys belong to the caller (the actor), whoever owns the aggregates changed.
+    row = (UUID(ctx.actor_id), ctx.command_id, ctx.fingerprint)
+    return [lambda curs: curs.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint) VALUES (%s, %s, %s)", row, prepare=True)]
 
 
 def _store(services: Any, tenant_id: Any, key: str, fingerprint: bytes, status: int,
@@ -93,29 +106,46 @@ async def check_idempotency_key(request: Request[Any, Any, Any]) -> Response[byt
     return None  # recorded but still in flight: the handler will meet the key and wait for it
 
 
-def idempotent(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a command handler: when its save finds the key already recorded, wait for and replay
-    the first request's response instead of failing."""
+class _ReplayWhenAnswered(Response[bytes]):
+    """The answer to a command whose save met its key already recorded by a concurrent first
+    request: wait (without holding a thread) for that request's stored response and replay it, or,
+    when none comes, a 409. Litestar calls exception handlers synchronously: the waiting is done
+    when the response is sent."""
 
-    @wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(*args, **kwargs)
-        except CommandAlreadyApplied:
-            request = kwargs["request"]
-            key, fingerprint = request.scope["state"]["idempotency"]
-            services = kwargs["services"]
-            deadline = time.monotonic() + WAIT_FOR_RESPONSE_S
-            while time.monotonic() < deadline:
-                row = _lookup(services, request.user.tenant_id, key)
-                if row is not None and (row["status"] is not None or bytes(row["fingerprint"]) != fingerprint):
-                    request.scope["state"]["idempotency_replayed"] = True
-                    return _replay(row, fingerprint)
-                time.sleep(0.02)
-            raise Conflict("this Idempotency-Key was applied but its response is not available; "
-                           "read the resource instead", field="Idempotency-Key") from None
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
+        async def answer(scope: Scope, receive: Any, send: Any) -> None:
+            response = await self._wait(request)
+            await response.to_asgi_response(app, request, **kwargs)(scope, receive, send)
 
-    return wrapper
+        return answer
+
+    @staticmethod
+    async def _wait(request: Request[Any, Any, Any]) -> Response[Any]:
+        from api.problems import domain_problem_handler
+
+        state = request.scope["state"]
+        key, fingerprint = state["idempotency"]
+        services = request.app.state.services
+        deadline = time.monotonic() + WAIT_FOR_RESPONSE_S
+        while time.monotonic() < deadline:
+            row = await anyio.to_thread.run_sync(_lookup, services, request.user.tenant_id, key)
+            if row is not None and (row["status"] is not None or bytes(row["fingerprint"]) != fingerprint):
+                state["idempotency_replayed"] = True
+                return _replay(row, fingerprint)
+            await anyio.sleep(0.02)
+        return domain_problem_handler(request, Conflict(
+            "this Idempotency-Key was applied but its response is not available; read the resource instead",
+            field="Idempotency-Key"))
+
+
+def replay_applied(request: Request[Any, Any, Any], exc: CommandAlreadyApplied) -> Response[Any]:
+    """Exception handler of every command route: a save that finds its Idempotency-Key already
+    recorded (a concurrent or earlier first request) answers with that request's response."""
+    if "idempotency" not in request.scope.get("state", {}):
+        from api.problems import domain_problem_handler
+
+        return domain_problem_handler(request, exc)
+    return _ReplayWhenAnswered(b"")
 
 
 async def store_idempotent_response(message: Message, scope: Scope) -> None:

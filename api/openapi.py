@@ -210,7 +210,7 @@ def _finish_operation(op: Operation, method: str, handler: Any) -> None:
     op.responses = responses
     params = list(op.parameters or [])
     _query_schemas(params, handler)
-    takes_if_match = _calls(handler, "if_match")
+    takes_if_match = "expected_version" in handler.parsed_fn_signature.parameters  # api.http.if_match, a dependency
 
     if public:
         op.security = []  # no token needed (the document's default asks for one)

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.constants import RESERVED_KWARGS
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.validation import MalformedBody, decode, describe, field_errors
@@ -280,11 +281,24 @@ async def reject_number_spellings_in_query(request: Request[Any, Any, Any]) -> N
     _reject_null_literals(request)
 
 
+def _parameters(handler: Any) -> dict[str, Any]:
+    """The request parameters of the handler and of the dependencies it takes (`?tenant_id=` is
+    declared by api.auth.provide_tenant, the `tenant` dependency); not the injected values."""
+    dependencies = handler.resolve_dependencies()
+    own = handler.parsed_fn_signature.parameters
+    found: dict[str, Any] = {}
+    for name in own:
+        signature = getattr(dependencies.get(name), "parsed_fn_signature", None)
+        found.update(signature.parameters if signature is not None else {})
+    found.update(own)
+    return {k: v for k, v in found.items() if k not in RESERVED_KWARGS and k not in dependencies}
+
+
 def _reject_null_literals(request: Request[Any, Any, Any]) -> None:
     """`?tenant_id=null` is not a uuid (the framework would read it as absent): refused like any other non-uuid.
     Text parameters keep "null" as the text it is."""
     handler = request.scope.get("route_handler")
-    fields = handler.parsed_fn_signature.parameters if handler is not None else {}
+    fields = _parameters(handler) if handler is not None else {}
     for key, value in request.query_params.items():
         field = fields.get(key)
         if value != "null" or field is None:

@@ -76,6 +76,9 @@ class Plumbing(Application[UUID]):
     # aggregates, given the topics of their new events; the composition root wires the projections
     # (api/composition.py). The recorder runs the writes; it never sees an aggregate.
     inline_writes: Callable[[Sequence[Any], Sequence[str]], list[Any]] | None = None
+    # The same-transaction writes a command's context asks for when the command appends events (the
+    # caller's key for the command, api/idempotency.py); wired by the composition root.
+    command_writes: Callable[[CommandContext], list[Any]] | None = None
 
     def _skip_failed(self, sweep: str, item_id: Any, error: Exception, failed: set[Any] | None) -> None:
         """One bad item never stops the others: log it (its id, never its data), count it, and leave
@@ -89,13 +92,11 @@ class Plumbing(Application[UUID]):
             self.item_failed(sweep, item_id, error)
 
     def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
-        idempotency = None
-        if ctx.command_id and ctx.fingerprint is not None:
-            # Keys belong to the caller (the actor), whoever owns the aggregates changed.
-            idempotency = (UUID(ctx.actor_id), ctx.command_id, ctx.fingerprint)
         writes = []
         if self.inline_writes is not None:
             writes = self.inline_writes(aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
+        if self.command_writes is not None and any(a.pending_events for a in aggregates):
+            writes += self.command_writes(ctx)
         # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
         # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
         self.save(
@@ -103,7 +104,6 @@ class Plumbing(Application[UUID]):
             meta=ctx,
             tenants={a.id: UUID(a.tenant_id) for a in aggregates},
             writes=writes,
-            idempotency=idempotency,
         )
 
     # -- the aggregate cache --------------------------------------------------------------------

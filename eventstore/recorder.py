@@ -1,5 +1,5 @@
 """The event store: the library's PostgreSQL application recorder, extended with tenant, metadata,
-hash chain and same-transaction writes (inline projections, idempotency records)."""
+hash chain and same-transaction writes (inline projections, a command's idempotency key)."""
 from __future__ import annotations
 
 import contextlib
@@ -213,12 +213,6 @@ class AvmRecorder(PostgresApplicationRecorder):
         meta: EventMeta = kwargs.get("meta") or EventMeta()
         tenants: dict[Any, UUID] = kwargs.get("tenants") or {}
         writes: list[Write] = list(kwargs.get("writes") or ())
-        idempotency = kwargs.get("idempotency")
-        if idempotency and stored_events:
-            # Recorded with the events: a retry after a lost acknowledgement finds the key.
-            writes.append(lambda curs: curs.execute(
-                "INSERT INTO idempotency_keys (tenant_id, key, fingerprint) VALUES (%s, %s, %s)",
-                idempotency, prepare=True))
         if not stored_events and not writes:
             return []
         item = _Item(stored_events, meta, tenants, writes)

@@ -7,9 +7,8 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 
-from api.auth import admin_only, command_context, read_tenant, tenant_roles
-from api.idempotency import idempotent
-from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.auth import admin_only, tenant_roles
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.responses import from_row
 from api.services import Services
@@ -50,26 +49,23 @@ class AssetController(Controller):
     guards = [tenant_roles]
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def register_asset(self, request: Request[Any, Any, Any], data: RegisterAsset, services: Services) -> Response[AssetOut]:
+    def register_asset(self, data: RegisterAsset, services: Services, ctx: CommandContext) -> Response[AssetOut]:
         """Register an asset (default expiry 30 days); an image with a scene_index becomes that scene's image."""
         asset = services.app.register_asset(
-            command_context(request), type=data.type, uri=data.uri, size_bytes=data.size_bytes,
+            ctx, type=data.type, uri=data.uri, size_bytes=data.size_bytes,
             metadata=data.metadata, project_id=str(data.project_id) if data.project_id else None,
             job_id=str(data.job_id) if data.job_id else None, scene_index=data.scene_index,
             expires_at=data.expires_at)
         return Response(asset_out(asset), status_code=201,
                         headers={**etag(asset.version), "Location": f"{self.path}/{asset.id}"})
 
-    @get("/", sync_to_thread=True, responses=READ_ERRORS)
-    def list_assets(self, request: Request[Any, Any, Any], services: Services,
+    @get("/", sync_to_thread=True, responses=READ_ERRORS, resource="assets")
+    def list_assets(self, services: Services,
                     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                     cursor: Annotated[str | None, Parameter(max_length=200)] = None,
                     type: Annotated[str | None, Parameter(pattern="^(image|audio|video|text|json)$")] = None,  # noqa: A002
-                    project_id: UUID | None = None, include_expired: bool = False, include_deleted: bool = False,
-                    tenant_id: UUID | None = None) -> AssetList:
+                    project_id: UUID | None = None, include_expired: bool = False, include_deleted: bool = False, *, tenant: UUID) -> AssetList:
         """The tenant's assets, newest first; expired ones only with include_expired=true."""
-        tenant = read_tenant(request, tenant_id, services, "assets")
         with services.read(tenant) as conn:
             rows = q.list_assets(conn, tenant, limit=limit + 1, after=decode_cursor(cursor), type=type,
                                  project_id=project_id, include_expired=include_expired,
@@ -78,13 +74,12 @@ class AssetController(Controller):
         return AssetList(items=[asset_out(r) for r in rows],
                          next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
-    @get("/{asset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS)
-    def get_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services,
-                  include_deleted: bool = False, tenant_id: UUID | None = None,
+    @get("/{asset_id:uuid}", sync_to_thread=True, responses=READ_ERRORS, resource="asset")
+    def get_asset(self, asset_id: UUID, services: Services,
+                  include_deleted: bool = False, *, tenant: UUID,
                   at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
                   ) -> Response[AssetOut]:
         """Read one asset (expired ones too, with expired_at set); `?at=` as it was then."""
-        tenant = read_tenant(request, tenant_id, services, "asset")
         if at is not None:
             asset = aggregate_at(services, Asset, tenant, asset_id, at)
             if asset.deleted and not include_deleted:
@@ -97,16 +92,16 @@ class AssetController(Controller):
         return Response(asset_out(row), headers=etag(row["version"]))
 
     @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def delete_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> None:
+    def delete_asset(self, asset_id: UUID, services: Services,
+                     ctx: CommandContext, expected_version: int | None) -> None:
         """Soft-delete an asset (restorable)."""
-        services.app.delete_asset(command_context(request), str(asset_id), if_match(request))
+        services.app.delete_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
 
     @post("/{asset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def restore_asset(self, request: Request[Any, Any, Any], asset_id: UUID, services: Services) -> Response[AssetOut]:
+    def restore_asset(self, asset_id: UUID, services: Services,
+                      ctx: CommandContext, expected_version: int | None) -> Response[AssetOut]:
         """Restore a soft-deleted asset."""
-        asset = services.app.restore_asset(command_context(request), str(asset_id), if_match(request))
+        asset = services.app.restore_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
         return Response(asset_out(asset), headers=etag(asset.version))
 
     @get("/{asset_id:uuid}/history", sync_to_thread=True, responses=READ_ERRORS)
@@ -122,7 +117,6 @@ class AdminAssetController(Controller):
     guards = [admin_only]
 
     @post("/expire", status_code=200, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
-    @idempotent
-    def expire_assets(self, request: Request[Any, Any, Any], services: Services) -> SweepResult:
+    def expire_assets(self, services: Services, ctx: CommandContext) -> SweepResult:
         """Run the expiry sweep now (same as `avm assets expire`)."""
-        return SweepResult(expired=expire_due(services, command_context(request)))
+        return SweepResult(expired=expire_due(services, ctx))

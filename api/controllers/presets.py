@@ -8,12 +8,12 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from msgspec import UNSET
 
-from api.auth import command_context, tenant_roles
-from api.idempotency import idempotent
-from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, if_match, parse_at
+from api.auth import tenant_roles
+from api.http import aggregate_at, COMMAND_ERRORS, READ_ERRORS, errors, etag, parse_at
 from api.schemas import CreatePreset, PresetList, PresetOut, UpdatePreset, plain
 from api.responses import from_row
 from api.services import Services
+from domain.application import CommandContext
 from domain.config import BUILTIN_PRESETS
 from domain.errors import NotFound
 from domain.presets import BUILTIN_DEFAULT_ID, Preset
@@ -55,10 +55,10 @@ class PresetController(Controller):
                           + [preset_out(r, default) for r in rows])
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services) -> Response[PresetOut]:
+    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services,
+                      ctx: CommandContext) -> Response[PresetOut]:
         """Create a preset; `is_default` makes it the caller's default."""
-        preset = services.app.create_preset(command_context(request), name=data.name, config=plain(data.config),
+        preset = services.app.create_preset(ctx, name=data.name, config=plain(data.config),
                                             is_default=data.is_default)
         default = _default_id(services, request.user.tenant_id)
         return Response(preset_out(preset, default), status_code=201,
@@ -88,36 +88,33 @@ class PresetController(Controller):
         return Response(preset_out(row, default), headers=etag(row["version"]))
 
     @patch("/{preset_id:uuid}", sync_to_thread=True, responses=PRESET_ERRORS)
-    @idempotent
     def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
-                      services: Services) -> Response[PresetOut]:
+                      services: Services, ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
         preset = services.app.update_preset(
-            command_context(request), str(preset_id), if_match(request),
+            ctx, preset_id=str(preset_id), expected_version=expected_version,
             name=data.name if isinstance(data.name, str) else None,
             config=plain(data.config) if data.config is not UNSET else None)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
                         headers=etag(preset.version))
 
     @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
-    @idempotent
-    def delete_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> None:
+    def delete_preset(self, preset_id: UUID, services: Services,
+                      ctx: CommandContext, expected_version: int | None) -> None:
         """Soft-delete one of the caller's presets (built-ins: 403)."""
-        services.app.delete_preset(command_context(request), str(preset_id), if_match(request))
+        services.app.delete_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
 
     @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
-    @idempotent
-    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> Response[PresetOut]:
+    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
+                       ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Restore a soft-deleted preset."""
-        preset = services.app.restore_preset(command_context(request), str(preset_id), if_match(request))
+        preset = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
         return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
                         headers=etag(preset.version))
 
     @post("/{preset_id:uuid}/default", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def make_default(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services) -> PresetOut:
+    def make_default(self, preset_id: UUID, services: Services, ctx: CommandContext) -> PresetOut:
         """Make this preset the caller's default (the previous default stops being one)."""
-        ctx = command_context(request)
         services.app.choose_default_preset(ctx, str(preset_id))
         for builtin in BUILTIN_PRESETS:
             if builtin["id"] == str(preset_id):

@@ -10,14 +10,14 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import admin_only, command_context
-from api.idempotency import idempotent
-from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag, if_match
+from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
     UserList, UserOut, plain,
 )
 from api.responses import from_row
 from api.services import Services
+from domain.application import CommandContext
 from domain.errors import NotFound
 from domain.quotas import limits_for, usage_view
 from domain.users import User
@@ -46,19 +46,18 @@ class MeController(Controller):
         return Response(MeOut(**row, usage=usage), headers=etag(row["version"]))
 
     @patch("/", sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def update_me(self, request: Request[Any, Any, Any], data: UpdateMe, services: Services) -> Response[UserOut]:
+    def update_me(self, data: UpdateMe, services: Services,
+                  ctx: CommandContext, expected_version: int | None) -> Response[UserOut]:
         """Change name, image, or settings (merged section by section)."""
         changes = {k: plain(v) for k, v in (("name", data.name), ("image", data.image), ("settings", data.settings))
                    if v is not UNSET}
-        user = services.app.update_me(command_context(request), if_match(request), **changes)
+        user = services.app.update_me(ctx, expected_version=expected_version, **changes)
         return Response(user_out(user), headers=etag(user.version))
 
     @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def create_token(self, request: Request[Any, Any, Any], data: CreateToken, services: Services) -> TokenCreated:
+    def create_token(self, data: CreateToken, services: Services, ctx: CommandContext) -> TokenCreated:
         """Issue a new API token; the token is shown only in this response."""
-        user, token_id, token = services.app.issue_token(command_context(request), name=data.name,
+        user, token_id, token = services.app.issue_token(ctx, name=data.name,
                                                          expires_in_days=data.expires_in_days)
         t = user.tokens[token_id]
         return TokenCreated(id=UUID(token_id), name=t["name"], prefix=t["prefix"], created_at=t["issued_at"],
@@ -72,10 +71,9 @@ class MeController(Controller):
         return TokenList(items=[TokenOut(**r) for r in rows])
 
     @delete("/tokens/{token_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
-    @idempotent
-    def revoke_token(self, request: Request[Any, Any, Any], token_id: UUID, services: Services) -> None:
+    def revoke_token(self, token_id: UUID, services: Services, ctx: CommandContext) -> None:
         """Revoke one of the caller's tokens; it stops working at once."""
-        services.app.revoke_token(command_context(request), str(token_id))
+        services.app.revoke_token(ctx, str(token_id))
         services.forget_tokens()
 
 
@@ -85,10 +83,9 @@ class AdminUserController(Controller):
     guards = [admin_only]
 
     @post("/", status_code=201, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
-    @idempotent
-    def create_user(self, request: Request[Any, Any, Any], data: CreateUser, services: Services) -> Response[UserCreated]:
+    def create_user(self, data: CreateUser, services: Services, ctx: CommandContext) -> Response[UserCreated]:
         """Create a user (a tenant) with a first token (admin)."""
-        user, token = services.app.register_user(command_context(request), email=data.email, name=data.name,
+        user, token = services.app.register_user(ctx, email=data.email, name=data.name,
                                                  role=data.role)
         return Response(UserCreated(user=user_out(user), token=token), status_code=201,
                         headers={**etag(user.version), "Location": f"{self.path}/{user.id}"})
@@ -119,10 +116,9 @@ class AdminUserController(Controller):
                         next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
     @put("/{user_id:uuid}/role", sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
-    @idempotent
-    def change_role(self, request: Request[Any, Any, Any], user_id: UUID, data: ChangeRole,
-                    services: Services) -> UserOut:
+    def change_role(self, user_id: UUID, data: ChangeRole,
+                    services: Services, ctx: CommandContext) -> UserOut:
         """Change a user's role (admin); recorded with the admin as actor."""
-        user = services.app.change_role(command_context(request), str(user_id), data.role)
+        user = services.app.change_role(ctx, str(user_id), data.role)
         services.forget_tokens()
         return user_out(user)

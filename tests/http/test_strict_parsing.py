@@ -217,3 +217,12 @@ def test_the_credential_is_parsed_once_into_one_identity() -> None:
     assert credential is not None and credential.token == token and credential.digest == hash_token(token)
     assert token not in credential.identity and len(credential.identity) == 32
     assert parse_bearer(None) is None and parse_bearer("Bearer a b") is None
+
+
+@pytest.mark.parametrize("route", ["/api/v1/projects", "/api/v1/jobs", "/api/v1/assets",
+                                   f"/api/v1/projects/{uuid.UUID(int=1)}", f"/api/v1/jobs/{uuid.UUID(int=1)}",
+                                   f"/api/v1/assets/{uuid.UUID(int=1)}"])
+def test_a_tenant_id_of_null_is_a_422_naming_it_though_the_tenant_dependency_declares_it(
+        client: Any, tenant: Any, route: str) -> None:
+    r = client.get(route, params={"tenant_id": "null"}, headers=tenant.headers)
+    assert_problem(r, 422, "tenant_id")
