@@ -1,6 +1,7 @@
 """`avm serve`: migrate, seed an empty embedded database, serve the HTTP API and run the projectors."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from typing import Any
@@ -64,8 +65,9 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     from api.services import projector_url
     from projections.runtime import start_projectors
 
-    # Skipped events show on /metrics (same process as serve).
-    stop_projectors = (start_projectors(projector_url(services.db.url), item_failed=count_item_failure)
+    # Skipped events show on /metrics (same process as serve); progress lines stay off the console.
+    stop_projectors = (start_projectors(projector_url(services.db.url), say=logging.getLogger("avm.projectors").debug,
+                                        item_failed=count_item_failure)
                        if os.environ.get("AVM_PROJECTORS", "1") != "0" else None)
     try:
         options: dict[str, Any] = {"host": host, "port": port, "access_log": False,
