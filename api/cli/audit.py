@@ -11,7 +11,7 @@ from uuid import UUID
 
 import click
 
-from api.cli.support import fail_cleanly, open_services
+from api.cli.support import fail_cleanly, open_services, tenant_option
 
 
 @contextmanager
@@ -21,15 +21,6 @@ def _services() -> Iterator[Any]:
         yield services
     finally:
         services.close()
-
-
-def _tenant(value: str | None) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a tenant id (a UUID)", param_hint="--tenant") from None
 
 
 def _line(ok: bool, tenant: str | None, text: str) -> None:
@@ -53,7 +44,7 @@ def audit() -> None:
 @fail_cleanly
 def verify(tenant: str | None, file: Path | None, checkpoint: Path | None, public_key: Path | None) -> None:
     """Recompute hash chains and report the first broken link; exits 1 when any chain is broken."""
-    tenant_id = _tenant(tenant)
+    tenant_id = tenant_option(tenant)
     signed = _read_checkpoint(checkpoint, public_key) if checkpoint else None
     if file is not None and file.is_dir():
         bad = _verify_directory(file, tenant_id, signed)
@@ -215,7 +206,7 @@ def export(tenant: str | None, out: Path | None) -> None:
     from domain.application import CommandContext
     from projections import audit as a
 
-    tenant_id = _tenant(tenant)
+    tenant_id = tenant_option(tenant)
     if tenant_id is None:
         _export_every_tenant(out)
         return

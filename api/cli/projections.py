@@ -14,7 +14,7 @@ from uuid import UUID
 
 import click
 
-from api.cli.support import fail_cleanly, migrate_if_owner, open_database, open_services
+from api.cli.support import fail_cleanly, migrate_if_owner, open_database, open_services, tenant_option
 
 INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 
@@ -22,15 +22,6 @@ INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 @click.group()
 def projections() -> None:
     """Rebuild and inspect the read models."""
-
-
-def _tenant(value: str | None) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise click.BadParameter("not a UUID", param_hint="--tenant") from None
 
 
 def _names(names: tuple[str, ...]) -> list[str] | None:
@@ -123,7 +114,7 @@ def projections_rebuild(names: tuple[str, ...], tenant: str | None) -> None:
     up to the position it has reached, and it carries on from there.
     """
     inline, asynchronous = _split_names(names)
-    tenant_id = _tenant(tenant)
+    tenant_id = tenant_option(tenant)
     services = open_services()
     try:
         if inline != []:
@@ -180,7 +171,7 @@ def projections_verify(names: tuple[str, ...], tenant: str | None, limit: int) -
     """
     from projections.rebuild import verify
 
-    chosen, tenant_id = _names(names), _tenant(tenant)
+    chosen, tenant_id = _names(names), tenant_option(tenant)
     services = open_services()
     label = f"verify {', '.join(chosen or [])}"
     try:

@@ -5,6 +5,7 @@ import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from uuid import UUID
 
 import click
 
@@ -68,3 +69,13 @@ def shown_data_dir() -> str:
     from eventstore.database import data_dir
 
     return str(data_dir())
+
+
+def tenant_option(value: str | None) -> UUID | None:
+    """The `--tenant` option's value as a tenant id (None when not given); a usage error otherwise."""
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a UUID (a tenant id)", param_hint="--tenant") from None
