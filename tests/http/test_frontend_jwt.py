@@ -141,6 +141,7 @@ def test_es256_and_eddsa_tokens_authenticate_with_their_public_keys(database_url
     ("wrong issuer", "issuer"), ("wrong audience", "audience"), ("no exp", "missing_claim"),
     ("no iat", "missing_claim"), ("no sub", "missing_claim"), ("sub not a user id", "bad_subject"),
     ("lifetime over the maximum", "lifetime"), ("wrong secret", "bad_signature"), ("garbage", "malformed"),
+    ("encrypted (a JWE)", "encrypted"),
 ])
 def test_invalid_hs256_tokens_get_the_same_401_and_are_counted_by_reason(
         hs_client: Any, tenant: Any, case: str, reason: str) -> None:
@@ -158,7 +159,7 @@ def test_invalid_hs256_tokens_get_the_same_401_and_are_counted_by_reason(
         "lifetime over the maximum": claims(tenant.id, lifetime=86_400 + 1),
     }.get(case, claims(tenant.id))
     token = {"wrong secret": jwt.encode(payload, SECRET + "x", algorithm="HS256"),
-             "garbage": "not.a.jwt"}.get(case) or jwt.encode(payload, SECRET, algorithm="HS256")
+             "garbage": "not.a.jwt", "encrypted (a JWE)": "eyJhbGciOiJkaXIifQ..iv.ciphertext.tag"}.get(case) or jwt.encode(payload, SECRET, algorithm="HS256")
     before = rejected(hs_client, reason)
     assert_refused(me(hs_client, token))
     assert rejected(hs_client, reason) == before + 1
