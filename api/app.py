@@ -34,6 +34,12 @@ from api.services import VERSION, Services
 from domain.errors import CommandAlreadyApplied
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
+BEARER_DESCRIPTION = (
+    "An API token (`avm_…`, from `POST /api/v1/me/tokens` or `avm users create`). Where the operator has"
+    " enabled it (AVM_FRONTEND_JWT_*), also a JWT signed by the web front end (HS256 with the shared secret,"
+    " or RS256/PS256, ES256 or EdDSA with its key; `iss`, `aud`, `exp`, `iat` required) naming an existing"
+    " user by `sub` (the user id) or a verified `email`; the role is the user's. Any invalid, expired or"
+    " unknown credential gets the same 401.")
 
 
 async def before_request(request: Any) -> Any:
@@ -83,7 +89,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
             title="avm", version=VERSION, path="/schema",
             description="Event-sourced, audit-first backend of the Epic Auto Video Machine.",
             render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer", description=BEARER_DESCRIPTION)}),
             security=[{"bearer": []}],
         ),
         plugins=[StrictStructSchemaPlugin()],

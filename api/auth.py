@@ -15,6 +15,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.params import Parameter
 from litestar.types import Message, Scope
 
+from api.frontend_jwt import is_jwt
 from api.services import Principal, Services
 from domain.application import CommandContext, hash_token
 from domain.errors import ValidationProblem
@@ -57,11 +58,18 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         if credential is None:
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services
+        # A front-end JWT's rejects are limited per client address (api/frontend_jwt.py: 429 past the limit).
+        attempts = services.frontend_jwt.attempts if services.frontend_jwt and is_jwt(credential.token) else None
+        client = connection.client.host if connection.client else "unknown"
+        if attempts:
+            attempts.refuse_if_blocked(client)
         # no thread hop for a cached answer
         known, principal = services.cached_principal(credential.token, credential.digest)
         if not known:
             principal = await anyio.to_thread.run_sync(services.authenticate, credential.token, credential.digest)
         if principal is None:
+            if attempts:
+                attempts.failed(client)
             raise NotAuthorizedException("invalid, expired or revoked token",
                                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return AuthenticationResult(user=principal, auth=credential)

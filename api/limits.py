@@ -13,6 +13,10 @@ PRIVILEGED = frozenset({"premium", "admin", "worker"})
 def _token_identifier(request: Any) -> str:
     # The credential authentication parsed (api.auth.Credential) identifies the caller, so spellings
     # of one token ("Bearer X", "bearer\tX ") share a bucket; only its digest is kept in the store.
+    # A front-end JWT may be minted per request: its bucket is the user's, not the token's.
+    user = request.scope.get("user")
+    if user is not None and user.token_id is None:
+        return f"user:{user.user_id}"
     credential = request.scope.get("auth")
     return getattr(credential, "identity", "anonymous")
 

@@ -1,6 +1,7 @@
 """The composition root's objects (built by api/composition.py): the database, the application, the read pool, and token auth."""
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -12,13 +13,15 @@ from uuid import UUID
 from psycopg import Connection
 
 from api.composition import build_application
+from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from domain.application import hash_token
 from eventstore.database import Database, open_database
 from eventstore.recorder import SYSTEM_ROLE
 from eventstore.statements import SCOPE, set_config_sql
-from projections.users import principal_for_token
+from projections.users import principal_for_token, principal_for_user
 
 VERSION = "0.1.0"
+log = logging.getLogger("avm.auth")
 TOKEN_CACHE_SECONDS = float(os.environ.get("AVM_TOKEN_CACHE_SECONDS", "1.0"))
 
 
@@ -29,7 +32,7 @@ class Principal:
     user_id: UUID
     tenant_id: UUID
     role: str
-    token_id: UUID
+    token_id: UUID | None  # None: authenticated by a front-end JWT (api/frontend_jwt.py)
 
 
 def app_url(owner_url: str) -> str:
@@ -69,6 +72,8 @@ class Services:
     """Long-lived objects shared by every request; built once per process."""
 
     def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
+        # Read first: a setting it refuses stops the start before any connection is opened.
+        self.frontend_jwt = FrontendJwt.from_environment()
         self.db = db
         self.app_url = app_url(db.url)
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
@@ -101,6 +106,8 @@ class Services:
         known, principal = self.cached_principal(token, digest)
         if known:
             return principal
+        if is_jwt(token):
+            return self._authenticate_jwt(token, digest)
         now = time.monotonic()
         with self.read(scope="auth") as conn:
             row = principal_for_token(conn, digest)
@@ -115,12 +122,36 @@ class Services:
         """(True, answer) when the token's answer is known without the database: a malformed
         token, or an answer cached less than TOKEN_CACHE_SECONDS ago; else (False, None). Cheap
         enough for the event loop, so a cached token costs no thread hop."""
-        if not token.startswith("avm_") or len(token) > 200:
+        api_token = token.startswith("avm_") and len(token) <= 200
+        if not api_token and not (self.frontend_jwt is not None and is_jwt(token)):
             return True, None
         cached = self._tokens.get(digest or hash_token(token))
         if cached is not None and cached[1] > time.monotonic():
             return True, cached[0]
         return False, None
+
+    def _authenticate_jwt(self, token: str, digest: bytes) -> Principal | None:
+        """The user a front-end JWT names, if it verifies and that user exists (not deleted); the
+        role is the user's. Only answers that found a user are cached, and never past the token's
+        `exp`; a refusal is counted by reason and logged (never the token)."""
+        assert self.frontend_jwt is not None
+        try:
+            claimed = self.frontend_jwt.verify(token)
+            now, wall = time.monotonic(), time.time()
+            with self.read(scope="auth") as conn:
+                row = principal_for_user(conn, user_id=claimed.user_id, email=claimed.email)
+            if row is None:
+                raise Rejected("unknown_user", f"no live user {claimed.user_id or claimed.email}")
+        except Rejected as rejected:
+            REJECTED.labels(reason=rejected.reason).inc()
+            log.info("front-end JWT rejected: %s", rejected)
+            return None
+        ACCEPTED.inc()
+        principal = Principal(user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=None)
+        if len(self._tokens) >= 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (principal, now + min(TOKEN_CACHE_SECONDS, claimed.expires_at - wall))
+        return principal
 
     def forget_tokens(self) -> None:
         """Drop cached token answers (after a revocation or a role change in this process)."""

@@ -74,6 +74,16 @@ def principal_for_token(conn: Any, token_hash: bytes) -> dict[str, Any] | None:
         (token_hash,), prepare=True).fetchone()
 
 
+def principal_for_user(conn: Any, *, user_id: UUID | None = None, email: str | None = None) -> dict[str, Any] | None:
+    """The live (not deleted) user with that id, or that email (any case; emails are unique), for
+    a front-end JWT: its id, tenant and role."""
+    if user_id is not None:
+        return conn.execute("SELECT id, tenant_id, role FROM users WHERE id = %s AND tenant_id = %s"
+                            " AND deleted_at IS NULL", (user_id, user_id), prepare=True).fetchone()
+    return conn.execute("SELECT id, tenant_id, role FROM users WHERE lower(email) = lower(%s)"
+                        " AND deleted_at IS NULL", (email,), prepare=True).fetchone()
+
+
 def list_tokens(conn: Any, tenant_id: UUID) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens"

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, gen
 
 from api.controllers.health import max_view_lag
 from api.failures import ITEM_FAILURES, count_item_failure  # noqa: F401 - on /metrics; the hook
+from api.frontend_jwt import ACCEPTED, REJECTED  # noqa: F401 - on /metrics (front-end JWTs by outcome)
 from api.services import Services
 from projections.views import projection_states
 
