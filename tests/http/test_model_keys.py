@@ -116,7 +116,7 @@ def test_the_clear_key_appears_nowhere_in_the_log_the_audit_trail_the_history_or
 
     export = client.get("/api/v1/audit/export", headers=premium.headers)
     trail = client.get("/api/v1/audit/events", params={"limit": 100}, headers=premium.headers)
-    user_history = client.get(f"/api/v1/audit/events", params={"aggregate_id": premium.id, "limit": 100},
+    user_history = client.get("/api/v1/audit/events", params={"aggregate_id": premium.id, "limit": 100},
                               headers=premium.headers)
     for answer in (export, trail, user_history):
         assert answer.status_code == 200, answer.text

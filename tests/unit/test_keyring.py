@@ -2,7 +2,6 @@
 fingerprints, and a secret file made once (mode 600) and never silently replaced."""
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
