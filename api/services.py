@@ -14,8 +14,8 @@ from uuid import UUID
 from psycopg import Connection
 
 from api.composition import build_application
-from api.model_keys import stored_count
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
+from api.model_keys import stored_count
 from domain.application import hash_token
 from eventstore.database import Database, open_database
 from eventstore.keyring import Keyring, configured_secret, load_keyring

@@ -96,20 +96,20 @@ class Plumbing(Application[UUID]):
     def _save(self, ctx: CommandContext, *aggregates: TenantAggregate, writes: Sequence[Write] = ()) -> None:
         """Save in one transaction: the events, the inline read models' writes, the command's own
         `writes` (e.g. a sealed model key, never in the log) and its idempotency key."""
-        own = list(writes)
-        writes = []
+        same_transaction: list[Any] = []
         if self.inline_writes is not None:
-            writes = self.inline_writes(aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
+            same_transaction = self.inline_writes(
+                aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
         if self.command_writes is not None and any(a.pending_events for a in aggregates):
-            writes += self.command_writes(ctx)
-        writes += own
+            same_transaction += self.command_writes(ctx)
+        same_transaction += writes
         # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
         # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
         self.save(
             *aggregates,
             meta=ctx,
             tenants={a.id: UUID(a.tenant_id) for a in aggregates},
-            writes=writes,
+            writes=same_transaction,
         )
 
     # -- the aggregate cache --------------------------------------------------------------------
