@@ -20,6 +20,7 @@ from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, ProjectJobsController
 from api.controllers.metrics import PROMETHEUS, MetricsController
+from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
 from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
@@ -71,7 +72,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
-                        AdminProjectionController, UsageController, MetricsController],
+                        AdminProjectionController, UsageController, MetricsController, ModelKeyController],
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),

@@ -141,6 +141,29 @@ class TokenList(msgspec.Struct):
     items: list[TokenOut]
 
 
+# -- bring-your-own model keys ---------------------------------------------------------------------
+ModelProvider = Literal["gemini", "openai", "anthropic"]  # domain.users.MODEL_PROVIDERS
+
+
+class SetModelKey(Strict):
+    """A provider's API key: 20 to 512 printable ASCII characters, no blanks. Stored sealed; never shown again."""
+
+    key: Annotated[str, Meta(min_length=20, max_length=512, pattern="^[!-~]+$")]
+
+
+class ModelKeyOut(msgspec.Struct, kw_only=True):
+    """A stored model key, as far as it is ever shown: its last four characters and its fingerprint."""
+
+    provider: ModelProvider
+    last4: str
+    fingerprint: str
+    set_at: datetime
+
+
+class ModelKeyList(msgspec.Struct):
+    items: list[ModelKeyOut]
+
+
 # Python's blanks (what `\s` and str.strip() mean to the domain), spelled out so that the OpenAPI document's
 # patterns (ECMA regular expressions, whose `\s` differs) mean the same.
 BLANKS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"

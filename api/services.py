@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,10 @@ from psycopg import Connection
 
 from api.composition import build_application
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
+from api.model_keys import stored_count
 from domain.application import hash_token
 from eventstore.database import Database, open_database
+from eventstore.keyring import Keyring, configured_secret, load_keyring
 from eventstore.recorder import SYSTEM_ROLE
 from eventstore.statements import SCOPE, set_config_sql
 from projections.users import principal_for_token, principal_for_user
@@ -74,6 +77,9 @@ class Services:
     def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
         # Read first: a setting it refuses stops the start before any connection is opened.
         self.frontend_jwt = FrontendJwt.from_environment()
+        secret = configured_secret()
+        self._keyring: Keyring | None = Keyring.from_text(secret) if secret is not None else None
+        self._keyring_lock = threading.Lock()
         self.db = db
         self.app_url = app_url(db.url)
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
@@ -156,6 +162,18 @@ class Services:
     def forget_tokens(self) -> None:
         """Drop cached token answers (after a revocation or a role change in this process)."""
         self._tokens.clear()
+
+    def model_keyring(self) -> Keyring:
+        """The service key of model API keys (api/model_keys.py): configured, else the secret file, made
+        on first use only while no key is stored (eventstore/keyring.py)."""
+        with self._keyring_lock:
+            if self._keyring is None:
+                def stored() -> int:
+                    with self.read(scope="system") as conn:
+                        return stored_count(conn)
+
+                self._keyring = load_keyring(None, in_use=stored)
+            return self._keyring
 
     def decode_event_state(self, state: bytes) -> dict[str, Any]:
         return self.app.mapper.transcoder.decode(state)

@@ -23,6 +23,8 @@ from domain.shared import ANY_VERSION, TenantAggregate, deep_copy
 A = TypeVar("A", bound=TenantAggregate)
 R = TypeVar("R")
 
+# A same-transaction write a command brings along (a plain statement on the recorder's cursor).
+Write = Callable[[Any], None]
 # What `build` gives `retry_on_conflict`: the aggregates to save (None: not involved) and the result.
 Build = Callable[[], tuple[Sequence[TenantAggregate | None], R]]
 
@@ -91,19 +93,23 @@ class Plumbing(Application[UUID]):
         if self.item_failed is not None:
             self.item_failed(sweep, item_id, error)
 
-    def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
-        writes = []
+    def _save(self, ctx: CommandContext, *aggregates: TenantAggregate, writes: Sequence[Write] = ()) -> None:
+        """Save in one transaction: the events, the inline read models' writes, the command's own
+        `writes` (e.g. a sealed model key, never in the log) and its idempotency key."""
+        same_transaction: list[Any] = []
         if self.inline_writes is not None:
-            writes = self.inline_writes(aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
+            same_transaction = self.inline_writes(
+                aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
         if self.command_writes is not None and any(a.pending_events for a in aggregates):
-            writes += self.command_writes(ctx)
+            same_transaction += self.command_writes(ctx)
+        same_transaction += writes
         # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
         # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
         self.save(
             *aggregates,
             meta=ctx,
             tenants={a.id: UUID(a.tenant_id) for a in aggregates},
-            writes=writes,
+            writes=same_transaction,
         )
 
     # -- the aggregate cache --------------------------------------------------------------------
@@ -156,11 +162,12 @@ class Plumbing(Application[UUID]):
                 self._stripes[i].release()
 
     def retry_on_conflict(self, ctx: CommandContext, build: Build[R], *, expected_version: int | None = None,
-                          keys: Iterable[Any] = ()) -> R:
+                          keys: Iterable[Any] = (), writes: Sequence[Write] = ()) -> R:
         """Run `build` (load, check, change) and save what it returns in one transaction; when
         another command saved one of those aggregates first, evict the stale copies, back off, and
         run `build` again on fresh ones — unless the caller named the version it expected, which
-        is then stale. `keys` name the aggregates whose commands in this process take turns."""
+        is then stale. `keys` name the aggregates whose commands in this process take turns; `writes`
+        go with the save (none when nothing changed)."""
         if expected_version == ANY_VERSION:
             expected_version = None  # `*` pins no version: a concurrent change is retried as without one
         with self._serialised(keys):
@@ -178,7 +185,7 @@ class Plumbing(Application[UUID]):
                 if not changed:
                     return result
                 try:
-                    self._save(ctx, *changed)
+                    self._save(ctx, *changed, writes=writes)
                     return result
                 except ConcurrentChange:
                     self.evict(*changed)
@@ -191,7 +198,8 @@ class Plumbing(Application[UUID]):
 
     def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
                 expected_version: int | None, change: Callable[[A], R],
-                *, tenant_id: str | None = "ctx", restoring: bool = False) -> tuple[A, R]:
+                *, tenant_id: str | None = "ctx", restoring: bool = False,
+                writes: Sequence[Write] = ()) -> tuple[A, R]:
         """Load one aggregate, check the version, apply `change`, save (with retries).
         A soft-deleted aggregate answers NotFound, as a read does, unless the change is its restore."""
         owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
@@ -203,7 +211,8 @@ class Plumbing(Application[UUID]):
             agg.check_version(expected_version)
             return [agg], (agg, change(agg))
 
-        return self.retry_on_conflict(ctx, build, expected_version=expected_version, keys=[aggregate_id])
+        return self.retry_on_conflict(ctx, build, expected_version=expected_version, keys=[aggregate_id],
+                                      writes=writes)
 
     def _sweep_item(self, ctx: CommandContext, sweep: str, item_id: Any, build: Build[R],
                     skipped: set[Any] | None, *, reraise: tuple[type[BaseException], ...] = ()) -> R | None:

@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Any
 
 from eventsourcing.domain import event
 
-from domain.errors import Conflict, NotFound, ValidationProblem
+from domain.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from domain.input_limits import as_written, free_form_errors
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
+# Bring-your-own model API keys: who may store one, and for which providers.
+MODEL_KEY_ROLES = ("premium", "admin")
+MODEL_PROVIDERS = ("gemini", "openai", "anthropic")
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{32}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 SETTINGS_DEFAULT: dict[str, Any] = {
     "language": "zh-TW",
@@ -34,6 +39,12 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise ValidationProblem(f"role must be one of {', '.join(ROLES)}", field="role")
     return role
+
+
+def check_provider(provider: str) -> str:
+    if provider not in MODEL_PROVIDERS:
+        raise ValidationProblem(f"must be one of {', '.join(MODEL_PROVIDERS)}", field="provider")
+    return provider
 
 
 def merge_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +82,14 @@ class User(TenantAggregate):
 
     Lifecycle: Registered, then profile, role and token events. Invariants: the
     role is one of ROLES; a token is issued once and revoked at most once; only
-    the hash of a token is ever recorded.
+    the hash of a token is ever recorded. A model key is set (premium and admin only) and
+    removed per provider; only its last four characters and a keyed fingerprint are
+    recorded, never the key (its ciphertext lives outside the log).
     """
+
+    # Users registered (or snapshotted) before model keys existed have none: a read-only class default
+    # (unannotated, so not a dataclass field); the handlers assign a new dict, never mutate one.
+    model_keys = MappingProxyType({})  # provider -> {"last4", "fingerprint", "set_at"}
 
     @event("Registered")
     def __init__(self, email: str, name: str | None, role: str) -> None:
@@ -125,6 +142,29 @@ class User(TenantAggregate):
             return
         self._revoke_token(token_id=token_id, revoked_at=revoked_at)
 
+    def set_model_key(self, provider: str, *, last4: str, fingerprint: str, set_at: str) -> bool:
+        """Record a new or replaced key for `provider`; True when there was none. The same key again
+        (same fingerprint) records nothing."""
+        self.check_not_deleted()
+        check_provider(provider)
+        if self.role not in MODEL_KEY_ROLES:
+            raise Forbidden(f"model keys are for {' and '.join(MODEL_KEY_ROLES)} users")
+        if len(last4) != 4 or not FINGERPRINT_RE.match(fingerprint):
+            raise ValidationProblem("malformed fingerprint", field="key")
+        current = self.model_keys.get(provider)
+        if current is None or current["fingerprint"] != fingerprint:
+            self._set_model_key(provider=provider, last4=last4, fingerprint=fingerprint, set_at=set_at)
+        return current is None
+
+    def remove_model_key(self, provider: str) -> None:
+        """Forget the key of `provider` (any role: a user no longer premium may still delete it)."""
+        self.check_not_deleted()
+        check_provider(provider)
+        current = self.model_keys.get(provider)
+        if current is None:
+            raise NotFound("model key not found")
+        self._remove_model_key(provider=provider, last4=current["last4"], fingerprint=current["fingerprint"])
+
     def choose_default_preset(self, preset_id: str | None) -> None:
         self.check_not_deleted()
         if preset_id != self.default_preset_id:
@@ -161,3 +201,12 @@ class User(TenantAggregate):
     @event("TokenRevoked")
     def _revoke_token(self, token_id: str, revoked_at: str) -> None:
         self.tokens[token_id]["revoked_at"] = revoked_at
+
+    @event("ModelKeySet")
+    def _set_model_key(self, provider: str, last4: str, fingerprint: str, set_at: str) -> None:
+        self.model_keys = {**self.model_keys,
+                           provider: {"last4": last4, "fingerprint": fingerprint, "set_at": set_at}}
+
+    @event("ModelKeyRemoved")
+    def _remove_model_key(self, provider: str, last4: str, fingerprint: str) -> None:
+        self.model_keys = {p: k for p, k in self.model_keys.items() if p != provider}

@@ -4,13 +4,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
 from domain.access import Access
 from domain.context import CommandContext
 from domain.errors import ValidationProblem
-from domain.plumbing import Plumbing
+from domain.plumbing import Plumbing, Write
 from domain.users import User
 
 TOKEN_PREFIX = "avm_"
@@ -67,6 +68,19 @@ class UserCommands(Plumbing):
 
     def change_role(self, ctx: CommandContext, user_id: str, role: str) -> User:
         user, _ = self._change(ctx, User, user_id, None, lambda u: u.change_role(role), tenant_id=None)
+        return user
+
+    # -- bring-your-own model keys: the key itself never reaches the domain ----------------------
+    def set_model_key(self, ctx: CommandContext, provider: str, *, last4: str, fingerprint: str,
+                      writes: Sequence[Write] = (), now: datetime | None = None) -> tuple[User, bool]:
+        """Record the caller's key for `provider` (True: there was none). `writes` store its ciphertext in
+        the same transaction as the event, and only when an event is recorded."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat()
+        return self._change(ctx, User, ctx.tenant_id, None, lambda u: u.set_model_key(
+            provider, last4=last4, fingerprint=fingerprint, set_at=stamp), writes=writes)
+
+    def remove_model_key(self, ctx: CommandContext, provider: str, *, writes: Sequence[Write] = ()) -> User:
+        user, _ = self._change(ctx, User, ctx.tenant_id, None, lambda u: u.remove_model_key(provider), writes=writes)
         return user
 
     # -- admin access ---------------------------------------------------------------------------

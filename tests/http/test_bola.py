@@ -68,6 +68,10 @@ MATRIX: dict[str, list[Case]] = {
     f"POST {V1}/me/tokens": [own(201, body={"name": "laptop"})],
     f"DELETE {V1}/me/tokens/{{token_id}}": [path_id(204)],
     f"GET {V1}/me/usage": [own(query={"days": "7"})],
+    # -- the caller's model keys: B (a plain user) may not store one, and deletes only its own
+    f"GET {V1}/me/model-keys": [own(needs=("model_key",))],
+    f"PUT {V1}/me/model-keys/{{provider}}": [Case(201, 403, body={"key": "{model_key}"})],
+    f"DELETE {V1}/me/model-keys/{{provider}}": [path_id(204, needs=("model_key",))],
     # -- admin only: a user gets 403 (the routes' existence is no secret)
     f"GET {V1}/admin/users": [admin()],
     f"POST {V1}/admin/users": [admin(201, body={"email": "{email}", "role": "user"})],
@@ -147,10 +151,11 @@ MATRIX: dict[str, list[Case]] = {
 }
 
 # Placeholders that name no resource of A's: kept as they are in the random-id replay, never looked for in B's answers.
-NOT_IDS = frozenset({"email", "position", "now", "name"})
+NOT_IDS = frozenset({"email", "position", "now", "name", "provider"})
 CASES = [(route, case) for route, cases in MATRIX.items() for case in cases]
 # The inline read models: every row is the tenant's, keyed by tenant_id first.
-TABLES = ("users", "api_tokens", "projects", "scenes", "jobs", "assets", "presets", "usage", "idempotency_keys")
+TABLES = ("users", "api_tokens", "projects", "scenes", "jobs", "assets", "presets", "usage", "idempotency_keys",
+          "model_keys")
 
 
 def _case_id(item: tuple[str, Case]) -> str:
@@ -222,6 +227,8 @@ SETUP: dict[str, Callable[[World], None]] = {
     "job": _setup_job,
     "running_job": _setup_running_job,
     "cancelled_job": _setup_cancelled_job,
+    "model_key": lambda w: w.ok("PUT", f"{V1}/me/model-keys/{w.ids['provider']}", w.a, 201,
+                                json={"key": w.ids["model_key"]}),
     "deleted_project": lambda w: w.ok("DELETE", f"{PROJECTS}/{w.ids['project_id']}", w.a, 204),
     "deleted_asset": lambda w: w.ok("DELETE", f"{V1}/assets/{w.ids['asset_id']}", w.a, 204),
     "deleted_preset": lambda w: w.ok("DELETE", f"{V1}/presets/{w.ids['preset_id']}", w.a, 204),
@@ -232,7 +239,8 @@ SETUP: dict[str, Callable[[World], None]] = {
 def world(client, services, make_tenant) -> Iterator[World]:
     a, b = make_tenant("premium"), make_tenant("user")
     # `name` is a projection's (admin rebuilds of A's rows only), not anyone's id.
-    w = World(client, services, make_tenant, a, b, ids={"tenant_id": a.id, "user_id": a.id, "name": "presets"})
+    w = World(client, services, make_tenant, a, b, ids={"tenant_id": a.id, "user_id": a.id, "name": "presets",
+                                                       "provider": "openai", "model_key": f"sk-{uuid.uuid4().hex}"})
     pid = w.ok("POST", PROJECTS, a, 201, json={"title": "A's secret plan"})["id"]
     w.ok("PUT", f"{PROJECTS}/{pid}/story", a, json={"text": ENGLISH_STORY})
     w.ids["project_id"] = pid

@@ -78,6 +78,7 @@ def test_nothing_is_documented_that_the_app_does_not_serve(client, spec):
     ("/api/v1/projects/{project_id}/scenes/edit", "POST"),
     ("/api/v1/me", "PATCH"),
     ("/api/v1/me/tokens", "POST"),
+    ("/api/v1/me/model-keys/{provider}", "PUT"),
     ("/api/v1/admin/users", "POST"),
     ("/api/v1/admin/users/{user_id}/role", "PUT"),
 ])
@@ -174,6 +175,10 @@ def test_no_route_documents_an_error_in_a_shape_the_api_never_sends(client, spec
     ("/api/v1/projects/{project_id}/history", "GET", "200", "History"),
     ("/api/v1/me/tokens", "POST", "201", "TokenCreated"),
     ("/api/v1/me/tokens/{token_id}", "DELETE", "204", None),
+    ("/api/v1/me/model-keys", "GET", "200", "ModelKeyList"),
+    ("/api/v1/me/model-keys/{provider}", "PUT", "201", "ModelKeyOut"),
+    ("/api/v1/me/model-keys/{provider}", "PUT", "200", "ModelKeyOut"),
+    ("/api/v1/me/model-keys/{provider}", "DELETE", "204", None),
     ("/api/v1/admin/users", "POST", "201", "UserCreated"),
 ])
 def test_success_responses_are_documented_with_their_status_and_schema(spec, path, method, code, schema):
@@ -252,7 +257,8 @@ def test_a_worker_token_on_a_tenant_route_is_refused_403_as_documented(client, s
 
 def test_403_is_declared_exactly_where_a_role_can_be_refused(spec):
     for path, method, op in _operations(spec):
-        open_to_every_role = path.startswith(("/api/v1/me", *PUBLIC))
+        # The caller's own account is open to every role, but for model keys (premium and admin to store, no worker).
+        open_to_every_role = path.startswith(("/api/v1/me", *PUBLIC)) and not path.startswith("/api/v1/me/model-keys")
         assert ("403" in op["responses"]) != open_to_every_role, (method, path)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.application import hash_token
-from domain.errors import Conflict, NotFound, ValidationProblem
+from domain.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from domain.users import SETTINGS_DEFAULT, User
 from tests.unit.gwt import (
     Recorded,
@@ -265,3 +265,76 @@ def test_replaying_the_recorded_events_rebuilds_the_same_user() -> None:
 
     then_replays(live, events, state)
     assert live.version == len(events)
+
+
+# -- bring-your-own model keys --------------------------------------------------------------------------------
+FP, FP2 = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+SET_AT = "2025-03-04T05:06:07+00:00"
+
+
+def set_key(provider: str = "openai", fingerprint: str = FP, last4: str = "wxyz") -> Callable[[User], Any]:
+    return lambda u: u.set_model_key(provider, last4=last4, fingerprint=fingerprint, set_at=SET_AT)
+
+
+@pytest.mark.parametrize("role", ["premium", "admin"])
+def test_a_premium_or_admin_user_sets_a_model_key_recording_only_its_last_four_and_fingerprint(role):
+    user = given(*registered(role=role))
+
+    events = when(user, set_key())
+
+    then(events, Recorded("ModelKeySet", provider="openai", last4="wxyz", fingerprint=FP, set_at=SET_AT))
+    assert user.model_keys == {"openai": {"last4": "wxyz", "fingerprint": FP, "set_at": SET_AT}}
+
+
+@pytest.mark.parametrize("role", ["user", "worker"])
+def test_a_user_who_is_not_premium_cannot_set_a_model_key(role):
+    user = given(*registered(role=role))
+
+    with then_raises(Forbidden):
+        when(user, set_key())
+
+
+def test_the_same_key_again_records_nothing_and_another_replaces_it():
+    user = given(*registered(set_key(), role="premium"))
+
+    then_nothing(when(user, set_key()))
+    then(when(user, set_key(fingerprint=FP2, last4="abcd")), Recorded("ModelKeySet", fingerprint=FP2, last4="abcd"))
+    assert user.model_keys["openai"]["fingerprint"] == FP2
+
+
+def test_removing_a_model_key_records_which_one_and_removing_a_missing_one_is_not_found():
+    user = given(*registered(set_key(), set_key("gemini", FP2), role="premium"))
+
+    then(when(user, lambda u: u.remove_model_key("openai")),
+         Recorded("ModelKeyRemoved", provider="openai", last4="wxyz", fingerprint=FP))
+    assert set(user.model_keys) == {"gemini"}
+    with then_raises(NotFound):
+        when(user, lambda u: u.remove_model_key("openai"))
+
+
+def test_a_user_no_longer_premium_may_still_remove_the_key_it_stored():
+    user = given(*registered(set_key(), lambda u: u.change_role("user"), role="premium"))
+
+    then(when(user, lambda u: u.remove_model_key("openai")), "ModelKeyRemoved")
+
+
+@pytest.mark.parametrize("command, field", [
+    (set_key(provider="mistral"), "provider"),
+    (lambda u: u.remove_model_key("OpenAI"), "provider"),
+    (set_key(fingerprint="not-hex"), "key"),
+    (set_key(last4="toolong"), "key"),
+])
+def test_a_malformed_model_key_command_is_refused_naming_the_field(command, field):
+    user = given(*registered(set_key(), role="premium"))
+
+    with then_raises(ValidationProblem, field=field):
+        when(user, command)
+
+
+def test_model_keys_replay_to_the_same_state_and_a_user_from_before_them_has_none():
+    assert given(*registered()).model_keys == {}
+    user = User.register(email="ada@example.com", name="Ada", role="admin")
+    events = history(user, set_key(), set_key("anthropic", FP2), lambda u: u.remove_model_key("openai"))
+
+    then_replays(user, events, lambda u: (u.model_keys, u.role))
+    assert user.model_keys == {"anthropic": {"last4": "wxyz", "fingerprint": FP2, "set_at": SET_AT}}
