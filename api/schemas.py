@@ -253,6 +253,15 @@ class SceneList(msgspec.Struct, kw_only=True):
     warnings: list[str] = []
 
 
+class StoryOut(msgspec.Struct, kw_only=True):
+    """The story as it was last set (scene edits change the scenes, not the story)."""
+
+    text: str | None  # null until a story is set
+    min_length: int
+    max_length: int
+    scenes_match_story: bool
+
+
 class EstimateOut(msgspec.Struct, kw_only=True):
     currency: str
     low: float

@@ -79,12 +79,13 @@ def test_generation_defaults_override_the_default_preset_and_the_request_overrid
 
 
 def test_the_requests_own_config_wins_over_the_generation_defaults(client, tenant):
-    set_defaults(client, tenant, {"aspect_ratio": "16:9", "generation": {"images_per_scene": 3}})
+    set_defaults(client, tenant, {"aspect_ratio": "16:9", "generation": {"images_per_scene": 3, "image_quality": "high"}})
 
     project = create_project(client, tenant, config={"aspect_ratio": "9:16", "generation": {"images_per_scene": 2}})
 
     assert project["config"]["aspect_ratio"] == "9:16"
     assert project["config"]["generation"]["images_per_scene"] == 2
+    assert project["config"]["generation"]["image_quality"] == "high"  # the request wins key by key, not by section
 
 
 def test_a_named_preset_wins_over_the_users_default_preset(client, tenant):
