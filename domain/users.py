@@ -34,6 +34,8 @@ def normalise_email(email: str) -> str:
 def readable_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings as every reader sees them: generation defaults stored before they were checked
     against the config schema keep only the keys that validate (see `readable_defaults`)."""
+    if not isinstance(settings, dict):
+        return settings
     return {**settings, "generation_defaults": readable_defaults(settings.get("generation_defaults"))}
 
 
