@@ -341,6 +341,13 @@ def test_a_prompt_edit_leaves_the_scenes_the_storys_segmentation() -> None:
     assert project.scenes_match_story()
 
 
+def test_a_stored_story_that_todays_rules_would_refuse_reads_back_as_not_matching_its_scenes() -> None:
+    # Recorded through the event itself, as older rules might have: a blank story cannot be segmented today.
+    project = given(*created(lambda p: p._set_story(text=" \n ", scenes=[A], min_length=100, max_length=280)))
+
+    assert (project.story, project.scenes_match_story()) == (" \n ", False)
+
+
 def test_a_project_without_a_story_has_no_story_and_nothing_to_match() -> None:
     project = given(*created())
 
