@@ -71,7 +71,7 @@ class Settings(msgspec.Struct, kw_only=True):
     theme: Theme
     notifications: NotificationSettings
     privacy: PrivacySettings
-    generation_defaults: dict[str, Any]
+    generation_defaults: ConfigPatch  # only the keys valid today (domain.config.readable_defaults)
 
 
 class NotificationSettingsPatch(Strict):
@@ -86,14 +86,15 @@ class PrivacySettingsPatch(Strict):
 
 
 class SettingsPatch(Strict):
-    """Settings to merge: only the keys given change (generation_defaults is free-form, merged by key)."""
+    """Settings to merge: only the keys given change (generation_defaults is a project config patch,
+    merged section by section; new projects start from it)."""
 
     language: Language | UnsetType = UNSET
     timezone: TimeZone | UnsetType = UNSET
     theme: Theme | UnsetType = UNSET
     notifications: NotificationSettingsPatch | UnsetType = UNSET
     privacy: PrivacySettingsPatch | UnsetType = UNSET
-    generation_defaults: FreeForm | UnsetType = UNSET
+    generation_defaults: ConfigPatch | UnsetType = UNSET
 
 
 class UserOut(msgspec.Struct, kw_only=True):
@@ -273,6 +274,15 @@ class SceneOut(msgspec.Struct, kw_only=True):
 class SceneList(msgspec.Struct, kw_only=True):
     items: list[SceneOut]
     warnings: list[str] = []
+
+
+class StoryOut(msgspec.Struct, kw_only=True):
+    """The story as it was last set (scene edits change the scenes, not the story)."""
+
+    text: str | None  # null until a story is set
+    min_length: int
+    max_length: int
+    scenes_match_story: bool
 
 
 class EstimateOut(msgspec.Struct, kw_only=True):

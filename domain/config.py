@@ -69,30 +69,71 @@ def default_config() -> dict:
     return msgspec.to_builtins(ProjectConfig())
 
 
-def validate_config(data: object) -> dict:
-    """Return the full configuration, defaults filled in; raise naming the first bad field."""
+def validate_config(data: object, field: str = "config") -> dict:
+    """Return the full configuration, defaults filled in; raise naming the first bad field
+    (its path under `field`, the name the caller knows the config by)."""
     try:
         config = msgspec.convert(data, ProjectConfig)
     except msgspec.ValidationError as error:
-        detail, field = _describe(str(error), data)
-        raise ValidationProblem(detail, field=field) from None
+        detail, path = _describe(str(error), data)
+        raise ValidationProblem(detail, field=field + path) from None
     return msgspec.to_builtins(config)
 
 
 def merge_config(current: dict, patch: object) -> dict:
     """Apply a patch (top-level values replace, sections merge key by key) and validate the result."""
+    return validate_config(_merged(current, patch, "config"))
+
+
+def merge_defaults(current: object, patch: object, field: str) -> dict:
+    """A user's generation defaults (a partial config) with a patch merged as a config patch is,
+    checked against the config schema (naming the bad key under `field`); only the keys given are
+    kept, so the defaults override a preset only where the user said something. Keys of `current`
+    that no longer validate are dropped rather than refused (see `readable_defaults`)."""
+    merged = _merged(readable_defaults(current), patch, field)
+    validate_config(merged, field)
+    return merged
+
+
+def readable_defaults(value: object) -> dict:
+    """The keys of stored generation defaults that validate against today's config schema; the
+    others are left out. A tolerant reader: defaults were free-form before they were checked, and
+    the schema may narrow again, so a stored value is read, never refused."""
+    if not isinstance(value, dict):
+        return {}
+    kept: dict = {}
+    for key, item in value.items():
+        if key in SECTIONS:
+            if isinstance(item, dict):
+                section = {k: v for k, v in item.items() if _validates({key: {k: v}})}
+                if section:
+                    kept[key] = section
+        elif _validates({key: item}):
+            kept[key] = item
+    return kept
+
+
+def _validates(partial: dict) -> bool:
+    try:
+        msgspec.convert(partial, ProjectConfig)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _merged(current: object, patch: object, field: str) -> dict:
     if not isinstance(patch, dict):
-        raise ValidationProblem("config must be an object", field="config")
+        raise ValidationProblem(f"{field} must be an object", field=field)
     merged = dict(current) if isinstance(current, dict) else {}
     for key, value in patch.items():
         if key in SECTIONS:
             if not isinstance(value, dict):
-                raise ValidationProblem(f"config.{key} must be an object", field=f"config.{key}")
+                raise ValidationProblem(f"{field}.{key} must be an object", field=f"{field}.{key}")
             section = merged.get(key)
             merged[key] = {**(section if isinstance(section, dict) else {}), **value}
         else:
             merged[key] = value
-    return validate_config(merged)
+    return merged
 
 
 def _describe(message: str, data: object) -> tuple[str, str]:
@@ -112,7 +153,7 @@ def _describe(message: str, data: object) -> tuple[str, str]:
         shown = _show(value) if found else None
         if shown is not None:
             message = f"{message}, got `{shown}`"
-    return message, f"config{path}"
+    return message, path
 
 
 def _value_at(data: object, path: str) -> tuple[bool, object]:

@@ -216,6 +216,24 @@ class Project(TenantAggregate):
         if self.scenes[index]["image_asset_id"] != asset_id:
             self._attach_scene_image(index=index, asset_id=asset_id)
 
+    # -- reads ----------------------------------------------------------------------------------
+    def scene_warnings(self) -> list[str]:
+        """The warnings a scene edit gives (a scene shorter than the minimum), for every scene as
+        it is now, each naming its index: what setting a story answers."""
+        return [f"scene {i}: {warning}" for i, scene in enumerate(self.scenes)
+                for warning in check_scene_text(scene["text"], self.min_scene_length, self.max_scene_length)]
+
+    def scenes_match_story(self) -> bool:
+        """Whether the scenes' texts are still the story's segmentation (false once an edit changed
+        them: the story is kept as it was set, the scenes are what will be rendered)."""
+        if self.story is None:
+            return not self.scenes
+        texts = [scene["text"] for scene in self.scenes]
+        try:  # with today's rules: a story they would refuse (stored under older ones) matches nothing
+            return texts == segment(self.story, self.min_scene_length, self.max_scene_length)
+        except ValidationProblem:
+            return False
+
     @staticmethod
     def _check_scene_limit(count: int, max_scenes: int | None) -> None:
         if max_scenes is not None and count > max_scenes:

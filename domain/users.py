@@ -7,8 +7,9 @@ from typing import Any
 
 from eventsourcing.domain import event
 
+from domain.config import merge_defaults, readable_defaults
 from domain.errors import Conflict, Forbidden, NotFound, ValidationProblem
-from domain.input_limits import as_written, free_form_errors
+from domain.input_limits import as_written
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
@@ -35,6 +36,14 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def readable_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as every reader sees them: generation defaults stored before they were checked
+    against the config schema keep only the keys that validate (see `readable_defaults`)."""
+    if not isinstance(settings, dict):
+        return settings
+    return {**settings, "generation_defaults": readable_defaults(settings.get("generation_defaults"))}
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise ValidationProblem(f"role must be one of {', '.join(ROLES)}", field="role")
@@ -54,19 +63,17 @@ def merge_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
         if key not in SETTINGS_DEFAULT:
             raise ValidationProblem("unknown setting", field=f"settings.{key}")
         default = SETTINGS_DEFAULT[key]
-        if isinstance(default, dict):
+        if key == "generation_defaults":  # a partial project config, merged and checked as one
+            merged[key] = merge_defaults(merged.get(key), value, field=f"settings.{key}")
+        elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ValidationProblem("expected an object", field=f"settings.{key}")
-            if key != "generation_defaults":
-                for sub, subvalue in value.items():
-                    if sub not in default:
-                        raise ValidationProblem("unknown setting", field=f"settings.{key}.{sub}")
-                    if not isinstance(subvalue, bool):
-                        raise ValidationProblem("expected a boolean", field=f"settings.{key}.{sub}")
+            for sub, subvalue in value.items():
+                if sub not in default:
+                    raise ValidationProblem("unknown setting", field=f"settings.{key}.{sub}")
+                if not isinstance(subvalue, bool):
+                    raise ValidationProblem("expected a boolean", field=f"settings.{key}.{sub}")
             merged[key] = {**merged.get(key, {}), **value}
-            if key == "generation_defaults":  # merged key by key: the result must stay within the limits
-                for field, reason in free_form_errors(merged[key], f"settings.{key}")[:1]:
-                    raise ValidationProblem(reason, field=field)
         else:
             if not isinstance(value, str) or not 1 <= len(value) <= 64:
                 raise ValidationProblem("expected a string of 1 to 64 characters", field=f"settings.{key}")
@@ -116,6 +123,11 @@ class User(TenantAggregate):
             self._change_image(image=image)
         if merged != self.settings:
             self._change_settings(settings=merged)
+
+    @property
+    def generation_defaults(self) -> dict[str, Any]:
+        """The user's generation defaults as a partial project config (only keys valid today)."""
+        return readable_defaults(self.settings.get("generation_defaults"))
 
     def change_role(self, role: str) -> None:
         self.check_not_deleted()

@@ -84,11 +84,31 @@ def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[dateti
     return newest_first(conn, "projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
+# A scene's columns as the API shows them: an image that expired or was deleted is no longer referenced.
+_SCENE_FIELDS = ("s.idx AS index, s.text, s.prompt,"
+                 " CASE WHEN a.expired_at IS NULL AND a.deleted_at IS NULL THEN a.id END AS image_asset_id")
+_SCENE_IMAGES = "LEFT JOIN assets a ON a.tenant_id = s.tenant_id AND a.id = s.image_asset_id"
+
+
 def list_scenes(conn: Any, tenant_id: UUID, project_id: UUID) -> list[dict[str, Any]]:
     """The scenes in order; an image that expired or was deleted is no longer referenced."""
     return conn.execute(
-        "SELECT s.idx AS index, s.text, s.prompt,"
-        " CASE WHEN a.expired_at IS NULL AND a.deleted_at IS NULL THEN a.id END AS image_asset_id"
-        " FROM scenes s LEFT JOIN assets a ON a.tenant_id = s.tenant_id AND a.id = s.image_asset_id"
+        f"SELECT {_SCENE_FIELDS} FROM scenes s {_SCENE_IMAGES}"
         " WHERE s.tenant_id = %s AND s.project_id = %s ORDER BY s.idx", (tenant_id, project_id),
         prepare=True).fetchall()
+
+
+def versioned_scenes(conn: Any, tenant_id: UUID, project_id: UUID,
+                     include_deleted: bool = False) -> tuple[int, list[dict[str, Any]]] | None:
+    """The project's version and its scenes in order, read by one statement (one snapshot), so the
+    version is the one these scenes are at: the ETag a scene edit names in If-Match. None when the
+    project is missing (or deleted, unless `include_deleted`)."""
+    rows = conn.execute(
+        f"SELECT p.version, p.deleted_at, {_SCENE_FIELDS}"
+        f" FROM projects p LEFT JOIN scenes s ON s.tenant_id = p.tenant_id AND s.project_id = p.id {_SCENE_IMAGES}"
+        " WHERE p.tenant_id = %s AND p.id = %s ORDER BY s.idx", (tenant_id, project_id), prepare=True).fetchall()
+    if not rows or (rows[0]["deleted_at"] is not None and not include_deleted):
+        return None
+    scenes = [{k: row[k] for k in ("index", "text", "prompt", "image_asset_id")} for row in rows
+              if row["index"] is not None]
+    return rows[0]["version"], scenes

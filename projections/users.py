@@ -6,7 +6,7 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
-from domain.users import User
+from domain.users import User, readable_settings
 from projections.base import InlineProjection, RowMapping, map_row, select_list
 
 USER_ROW: RowMapping = {
@@ -16,7 +16,7 @@ USER_ROW: RowMapping = {
     "name": attrgetter("name"),
     "image": attrgetter("image"),
     "role": attrgetter("role"),
-    "settings": attrgetter("settings"),
+    "settings": lambda u: readable_settings(u.settings),
     "default_preset_id": lambda u: UUID(u.default_preset_id) if u.default_preset_id else None,
     "version": attrgetter("version"),
     "created_at": attrgetter("created_on"),

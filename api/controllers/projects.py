@@ -12,7 +12,7 @@ from api.auth import tenant_roles
 from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
-    SceneOut, SetStory, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
+    SceneOut, SetStory, StoryOut, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
 )
 from api.responses import from_row
 from api.services import Services
@@ -125,22 +125,38 @@ class ProjectController(Controller):
         """Store the story text and segment it into scenes; a draft becomes ready."""
         project = services.app.set_story(ctx, project_id=str(project_id), expected_version=expected_version,
                                          text=data.text, min_length=data.min_length, max_length=data.max_length)
-        return Response(SceneList(items=scenes_out(project)), headers=etag(project.version))
+        return Response(SceneList(items=scenes_out(project), warnings=project.scene_warnings()),
+                        headers=etag(project.version))
+
+    @get("/{project_id:uuid}/story", sync_to_thread=True, responses=READ_ERRORS)
+    def get_story(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                  at: At = None, include_deleted: bool = False) -> Response[StoryOut]:
+        """The story text as last set (null before), its scene lengths, and whether the scenes are still its segmentation; `?at=` as it was then."""
+        if at is not None:
+            project = load_at(services, _tenant(request), project_id, at)
+        else:
+            project = services.app.load(Project, project_id, str(_tenant(request)))
+        if project.deleted and not include_deleted:
+            raise NotFound("project not found")
+        story = StoryOut(text=project.story, min_length=project.min_scene_length,
+                         max_length=project.max_scene_length, scenes_match_story=project.scenes_match_story())
+        return Response(story, headers=etag(project.version))
 
     @get("/{project_id:uuid}/scenes", sync_to_thread=True, responses=READ_ERRORS)
     def list_scenes(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
-                    at: At = None, include_deleted: bool = False) -> SceneList:
-        """The project's scenes in order; `?at=` as they were then."""
+                    at: At = None, include_deleted: bool = False) -> Response[SceneList]:
+        """The project's scenes in order, with the project's ETag (a scene edit's If-Match); `?at=` as they were then."""
         if at is not None:
             project = load_at(services, _tenant(request), project_id, at)
             if project.deleted and not include_deleted:
                 raise NotFound("project not found")
-            return SceneList(items=scenes_out(project))
+            return Response(SceneList(items=scenes_out(project)), headers=etag(project.version))
         with services.read(_tenant(request)) as conn:
-            if queries.get_project(conn, _tenant(request), project_id, include_deleted) is None:
-                raise NotFound("project not found")
-            rows = queries.list_scenes(conn, _tenant(request), project_id)
-        return SceneList(items=[SceneOut(**r) for r in rows])
+            found = queries.versioned_scenes(conn, _tenant(request), project_id, include_deleted)
+        if found is None:
+            raise NotFound("project not found")
+        version, rows = found
+        return Response(SceneList(items=[SceneOut(**r) for r in rows]), headers=etag(version))
 
     @post("/{project_id:uuid}/scenes/edit", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def edit_scenes(self, project_id: UUID, data: SceneEdit,

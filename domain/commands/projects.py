@@ -12,6 +12,7 @@ from domain.presets import Preset
 from domain.projects import Project
 from domain.quotas import limits_for
 from domain.shared import TenantAggregate
+from domain.users import User
 
 
 def _max_scenes(role: str) -> int | None:
@@ -33,11 +34,34 @@ class ProjectCommands(DailyUsage):
             raise NotFound("preset not found", field="preset_id")
         return dict(preset.config)
 
+    def project_defaults(self, tenant_id: str, preset_id: str | None) -> tuple[dict[str, Any], str | None]:
+        """What a new project starts from, before the request's own config: the system defaults,
+        under the preset named (else the user's default preset), under the user's generation
+        defaults. Answers the config and the preset applied. A default preset that no longer
+        resolves is skipped; a named one that does not resolve is a 404."""
+        user = self._tenant_user(tenant_id)
+        config: dict[str, Any] = {}
+        if preset_id:
+            config = self.preset_config(tenant_id, preset_id)
+        elif user is not None and user.default_preset_id:
+            try:
+                config, preset_id = self.preset_config(tenant_id, user.default_preset_id), user.default_preset_id
+            except NotFound:
+                pass
+        defaults = user.generation_defaults if user is not None else {}
+        return (merge_config(config, defaults) if defaults else config), preset_id
+
+    def _tenant_user(self, tenant_id: str) -> User | None:
+        try:
+            return self.load(User, tenant_id, tenant_id)
+        except NotFound:
+            return None  # a tenant without a user aggregate (seeded or test data) has no defaults
+
     def create_project(self, ctx: CommandContext, *, title: str, description: str = "",
                        config: dict[str, Any] | None = None, preset_id: str | None = None,
                        now: datetime | None = None) -> Project:
         now = now or datetime.now(timezone.utc)
-        base = self.preset_config(ctx.tenant_id, preset_id) if preset_id else {}
+        base, preset_id = self.project_defaults(ctx.tenant_id, preset_id)
         if config:
             base = merge_config(base, config) if base else config
 

@@ -30,7 +30,7 @@ def concrete(path: str) -> str:
     (f"/api/v1/presets/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PATCH"),
     ("/api/v1/me", "GET, HEAD, OPTIONS, PATCH"),
     ("/api/v1/jobs/claim", "OPTIONS, POST"),
-    (f"/api/v1/projects/{uuid.uuid4()}/story", "OPTIONS, PUT"),
+    (f"/api/v1/projects/{uuid.uuid4()}/story", "GET, HEAD, OPTIONS, PUT"),
     ("/api/health", "GET, HEAD, OPTIONS"),
 ])
 def test_options_answers_204_with_exactly_the_paths_methods_and_needs_no_token(client: Any, path: str,

@@ -44,12 +44,11 @@ def _asset(metadata: Any) -> dict[str, Any]:
 
 
 def _send_free_form(client: Any, tenant: Any, where: str, value: Any) -> Any:
-    if where == "metadata":
-        return client.post(ASSETS, json=_asset(value), headers=tenant.headers)
-    return client.patch(ME, json={"settings": {"generation_defaults": value}}, headers=tenant.headers)
+    assert where == "metadata"  # generation defaults were free-form too; now they are a config patch
+    return client.post(ASSETS, json=_asset(value), headers=tenant.headers)
 
 
-FIELD = {"metadata": "metadata", "generation_defaults": "settings.generation_defaults"}
+FIELD = {"metadata": "metadata"}
 
 
 @pytest.mark.parametrize("where", list(FIELD))
@@ -74,21 +73,6 @@ def test_a_free_form_value_at_a_limit_is_accepted(client, tenant, where, limit):
     r = _send_free_form(client, tenant, where, at)
 
     assert r.status_code in (200, 201), r.text
-
-
-def test_generation_defaults_merged_over_the_key_limit_are_refused_and_nothing_is_written(client, services,
-                                                                                           tenant):
-    half = MAX_ITEMS // 2 + 10
-    first = {f"a{i}": i for i in range(half)}
-    second = {f"b{i}": i for i in range(half)}
-    assert client.patch(ME, json={"settings": {"generation_defaults": first}}, headers=tenant.headers).status_code == 200
-    before = count_events(services, tenant.id)
-
-    r = client.patch(ME, json={"settings": {"generation_defaults": second}}, headers=tenant.headers)
-
-    body = assert_problem(r, 422, "settings.generation_defaults")
-    assert f"at most {MAX_ITEMS} keys" in body["detail"]
-    assert count_events(services, tenant.id) == before
 
 
 def _running_job(client: Any, make_tenant: Any) -> tuple[Any, Any, str]:
@@ -152,17 +136,6 @@ def test_job_error_details_shaped_like_a_stored_tag_are_refused(client, services
 
     assert_problem(r, 422, "error.details.v")
     assert count_events(services, tenant.id, worker.id) == before
-
-
-def test_generation_defaults_merged_into_a_stored_tag_shape_are_refused(client, services, tenant):
-    assert client.patch(ME, json={"settings": {"generation_defaults": {"_type_": "uuid_hex"}}},
-                        headers=tenant.headers).status_code == 200
-    before = count_events(services, tenant.id)
-
-    r = client.patch(ME, json={"settings": {"generation_defaults": {"_data_": "00" * 16}}}, headers=tenant.headers)
-
-    assert_problem(r, 422, "settings.generation_defaults")
-    assert count_events(services, tenant.id) == before
 
 
 @pytest.mark.parametrize("lookalike", ["uuid", "time, the value itself", "decimal, in a list"])
@@ -308,18 +281,17 @@ def test_each_reason_is_one_plain_sentence_and_the_detail_names_the_field_once(c
 
 
 def test_a_refusal_found_after_the_schema_names_its_field_in_the_detail_too(client, tenant):
-    # The merged generation defaults are checked by the domain, not the schema: the detail was the
-    # bare reason ("must have at most 100 keys, not 101"), naming no field.
-    assert client.patch(ME, json={"settings": {"generation_defaults": {f"a{i}": i for i in range(60)}}},
-                        headers=tenant.headers).status_code == 200
+    # Adjacency is checked by the domain, not the schema: the detail would be the bare reason,
+    # naming no field. (This used the merged generation defaults, now checked by the schema.)
+    project = project_with_story(client, tenant)
 
-    r = client.patch(ME, json={"settings": {"generation_defaults": {f"b{i}": i for i in range(41)}}},
-                     headers=tenant.headers)
+    r = client.post(f"{PROJECTS}/{project['id']}/scenes/edit", json={"op": "merge", "indexes": [0, 5]},
+                    headers=tenant.headers)
 
-    problem = assert_problem(r, 422, "settings.generation_defaults")
-    reason = "must have at most 100 keys, not 101"
-    assert problem["errors"] == [{"field": "settings.generation_defaults", "reason": reason}]
-    assert problem["detail"] == f"settings.generation_defaults: {reason}"
+    problem = assert_problem(r, 422, "indexes")
+    reason = "merge takes two adjacent indexes [i, i+1]"
+    assert problem["errors"] == [{"field": "indexes", "reason": reason}]
+    assert problem["detail"] == f"indexes: {reason}"
 
 
 def test_a_bad_query_parameter_is_one_sentence_too(client, tenant):
@@ -463,6 +435,8 @@ def _refs(schema: dict[str, Any]) -> set[str]:
     ("JobOut", "error", "JobErrorOut"),
     ("ProjectConfigPatch", "template", "TemplateConfigPatch"),
     ("SettingsPatch", "notifications", "NotificationSettingsPatch"),
+    ("SettingsPatch", "generation_defaults", "ProjectConfigPatch"),
+    ("Settings", "generation_defaults", "ProjectConfigPatch"),
 ])
 def test_structured_fields_have_real_schemas_in_the_openapi_document(client, schema, field, typed):
     schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
@@ -471,8 +445,7 @@ def test_structured_fields_have_real_schemas_in_the_openapi_document(client, sch
     assert schemas[typed]["properties"], schemas[typed]
 
 
-@pytest.mark.parametrize("schema, field", [("RegisterAsset", "metadata"), ("JobError", "details"),
-                                           ("SettingsPatch", "generation_defaults")])
+@pytest.mark.parametrize("schema, field", [("RegisterAsset", "metadata"), ("JobError", "details")])
 def test_free_form_fields_document_their_limits(client, schema, field):
     schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
 

@@ -170,6 +170,7 @@ def test_no_route_documents_an_error_in_a_shape_the_api_never_sends(client, spec
     ("/api/v1/projects/{project_id}/restore", "POST", "200", "ProjectOut"),
     ("/api/v1/projects/{project_id}/story", "PUT", "200", "SceneList"),
     ("/api/v1/projects/{project_id}/scenes", "GET", "200", "SceneList"),
+    ("/api/v1/projects/{project_id}/story", "GET", "200", "StoryOut"),
     ("/api/v1/projects/{project_id}/scenes/edit", "POST", "200", "SceneList"),
     ("/api/v1/projects/{project_id}/estimate", "GET", "200", "EstimateOut"),
     ("/api/v1/projects/{project_id}/history", "GET", "200", "History"),
@@ -415,3 +416,15 @@ def test_the_story_schema_refuses_a_blank_story(client, tenant):
 
     assert_problem(client.put(f"{PROJECTS}/{project}/story", json={"text": " \n "}, headers=tenant.headers), 422, "text")
     assert client.put(f"{PROJECTS}/{project}/story", json={"text": ENGLISH_STORY}, headers=tenant.headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/{project_id}/scenes", "/api/v1/projects/{project_id}/story"])
+def test_the_scene_list_and_the_story_declare_the_project_etag_and_send_it(client, spec, tenant, path):
+    project = client.post(PROJECTS, json={"title": "t"}, headers=tenant.headers).json()
+    client.put(f"{PROJECTS}/{project['id']}/story", json={"text": ENGLISH_STORY}, headers=tenant.headers)
+
+    r = client.get(path.replace("{project_id}", project["id"]), headers=tenant.headers)
+
+    declared = _operation(spec, path, "GET")["responses"]["200"]["headers"]
+    assert declared["ETag"]["required"] is True
+    assert r.status_code == 200 and r.headers["ETag"] == '"3"'  # Created, StorySet, StatusChanged

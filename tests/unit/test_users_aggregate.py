@@ -133,12 +133,75 @@ def test_settings_are_merged_section_by_section() -> None:
     assert user.settings == expected
 
 
-def test_generation_defaults_accept_free_form_keys_and_merge_them() -> None:
-    user = given(*registered(lambda u: u.update_profile(settings={"generation_defaults": {"voice": "male"}})))
+def test_generation_defaults_are_a_config_patch_merged_section_by_section() -> None:
+    user = given(*registered(lambda u: u.update_profile(
+        settings={"generation_defaults": {"voice": {"type": "male"}, "aspect_ratio": "16:9"}})))
 
-    when(user, lambda u: u.update_profile(settings={"generation_defaults": {"aspect_ratio": "1:1"}}))
+    events = when(user, lambda u: u.update_profile(
+        settings={"generation_defaults": {"aspect_ratio": "1:1", "voice": {"speed": 1.5}}}))
 
-    assert user.settings["generation_defaults"] == {"voice": "male", "aspect_ratio": "1:1"}
+    expected = {"aspect_ratio": "1:1", "voice": {"type": "male", "speed": 1.5}}
+    then(events, Recorded("SettingsChanged", settings=defaults_with(generation_defaults=expected)))
+    assert user.generation_defaults == expected  # only the keys given: nothing filled in from the system defaults
+
+
+@pytest.mark.parametrize(("defaults", "field"), [
+    ({"aspect_ratio": "4:3"}, "settings.generation_defaults.aspect_ratio"),
+    ({"voice": "male"}, "settings.generation_defaults.voice"),
+    ({"voice": {"speed": 9}}, "settings.generation_defaults.voice.speed"),
+    ({"template": {"colour": "red"}}, "settings.generation_defaults.template.colour"),
+    ({"colour": "red"}, "settings.generation_defaults.colour"),
+    ({"generation": {"images_per_scene": True}}, "settings.generation_defaults.generation.images_per_scene"),
+])
+def test_generation_defaults_that_are_not_a_valid_config_are_refused_naming_the_path(
+        defaults: dict[str, Any], field: str) -> None:
+    user = given(*registered(lambda u: u.update_profile(settings={"generation_defaults": {"aspect_ratio": "1:1"}})))
+
+    with then_raises(ValidationProblem, field=field):
+        when(user, lambda u: u.update_profile(settings={"generation_defaults": defaults}))
+    assert user.generation_defaults == {"aspect_ratio": "1:1"}
+
+
+# What a SettingsChanged of the free-form days may carry: keys no config has, values out of bounds,
+# a section that is not an object, and valid keys among them.
+OLD_DEFAULTS = {
+    "voice": "male", "colour": "red", "aspect_ratio": "4:3",
+    "template": {"name": "dark", "glow": True, "bgm_volume": 99},
+    "generation": {"image_quality": "high", "images_per_scene": "three"},
+    "safety": {"blocked_words": ["gore"]},
+}
+KEPT = {"template": {"name": "dark"}, "generation": {"image_quality": "high"}, "safety": {"blocked_words": ["gore"]}}
+
+
+def _stored_before_validation(defaults: dict[str, Any]) -> Callable[[User], Any]:
+    # The event handler is what replays: recording through it is recording what old code recorded.
+    return lambda u: u._change_settings(settings=defaults_with(generation_defaults=defaults))
+
+
+def test_an_old_settings_event_with_invalid_generation_defaults_folds_and_reads_only_the_valid_keys() -> None:
+    events = registered(_stored_before_validation(OLD_DEFAULTS))
+
+    user = given(*events)
+
+    assert user.generation_defaults == KEPT
+    assert user.settings["generation_defaults"] == OLD_DEFAULTS  # the record is kept as written
+    then_replays(user, events, lambda u: u.generation_defaults)
+
+
+def test_a_settings_change_after_an_old_invalid_one_keeps_the_valid_keys_and_drops_the_rest() -> None:
+    user = given(*registered(_stored_before_validation(OLD_DEFAULTS)))
+
+    events = when(user, lambda u: u.update_profile(settings={"generation_defaults": {"aspect_ratio": "1:1"}}))
+
+    then(events, Recorded("SettingsChanged", settings=defaults_with(generation_defaults={**KEPT, "aspect_ratio": "1:1"})))
+
+
+def test_the_users_row_shows_only_the_generation_defaults_valid_today() -> None:
+    from projections.users import user_row
+
+    user = given(*registered(_stored_before_validation(OLD_DEFAULTS)))
+
+    assert user_row(user)["settings"]["generation_defaults"] == KEPT
 
 
 @pytest.mark.parametrize(("settings", "field"), [
@@ -256,7 +319,7 @@ def test_replaying_the_recorded_events_rebuilds_the_same_user() -> None:
         live,
         lambda u: u.update_profile(name="Countess", image="https://img.example/c.png"),
         lambda u: u.update_profile(settings={"theme": "dark", "privacy": {"analytics": True}}),
-        lambda u: u.update_profile(settings={"generation_defaults": {"images_per_scene": 2}}),
+        lambda u: u.update_profile(settings={"generation_defaults": {"generation": {"images_per_scene": 2}}}),
         lambda u: u.change_role("premium"),
         issue(),
         issue(token_id="second", name="phone", plaintext="avm_phone-secret"),
