@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.faults.harness import (
-    Attempt, CommandLoad, FaultRig, check_commands, check_read_models_match_log, checksums,
-    conflicted_keys_were_applied, first_traceback, judge_retries, log, now, replay_acknowledged, retry_unacknowledged,
-    status_table, wait_for,
+from tests.faults.checks import check_commands, check_read_models_match_log, checksums, conflicted_keys_were_applied
+from tests.faults.harness import FaultRig, first_traceback, log, now, wait_for
+from tests.faults.load import (
+    Attempt, CommandLoad, judge_retries, replay_acknowledged, retry_unacknowledged, status_table,
 )
 
 pytestmark = pytest.mark.faults

@@ -20,10 +20,9 @@ import psutil
 import pytest
 
 from eventstore.watchdog import HEALTHY_RESET_S  # the backoff starts over after this long up
-from tests.faults.harness import (
-    CommandLoad, FaultRig, Reply, Tenant, check_commands, check_read_models_match_log, first_traceback,
-    http_request, log, now, status_table, wait_for,
-)
+from tests.faults.checks import check_commands, check_read_models_match_log
+from tests.faults.harness import FaultRig, Reply, Tenant, first_traceback, http_request, log, now, wait_for
+from tests.faults.load import CommandLoad, status_table
 
 pytestmark = pytest.mark.faults
 

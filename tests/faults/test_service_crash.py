@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from tests.faults.harness import (
-    Attempt, CommandLoad, FaultRig, check_commands, check_read_models_match_log, checksums, create_project, log,
-    now, judge_retries, conflicted_keys_were_applied, first_traceback, replay_acknowledged,
-    retry_unacknowledged, status_table, wait_for,
+from tests.faults.checks import check_commands, check_read_models_match_log, checksums, conflicted_keys_were_applied
+from tests.faults.harness import FaultRig, create_project, first_traceback, log, now, wait_for
+from tests.faults.load import (
+    Attempt, CommandLoad, judge_retries, replay_acknowledged, retry_unacknowledged, status_table,
 )
 
 pytestmark = pytest.mark.faults

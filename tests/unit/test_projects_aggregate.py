@@ -1,4 +1,5 @@
-"""Specifications of the Project aggregate: given events, when a command, then events (or an error)."""
+"""Specifications of the Project aggregate: given events, when a command, then events (or an error).
+Story and scene edits: test_project_scenes_aggregate.py."""
 from __future__ import annotations
 
 import itertools
@@ -8,21 +9,10 @@ from typing import Any
 import pytest
 
 from domain.config import default_config
-from domain.errors import Conflict, EmptyStory, InvalidTransition, NotFound, StaleVersion, ValidationProblem
+from domain.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationProblem
 from domain.projects import Project
-from tests.unit.gwt import (
-    Recorded,
-    given,
-    history,
-    then,
-    then_nothing,
-    then_raises,
-    then_replays,
-    when,
-    when_new,
-)
-
-TENANT = "4f7d2c1e-0000-4000-8000-000000000001"
+from tests.unit.gwt import Recorded, given, history, then, then_nothing, then_raises, then_replays, when, when_new
+from tests.unit.projects_given import A, B, C, TENANT, at_status, created, prose, state, texts, with_scenes
 
 # The allowed moves, copied from the domain reference rather than imported from the code.
 STATUSES = ("draft", "ready", "processing", "completed", "failed")
@@ -33,47 +23,6 @@ ALLOWED = {
     ("completed", "draft"),
     ("failed", "draft"), ("failed", "ready"),
 }
-# How to reach each status from a fresh draft, along allowed moves only.
-PATH_TO = {
-    "draft": (),
-    "ready": ("ready",),
-    "processing": ("ready", "processing"),
-    "completed": ("ready", "processing", "completed"),
-    "failed": ("failed",),
-}
-
-
-def prose(tag: str, length: int) -> str:
-    """A scene-like paragraph of exactly `length` characters with no sentence break inside."""
-    text = (f"{tag} " + "the night train hums along the silver river " * 10)[: length - 1]
-    if text.endswith(" "):
-        text = text[:-1] + "s"
-    return text + "."
-
-
-A, B, C = prose("Alpha", 150), prose("Bravo", 120), prose("Charlie", 140)
-
-
-def state(project: Project) -> tuple[Any, ...]:
-    return (project.title, project.description, project.status, project.story, project.scenes,
-            project.config, project.deleted, project.tenant_id, project.preset_id)
-
-
-def texts(project: Project) -> list[str]:
-    return [scene["text"] for scene in project.scenes]
-
-
-def created(*commands: Callable[[Project], Any], **fields: Any) -> list[Any]:
-    fields = {"tenant_id": TENANT, "title": "Night train", **fields}
-    return history(Project.create(**fields), *commands)
-
-
-def at_status(status: str) -> list[Any]:
-    return created(*[lambda p, s=s: p.change_status(s) for s in PATH_TO[status]])
-
-
-def with_scenes(*scenes: str, then_do: tuple[Callable[[Project], Any], ...] = ()) -> list[Any]:
-    return created(lambda p: p.set_story("\n\n".join(scenes)), *then_do)
 
 
 # -- the helpers themselves -------------------------------------------------------------------
@@ -257,212 +206,6 @@ def test_an_unknown_status_is_refused_as_invalid_input() -> None:
         when(given(*created()), lambda p: p.change_status("archived"))
 
 
-# -- story --------------------------------------------------------------------------------------
-def test_setting_the_story_of_a_draft_records_story_set_then_moves_it_to_ready() -> None:
-    story = "\n\n".join([A, B, C])
-
-    events = when(given(*created()), lambda p: p.set_story(story))
-
-    then(events,
-         Recorded("StorySet", text=story, scenes=[A, B, C], min_length=100, max_length=280),
-         Recorded("StatusChanged", status="ready", previous="draft"))
-
-
-@pytest.mark.parametrize("status", ["ready", "failed", "completed"])
-def test_setting_the_story_of_a_project_that_is_not_a_draft_records_only_story_set(status: str) -> None:
-    project = given(*at_status(status))
-
-    then(when(project, lambda p: p.set_story(A)), Recorded("StorySet", scenes=[A]))
-    assert project.status == status
-
-
-def test_setting_a_new_story_replaces_the_scenes() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    then(when(project, lambda p: p.set_story(B)), Recorded("StorySet", scenes=[B]))
-    assert (texts(project), project.story) == ([B], B)
-
-
-@pytest.mark.parametrize("story", ["", "   ", "\n\n \n\n"])
-def test_an_empty_story_is_refused(story: str) -> None:
-    project = given(*created())
-
-    with then_raises(EmptyStory, field="text"):
-        when(project, lambda p: p.set_story(story))
-    assert project.status == "draft"
-
-
-def test_a_story_over_50000_characters_is_refused() -> None:
-    with then_raises(ValidationProblem, field="text"):
-        when(given(*created()), lambda p: p.set_story("a" * 50_001))
-
-
-# -- scene edits: merge -------------------------------------------------------------------------
-@pytest.mark.parametrize(("indexes", "expected"), [([0, 1], [f"{A} {B}", C]), ([1, 2], [A, f"{B} {C}"])])
-def test_merging_two_adjacent_scenes_records_scenes_merged_and_renumbers(
-        indexes: list[int], expected: list[str]) -> None:
-    project = given(*with_scenes(A, B, C))
-
-    then(when(project, lambda p: p.merge_scenes(indexes)), Recorded("ScenesMerged", index=indexes[0]))
-    assert texts(project) == expected
-
-
-def test_a_merged_scene_keeps_the_first_prompt_or_else_the_second() -> None:
-    project = given(*with_scenes(A, B, C, then_do=(lambda p: p.update_scene(1, prompt="a bridge"),)))
-
-    when(project, lambda p: p.merge_scenes([0, 1]))
-
-    assert project.scenes[0]["prompt"] == "a bridge"
-
-
-@pytest.mark.parametrize("indexes", [[0, 2], [1, 0], [0], [0, 1, 2], [2, 3], [-1, 0]])
-def test_merging_scenes_that_are_not_two_adjacent_existing_ones_is_refused(indexes: list[int]) -> None:
-    project = given(*with_scenes(A, B, C))
-
-    with then_raises(ValidationProblem, field="indexes"):
-        when(project, lambda p: p.merge_scenes(indexes))
-    assert texts(project) == [A, B, C]
-
-
-def test_merging_into_a_scene_longer_than_the_maximum_is_refused() -> None:
-    long_one = prose("Delta", 200)
-    project = given(*with_scenes(long_one, A))
-
-    with then_raises(ValidationProblem, field="indexes"):
-        when(project, lambda p: p.merge_scenes([0, 1]))
-    assert texts(project) == [long_one, A]
-
-
-# -- scene edits: split -------------------------------------------------------------------------
-def test_splitting_a_scene_records_scene_split_and_renumbers_the_rest() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    events = when(project, lambda p: p.split_scene(0, 100))
-
-    then(events, Recorded("SceneSplit", index=0, position=100))
-    assert texts(project) == [A[:100], A[100:], B, C]
-
-
-def test_splitting_a_scene_warns_about_a_half_shorter_than_the_minimum() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    warnings = project.split_scene(0, 100)
-
-    assert warnings == ["scene text is shorter than 100 characters"]
-
-
-def test_the_head_of_a_split_scene_keeps_its_prompt_and_the_tail_starts_without_one() -> None:
-    project = given(*with_scenes(A, B, C, then_do=(lambda p: p.update_scene(0, prompt="dusk"),)))
-
-    when(project, lambda p: p.split_scene(0, 75))
-
-    assert [s["prompt"] for s in project.scenes] == ["dusk", None, None, None]
-
-
-@pytest.mark.parametrize("position", [0, -1, 150, 151])
-def test_splitting_at_a_position_outside_the_text_is_refused(position: int) -> None:
-    project = given(*with_scenes(A, B, C))
-
-    with then_raises(ValidationProblem, field="position"):
-        when(project, lambda p: p.split_scene(0, position))
-    assert texts(project) == [A, B, C]
-
-
-@pytest.mark.parametrize("index", [3, -1])
-def test_splitting_a_scene_that_does_not_exist_is_refused(index: int) -> None:
-    with then_raises(ValidationProblem, field="index"):
-        when(given(*with_scenes(A, B, C)), lambda p: p.split_scene(index, 10))
-
-
-# -- scene edits: reorder -----------------------------------------------------------------------
-def test_reordering_scenes_records_scenes_reordered_and_renumbers() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    then(when(project, lambda p: p.reorder_scenes([2, 0, 1])), Recorded("ScenesReordered", order=[2, 0, 1]))
-    assert texts(project) == [C, A, B]
-
-
-def test_reordering_into_the_same_order_records_nothing() -> None:
-    then_nothing(when(given(*with_scenes(A, B, C)), lambda p: p.reorder_scenes([0, 1, 2])))
-
-
-@pytest.mark.parametrize("order", [[0, 0, 1], [0, 1], [0, 1, 2, 3], [1, 2, 3], [], [-1, 0, 1]])
-def test_reordering_with_an_order_that_is_not_a_permutation_is_refused(order: list[int]) -> None:
-    project = given(*with_scenes(A, B, C))
-
-    with then_raises(ValidationProblem, field="order"):
-        when(project, lambda p: p.reorder_scenes(order))
-    assert texts(project) == [A, B, C]
-
-
-# -- scene edits: update ------------------------------------------------------------------------
-def test_updating_a_scene_text_records_scene_updated() -> None:
-    project = given(*with_scenes(A, B, C))
-    new = prose("Echo", 130)
-
-    then(when(project, lambda p: p.update_scene(1, text=new)),
-         Recorded("SceneUpdated", index=1, text=new, prompt=None))
-    assert texts(project) == [A, new, C]
-
-
-def test_updating_a_scene_prompt_records_scene_updated_and_keeps_the_text() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    then(when(project, lambda p: p.update_scene(2, prompt="fog over water")),
-         Recorded("SceneUpdated", index=2, text=None, prompt="fog over water"))
-    assert project.scenes[2] == {"text": C, "prompt": "fog over water", "image_asset_id": None}
-
-
-def test_updating_a_scene_with_what_it_already_has_records_nothing() -> None:
-    project = given(*with_scenes(A, B, C, then_do=(lambda p: p.update_scene(0, prompt="dusk"),)))
-
-    then_nothing(when(project, lambda p: p.update_scene(0, text=A, prompt="dusk")))
-
-
-def test_a_short_scene_text_is_accepted_with_a_warning() -> None:
-    project = given(*with_scenes(A, B, C))
-
-    assert project.update_scene(0, text="Short.") == ["scene text is shorter than 100 characters"]
-    then(project.collect_events(), Recorded("SceneUpdated", text="Short."))
-
-
-@pytest.mark.parametrize("text", ["", "   ", prose("Foxtrot", 281)])
-def test_a_scene_text_that_is_empty_or_over_the_maximum_is_refused(text: str) -> None:
-    project = given(*with_scenes(A, B, C))
-
-    with then_raises(ValidationProblem, field="text"):
-        when(project, lambda p: p.update_scene(0, text=text))
-    assert texts(project) == [A, B, C]
-
-
-def test_a_prompt_over_2000_characters_is_refused() -> None:
-    with then_raises(ValidationProblem, field="prompt"):
-        when(given(*with_scenes(A, B, C)), lambda p: p.update_scene(0, prompt="p" * 2001))
-
-
-def test_updating_a_scene_that_does_not_exist_is_refused() -> None:
-    with then_raises(ValidationProblem, field="index"):
-        when(given(*with_scenes(A, B, C)), lambda p: p.update_scene(3, text=B))
-
-
-def test_indexes_follow_the_new_order_after_every_edit() -> None:
-    project = given(*with_scenes(A, B, C))
-    D = prose("Delta", 110)
-
-    when(project, lambda p: p.split_scene(0, 100))       # A1 A2 B C
-    when(project, lambda p: p.update_scene(2, text=D))   # index 2 is now what was scene 1
-    assert texts(project) == [A[:100], A[100:], D, C]
-
-    when(project, lambda p: p.merge_scenes([0, 1]))      # A D C
-    when(project, lambda p: p.update_scene(1, prompt="p"))
-    assert texts(project) == [A, D, C]
-    assert project.scenes[1]["prompt"] == "p"
-
-    when(project, lambda p: p.reorder_scenes([1, 2, 0]))  # D C A
-    assert texts(project) == [D, C, A]
-    assert [s["prompt"] for s in project.scenes] == ["p", None, None]
-
-
 # -- delete and restore -----------------------------------------------------------------------
 def test_deleting_a_project_records_deleted() -> None:
     project = given(*created())
@@ -571,14 +314,3 @@ def test_replaying_a_long_history_rebuilds_the_same_project() -> None:
 
     then_replays(live, events, state)
     assert live.version == len(events)
-
-
-@pytest.mark.parametrize(("first", "second", "joined"), [
-    ("The fox ran.", "It was late.", "The fox ran. It was late."),
-    ("山上有座廟。", "廟裡有和尚。", "山上有座廟。廟裡有和尚。"),
-    ("the ni", "ght train", "the night train"),
-])
-def test_merged_scene_texts_keep_a_space_between_english_sentences_only(first: str, second: str, joined: str) -> None:
-    from domain.projects import join_texts
-
-    assert join_texts(first, second) == joined
