@@ -416,3 +416,25 @@ def first_traceback(text: str, marker: str) -> str:
         elif line and not line.startswith(" ") and not line.startswith(("Traceback", "The above", "During")):
             out.append(line)
     return "\n".join(out)
+
+
+ASGI_ERROR = "Exception in ASGI application"
+
+
+def unhandled_exceptions(text: str, where: str = "") -> list[str]:
+    """The failure to report when a service log (`text`) has unhandled exceptions, with the first
+    one summarised; none when it has none."""
+    n = text.count(ASGI_ERROR)
+    return [f"{n} unhandled exceptions{where}; the first:\n" + first_traceback(text, ASGI_ERROR)] if n else []
+
+
+# ------------------------------------------------------------------------------- the verdict
+def conclude(rig: FaultRig, failures: list[str], began: float, budget_s: float) -> None:
+    """End a scenario: stop the rig (keeping the logs of a failed one) and fail the test on processes
+    left running, on a scenario slower than its budget, or on any failure found."""
+    leftovers = rig.shutdown(keep=bool(failures))
+    assert not leftovers, f"processes left running: {leftovers}"
+    took = now() - began
+    log(f"scenario took {took:.1f}s")
+    assert took < budget_s, f"the scenario took {took:.0f}s"
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])

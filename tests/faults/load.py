@@ -147,3 +147,12 @@ def status_table(attempts: Sequence[Attempt]) -> str:
     counts = Counter(a.reply.status if a.reply.status is not None else (a.reply.error or "?").split(":")[0]
                      for a in attempts)
     return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=str))
+
+
+def judge_replays(port: int, attempts: Sequence[Attempt]) -> list[str]:
+    """A few acknowledged commands sent again must be replayed (201, Idempotent-Replayed, the same
+    id), not applied again."""
+    return [f"repeat of acknowledged {original.key} answered {again.describe()}"
+            for original, again in replay_acknowledged(port, attempts)
+            if not (again.status == 201 and again.headers.get("idempotent-replayed") == "true"
+                    and (again.json() or {}).get("id") == original.reply.json()["id"])]
