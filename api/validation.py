@@ -10,6 +10,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Iterator
 from typing import Any, Literal, Union
 
 import msgspec
@@ -82,18 +83,23 @@ def decode(body: bytes) -> Any:
     return value
 
 
-def _path_of_key(value: Any, key: str, keys: frozenset[str]) -> str | None:
-    """The dotted path of `key` in the first object with exactly these keys (where a duplicate was found)."""
+def _walk(value: Any) -> Iterator[tuple[str, Any]]:
+    """Every value in a decoded document with its dotted path, in document order, without
+    recursion (a body may nest deeper than the stack)."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()
+        yield path, item
         if isinstance(item, dict):
-            if item.keys() == keys:
-                return _join(path, key)
             stack.extend((_join(path, k), v) for k, v in reversed(list(item.items())))
         elif isinstance(item, list):
             stack.extend((_join(path, i), v) for i, v in reversed(list(enumerate(item))))
-    return None
+
+
+def _path_of_key(value: Any, key: str, keys: frozenset[str]) -> str | None:
+    """The dotted path of `key` in the first object with exactly these keys (where a duplicate was found)."""
+    return next((_join(path, key) for path, item in _walk(value) if isinstance(item, dict) and item.keys() == keys),
+                None)
 
 
 class _Big:
@@ -106,15 +112,9 @@ def _out_of_range_path(body: bytes) -> str | None:
         value = json.loads(body, parse_int=lambda s: _Big() if len(s.lstrip("-")) > 4300 else int(s))
     except (ValueError, RecursionError):
         return None
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
+    for path, item in _walk(value):
         if isinstance(item, _Big) or (isinstance(item, float) and item in (float("inf"), float("-inf"))):
             return path or None
-        if isinstance(item, dict):
-            stack.extend((_join(path, k), v) for k, v in reversed(list(item.items())))
-        elif isinstance(item, list):
-            stack.extend((_join(path, i), v) for i, v in reversed(list(enumerate(item))))
     return None
 
 

@@ -10,7 +10,7 @@ from eventsourcing.domain import event
 
 from domain.errors import Conflict, ValidationProblem
 from domain.input_limits import as_written
-from domain.shared import TenantAggregate
+from domain.shared import DeletableAggregate
 
 TYPES = ("image", "audio", "video", "text", "json")
 MAX_SIZE_BYTES = 5 * 1024 * 1024
@@ -20,7 +20,7 @@ DEFAULT_RETENTION = timedelta(days=30)
 URI_RE = re.compile(r"^(r2|s3|gs|https?)://[^\s]{1,2040}$")
 
 
-class Asset(TenantAggregate):
+class Asset(DeletableAggregate):
     """A media file of one tenant, optionally linked to a project, job and scene.
 
     Lifecycle: Registered → (Deleted ⇄ Restored) → Expired once its expiry has
@@ -88,11 +88,3 @@ class Asset(TenantAggregate):
     @event("Expired")
     def _expire(self, at: str) -> None:
         self.expired_at = at
-
-    @event("Deleted")
-    def _mark_deleted(self) -> None:
-        self.deleted = True
-
-    @event("Restored")
-    def _mark_restored(self) -> None:
-        self.deleted = False

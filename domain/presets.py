@@ -8,7 +8,7 @@ from eventsourcing.domain import event
 from domain.config import BUILTIN_PRESETS, merge_config, validate_config
 from domain.errors import ValidationProblem
 from domain.input_limits import as_written
-from domain.shared import TenantAggregate
+from domain.shared import DeletableAggregate
 
 BUILTIN_IDS = {p["id"] for p in BUILTIN_PRESETS}
 BUILTIN_DEFAULT_ID = next(p["id"] for p in BUILTIN_PRESETS if p["is_default"])
@@ -20,7 +20,7 @@ def check_name(name: str) -> str:
     return name.strip()
 
 
-class Preset(TenantAggregate):
+class Preset(DeletableAggregate):
     """A named project configuration owned by one tenant.
 
     Lifecycle: Created → Renamed / Reconfigured → Deleted ⇄ Restored. Which preset is
@@ -57,11 +57,3 @@ class Preset(TenantAggregate):
     @event("Reconfigured")
     def _reconfigure(self, config: dict[str, Any]) -> None:
         self.config = as_written(config)  # a stored tag lookalike reads back as written
-
-    @event("Deleted")
-    def _mark_deleted(self) -> None:
-        self.deleted = True
-
-    @event("Restored")
-    def _mark_restored(self) -> None:
-        self.deleted = False

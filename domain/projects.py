@@ -9,7 +9,7 @@ from domain.config import merge_config, validate_config
 from domain.errors import Conflict, InvalidTransition, ProjectHasActiveJobs, QuotaExceeded, ValidationProblem
 from domain.input_limits import as_written
 from domain.segmentation import check_scene_text, segment
-from domain.shared import TenantAggregate
+from domain.shared import DeletableAggregate
 
 STATUSES = ("draft", "ready", "processing", "completed", "failed")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -42,7 +42,7 @@ def join_texts(first: str, second: str) -> str:
     return first + second
 
 
-class Project(TenantAggregate):
+class Project(DeletableAggregate):
     """A video project of one tenant, with its ordered scenes.
 
     Lifecycle: Created (draft) → story set (ready) → processing → completed or
@@ -172,14 +172,6 @@ class Project(TenantAggregate):
         if self.active_job_id:
             raise ProjectHasActiveJobs("a project with a queued or running job cannot be deleted")
         super().delete()
-
-    @event("Deleted")
-    def _mark_deleted(self) -> None:
-        self.deleted = True
-
-    @event("Restored")
-    def _mark_restored(self) -> None:
-        self.deleted = False
 
     # -- jobs -----------------------------------------------------------------------------------
     def queue_job(self, job_id: str) -> None:

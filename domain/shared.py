@@ -15,7 +15,7 @@ ANY_VERSION = 0
 
 
 class TenantAggregate(Aggregate):
-    """An aggregate owned by exactly one tenant; deletes are soft (Deleted / Restored events)."""
+    """An aggregate owned by exactly one tenant (the deletable ones: `DeletableAggregate` below)."""
 
     # Plain class attributes, not annotations: the library would turn annotations into
     # constructor arguments of every Created event.
@@ -45,24 +45,6 @@ class TenantAggregate(Aggregate):
         if self.deleted:
             raise NotFound(f"{type(self).__name__.lower()} not found")
 
-    def delete(self) -> None:
-        self.check_not_deleted()
-        self._mark_deleted()
-
-    def restore(self) -> None:
-        if not self.deleted:
-            raise Conflict(f"{type(self).__name__.lower()} is not deleted")
-        self._mark_restored()
-
-    # Each aggregate that can be deleted records its own `<Aggregate>.Deleted` / `.Restored`
-    # (nested in it, topic `domain.<module>:<Aggregate>.Deleted`), so an event names what
-    # happened to what (docs/decisions/i12-events.md).
-    def _mark_deleted(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} defines no Deleted event")
-
-    def _mark_restored(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} defines no Restored event")
-
     # Stored schema, read only: logs written before per-aggregate events hold
     # `domain.shared:TenantAggregate.Deleted` / `.Restored` for projects, assets and presets.
     # These classes keep that topic resolving and folding (any aggregate); nothing emits them.
@@ -73,6 +55,33 @@ class TenantAggregate(Aggregate):
     @event("Restored")
     def _legacy_restored(self) -> None:
         self.deleted = False
+
+
+class DeletableAggregate(TenantAggregate):
+    """A tenant's aggregate that is deleted softly and can be restored.
+
+    `Deleted` and `Restored` are declared here once; the library redefines them on every subclass,
+    so each aggregate records its own `<Aggregate>.Deleted` / `.Restored` (topic
+    `domain.<module>:<Aggregate>.Deleted`): an event names what happened to what
+    (docs/decisions/i12-events.md, i12-tidy.md). They replace, in this class, the legacy
+    `TenantAggregate.Deleted` / `.Restored` above, which stay readable on `TenantAggregate`."""
+
+    class Deleted(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted = True
+
+    class Restored(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted = False
+
+    def delete(self) -> None:
+        self.check_not_deleted()
+        self.trigger_event(self.Deleted)
+
+    def restore(self) -> None:
+        if not self.deleted:
+            raise Conflict(f"{type(self).__name__.lower()} is not deleted")
+        self.trigger_event(self.Restored)
 
 
 LEGACY_DELETED_TOPIC = "domain.shared:TenantAggregate.Deleted"

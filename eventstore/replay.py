@@ -147,16 +147,18 @@ def gc_paused() -> Iterator[None]:
 
 
 def scan_events(conn: psycopg.Connection[Any], *, upto: int, after: int = 0, tenant_id: UUID | None = None,
-                page: int = PAGE) -> Iterator[list[tuple[Any, ...]]]:
+                page: int = PAGE, positions: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Pages of (originator id as 16 bytes, originator_version, topic, state) in log order,
-    after < position <= upto, through one server-side binary cursor (the caller's transaction)."""
+    after < position <= upto, through one server-side binary cursor (the caller's transaction).
+    With `positions`, each row starts with its position (notification_id)."""
+    columns = ("notification_id, " if positions else "") + "uuid_send(originator_id), originator_version, topic, state"
     if tenant_id is None:
-        query = ("SELECT uuid_send(originator_id), originator_version, topic, state FROM events"
+        query = (f"SELECT {columns} FROM events"
                  " WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id")
         params: tuple[Any, ...] = (after, upto)
     else:
         # A tenant's sequence follows the log order (both assigned under the events lock).
-        query = ("SELECT uuid_send(originator_id), originator_version, topic, state FROM events"
+        query = (f"SELECT {columns} FROM events"
                  " WHERE tenant_id = %s AND notification_id > %s AND notification_id <= %s ORDER BY tenant_seq")
         params = (tenant_id, after, upto)
     with conn.cursor(name=f"avm_scan_{id(conn):x}", binary=True, row_factory=tuple_row) as cur:

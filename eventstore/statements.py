@@ -17,6 +17,10 @@ def set_config_sql(*params: str, values: Mapping[str, str] | None = None, local:
     return "SELECT " + ", ".join(parts)
 
 
+# The tracking positions of the names given as a text[] parameter: (application_name, notification_id) rows.
+TRACKING_POSITIONS_SQL = "SELECT application_name, notification_id FROM tracking WHERE application_name = ANY(%s)"
+
+
 def tracking_upsert_sql(position: str = "%s") -> str:
     """Set the tracking position of each of the names given as a text[] parameter to `position`
     (a SQL expression; a %s parameter by default)."""

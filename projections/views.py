@@ -23,6 +23,8 @@ from domain.jobs import Job
 from domain.projects import Project
 from domain.shared import TenantAggregate
 from eventstore.recorder import act_as_projector
+from eventstore.replay import log_head
+from eventstore.statements import TRACKING_POSITIONS_SQL
 from projections.inline import INLINE_PROJECTIONS
 
 UPSTREAM = AvmApplication.name
@@ -374,9 +376,9 @@ def projection_states(conn: Any, max_lag: int, names: Sequence[str] | None = Non
     """
     every = [*((p.name, "inline") for p in INLINE_PROJECTIONS), *((n, "async") for n in ASYNC_NAMES)]
     chosen = [(n, k) for n, k in every if names is None or n in names]
-    head = conn.execute("SELECT coalesce(max(notification_id), 0) AS n FROM events").fetchone()["n"]
-    positions = {r["application_name"]: r["notification_id"] or 0 for r in conn.execute(
-        "SELECT application_name, notification_id FROM tracking WHERE application_name <> '__migration__'")}
+    head = log_head(conn)
+    positions = {r["application_name"]: r["notification_id"] or 0
+                 for r in conn.execute(TRACKING_POSITIONS_SQL, ([n for n, _ in chosen],))}
     keys = {lock_key(n): n for n, k in chosen if k == "async"}
     running = {keys[r["key"]] for r in conn.execute(
         "SELECT objid::bigint AS key FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0"

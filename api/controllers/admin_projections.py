@@ -14,6 +14,7 @@ from api.controllers.health import max_view_lag
 from api.http import errors
 from api.services import Services
 from domain.errors import NotFound
+from eventstore.replay import log_head
 from projections.inline import BY_NAME
 from projections.rebuild import RUNNING, database_key, rebuilds_elsewhere, start_in_background
 from projections.views import projection_states
@@ -75,7 +76,7 @@ class AdminProjectionController(Controller):
         """Every projection: kind, tracking position, lag, state, and the progress of a running rebuild (admin)."""
         database = database_key(services.db.url)
         with services.read(scope="admin") as conn:
-            head = conn.execute("SELECT coalesce(max(notification_id), 0) AS n FROM events").fetchone()["n"]
+            head = log_head(conn)
             states = projection_states(conn, max_view_lag())
             elsewhere = rebuilds_elsewhere(conn)
         items = []

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,7 +31,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from eventstore.replay import log_head
+from eventstore.replay import log_head, scan_events
 from projections.rebuild.builder import set_tracking
 from projections.rebuild.catalog import owner_connection
 from projections.rebuild.status import lock_projections
@@ -117,21 +118,13 @@ def _replay(conn: Any, mapper: Mapper[Any], projection_class: Any, view_class: A
     """Feed the log up to `upto` (one tenant's events when given) to the view's projection, in log order."""
     view = _collecting(view_class)
     projection = projection_class(view=view)
-    query = ("SELECT notification_id, originator_id, originator_version, topic, state FROM events"
-             " WHERE notification_id <= %s" + (" AND tenant_id = %s" if tenant_id else "") + " ORDER BY notification_id")
-    params = (upto, tenant_id) if tenant_id else (upto,)
     events = 0
-    with conn.cursor(name=f"avm_async_rebuild_{id(conn):x}", row_factory=tuple_row) as scan, \
-            conn.cursor(row_factory=tuple_row) as write:
-        scan.itersize = PAGE
-        scan.execute(query, params)
-        while True:
-            page = scan.fetchmany(PAGE)
-            if not page:
-                break
+    with conn.cursor(row_factory=tuple_row) as write, \
+            closing(scan_events(conn, upto=upto, tenant_id=tenant_id, page=PAGE, positions=True)) as pages:
+        for page in pages:
             for position, originator_id, version, topic, state in page:
-                stored = StoredEvent(originator_id=originator_id, originator_version=version, topic=topic,
-                                     state=bytes(state))
+                stored = StoredEvent(originator_id=UUID(bytes=originator_id), originator_version=version,
+                                     topic=topic, state=bytes(state))
                 projection.process_event(mapper.to_domain_event(stored), Tracking(UPSTREAM, position))
             events += len(page)
             statements, view.statements = view.statements, []

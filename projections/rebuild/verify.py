@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from eventstore.replay import log_head
+from eventstore.statements import TRACKING_POSITIONS_SQL
 from projections.inline import select
 from projections.rebuild.builder import Builder
 from projections.rebuild.catalog import Target, create_targets, owner_connection
@@ -84,8 +85,7 @@ def verify(url: str, mapper: Mapper[Any], names: Sequence[str] | None = None, *,
             if count:
                 counts[t.live] = count
         with conn.cursor(row_factory=tuple_row) as cur:
-            tracked = dict(cur.execute("SELECT application_name, notification_id FROM tracking"
-                                       " WHERE application_name = ANY(%s)", (list(state.names),)).fetchall())
+            tracked = dict(cur.execute(TRACKING_POSITIONS_SQL, (list(state.names),)).fetchall())
         conn.rollback()
     finally:
         conn.close()

@@ -1,6 +1,7 @@
-"""Fault-test harness: real `avm serve` processes on a private embedded PostgreSQL, a threaded
-command load that records every answer, PostgreSQL stop/start/kill, and checks of the event log
-against what the clients were told.
+"""Fault-test harness: real `avm serve` processes on a private embedded PostgreSQL, HTTP as a
+client sees it, and PostgreSQL stop/start/kill. The threaded command load is in
+`tests/faults/load.py`; the checks of the event log against what the clients were told are in
+`tests/faults/checks.py`.
 
 Everything a rig starts lives under one temporary working directory; `FaultRig.shutdown` stops
 it all and reports any process of that directory still alive afterwards.
@@ -17,11 +18,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,155 +397,7 @@ class FaultRig:
         return leftovers
 
 
-# -------------------------------------------------------------------------------- the load
-@dataclass
-class Attempt:
-    tenant: Tenant
-    key: str
-    title: str
-    phase: str
-    reply: Reply
-    thread: int = 0
-
-
-class CommandLoad:
-    """Threads that each create projects for one tenant, one request at a time, each with a new
-    Idempotency-Key and a unique title, and record every answer.
-
-    `cap` bounds the commands per thread so that threads_per_tenant * cap stays under the
-    premium daily quota of projects (50).
-    """
-
-    def __init__(self, port: int, tenants: Sequence[Tenant], *, threads_per_tenant: int = 2, cap: int = 24,
-                 pace: float = 0.25, timeout: float = 20.0) -> None:
-        assert threads_per_tenant * cap <= 50, "would run into the premium daily project quota"
-        self.port = port
-        self.tenants = list(tenants)
-        self.threads_per_tenant = threads_per_tenant
-        self.cap = cap
-        self.pace = pace
-        self.timeout = timeout
-        self.run = uuid.uuid4().hex[:8]
-        self.attempts: list[Attempt] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def n_threads(self) -> int:
-        return len(self._threads)
-
-    def start(self) -> CommandLoad:
-        for t, tenant in enumerate(self.tenants):
-            for w in range(self.threads_per_tenant):
-                n = t * self.threads_per_tenant + w
-                thread = threading.Thread(target=self._work, args=(tenant, t, n), name=f"load-{n}", daemon=True)
-                self._threads.append(thread)
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def _work(self, tenant: Tenant, t: int, n: int) -> None:
-        for i in range(self.cap):
-            if self._stop.is_set():
-                return
-            key = f"flt-{self.run}-{n}-{i}"
-            title = f"fault {self.run} tenant {t} thread {n} #{i}"
-            reply = create_project(self.port, tenant.token, key, title, timeout=self.timeout)
-            with self._lock:
-                self.attempts.append(Attempt(tenant, key, title, "load", reply, n))
-            self._stop.wait(self.pace)
-
-    def stop(self) -> list[Attempt]:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(self.timeout + 5)
-        assert not any(t.is_alive() for t in self._threads), "load threads did not stop"
-        return self.snapshot()
-
-    def snapshot(self) -> list[Attempt]:
-        with self._lock:
-            return list(self.attempts)
-
-    def count_ok(self) -> int:
-        return sum(1 for a in self.snapshot() if a.reply.ok)
-
-    def settled_since(self, t: float, quiet: float) -> bool:
-        """True once, among requests started after `t`, the last failure is `quiet` seconds old and
-        every thread still running has succeeded since."""
-        post = [a for a in self.snapshot() if a.reply.t0 >= t]
-        last_bad = max((a.reply.t1 for a in post if not a.reply.ok), default=t)
-        good_threads = {a.thread for a in post if a.reply.ok and a.reply.t0 > last_bad}
-        running = {n for n, th in enumerate(self._threads) if th.is_alive()}
-        return now() - last_bad >= quiet and bool(good_threads) and running <= good_threads
-
-
-def retry_unacknowledged(port: int, attempts: Sequence[Attempt]) -> list[Attempt]:
-    """Send every unacknowledged command again: same tenant, same Idempotency-Key, same body.
-
-    Each load thread retries its own commands in order, as its client would, so a tenant sees no
-    more concurrent commands than during the load."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    by_thread: dict[int, list[Attempt]] = defaultdict(list)
-    for a in attempts:
-        if not a.reply.ok:
-            by_thread[a.thread].append(a)
-
-    def again(todo: list[Attempt]) -> list[Attempt]:
-        return [Attempt(a.tenant, a.key, a.title, "retry",
-                        create_project(port, a.tenant.token, a.key, a.title, timeout=30), a.thread) for a in todo]
-
-    if not by_thread:
-        return []
-    with ThreadPoolExecutor(len(by_thread)) as pool:
-        return [r for done in pool.map(again, by_thread.values()) for r in done]
-
-
-def judge_retries(rig: FaultRig, attempts: Sequence[Attempt], retries: Sequence[Attempt]) -> list[str]:
-    """Retries must succeed (201, fresh or replayed). The one other answer tolerated here is the
-    service's documented 409 for a key whose command was applied but whose response was never
-    stored (a lost acknowledgement): it appends nothing, so it is no duplicate — but it is not the
-    original result either (architecture invariant 6), so each one is recorded as a note."""
-    first = {a.key: a for a in attempts}
-    failures = []
-    for a in retries:
-        if a.reply.status == 201:
-            continue
-        problem = a.reply.json() or {}
-        fields = {e.get("field") for e in problem.get("errors", []) if isinstance(e, dict)}
-        if a.reply.status == 409 and fields == {"Idempotency-Key"}:
-            rig.notes.append(f"retry of {a.key} (first answer: {first[a.key].reply.describe()[:90]}) got 409 after"
-                             f" {a.reply.elapsed:.1f}s: {problem.get('detail')}")
-            continue
-        failures.append(f"retry of {a.key} (first answer: {first[a.key].reply.describe()[:90]}) answered "
-                        f"{a.reply.describe()}")
-    return failures
-
-
-def conflicted_keys_were_applied(conn: Any, retries: Sequence[Attempt], rig: FaultRig | None = None) -> list[str]:
-    """A 409 "already applied" must be true: the command's Created event is in the log. (The note
-    says whether the key's stored response is missing, the state that makes every retry a 409.)"""
-    keys = sorted({a.key for a in retries if a.reply.status == 409})
-    if not keys:
-        return []
-    found = {r["command_id"] for r in conn.execute(
-        "SELECT command_id FROM events WHERE topic = %s AND command_id = ANY(%s)", (PROJECT_CREATED, keys))}
-    if rig is not None:
-        rows = conn.execute("SELECT key, status FROM idempotency_keys WHERE key = ANY(%s)", (keys,)).fetchall()
-        rig.notes.append(f"{len(keys)} keys answered 409: idempotency_keys rows {len(rows)}, with no stored "
-                         f"response (status NULL) {sum(1 for r in rows if r['status'] is None)}")
-    return [f"retry of {k} answered 409 'applied', but the log has no Created event for it" for k in keys
-            if k not in found]
-
-
-def replay_acknowledged(port: int, attempts: Sequence[Attempt], n: int = 6) -> list[tuple[Attempt, Reply]]:
-    """Send a few acknowledged commands again: they must be replayed, not applied again."""
-    acked = [a for a in attempts if a.reply.ok]
-    step = max(1, len(acked) // n)
-    return [(a, create_project(port, a.tenant.token, a.key, a.title)) for a in acked[::step][:n]]
-
-
+# ------------------------------------------------------------------------------ service logs
 def first_traceback(text: str, marker: str) -> str:
     """The first traceback after `marker` in a service log, summarised: the project's own frames
     (with their source line) and the exception lines of the chain."""
@@ -567,127 +418,23 @@ def first_traceback(text: str, marker: str) -> str:
     return "\n".join(out)
 
 
-def status_table(attempts: Sequence[Attempt]) -> str:
-    counts = Counter(a.reply.status if a.reply.status is not None else (a.reply.error or "?").split(":")[0]
-                     for a in attempts)
-    return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=str))
+ASGI_ERROR = "Exception in ASGI application"
 
 
-# --------------------------------------------------------------------------- log vs. answers
-def check_commands(conn: Any, tenants: Sequence[Tenant], attempts: Sequence[Attempt]) -> list[str]:
-    """The event log and the read models against what the clients were told.
-
-    - every acknowledged (2xx) command has exactly one Project.Created event, with its
-      Idempotency-Key as command_id, for the id it answered, and its project row has its title;
-    - no command (acknowledged or not, retried or not) appended any event twice;
-    - no title has two projects; every project of these tenants came from one of our commands.
-    """
-    problems: list[str] = []
-    tenant_ids = [uuid.UUID(t.id) for t in tenants]
-    by_key: dict[str, list[Attempt]] = defaultdict(list)
-    for a in attempts:
-        by_key[a.key].append(a)
-
-    per_topic = conn.execute(
-        "SELECT command_id, topic, count(*) AS n, array_agg(originator_id::text) AS ids FROM events"
-        " WHERE tenant_id = ANY(%s) AND command_id IS NOT NULL GROUP BY command_id, topic",
-        (tenant_ids,)).fetchall()
-    created: dict[str, list[str]] = defaultdict(list)
-    for row in per_topic:
-        if row["n"] > 1:
-            problems.append(f"command {row['command_id']} appended {row['topic']} {row['n']} times: {row['ids']}")
-        if row["topic"] == PROJECT_CREATED:
-            created[row["command_id"]].extend(row["ids"])
-    projects = {str(r["id"]): r for r in conn.execute(
-        "SELECT id, tenant_id, title, version FROM projects WHERE tenant_id = ANY(%s)", (tenant_ids,))}
-
-    for key, tries in by_key.items():
-        acked = [a for a in tries if a.reply.ok]
-        ids = created.get(key, [])
-        if acked:
-            answered = {(a.reply.json() or {}).get("id") for a in acked}
-            if len(ids) != 1:
-                problems.append(f"acknowledged command {key} ({tries[0].title!r}) has {len(ids)} Created events")
-            elif answered != {ids[0]}:
-                problems.append(f"command {key} answered project ids {answered} but its event created {ids[0]}")
-        for pid in ids:
-            row = projects.get(pid)
-            if row is None:
-                problems.append(f"project {pid} of command {key} has a Created event but no read-model row")
-            elif row["title"] != tries[0].title:
-                problems.append(f"project {pid} of command {key}: title {row['title']!r} != {tries[0].title!r}")
-    stray = set(created) - set(by_key)
-    if stray:
-        problems.append(f"Created events with command ids nobody sent: {sorted(stray)[:5]}")
-    titles = Counter(r["title"] for r in projects.values())
-    problems += [f"{n} projects titled {t!r}" for t, n in titles.items() if n > 1]
-    all_created = {pid for ids in created.values() for pid in ids}
-    orphans = set(projects) - all_created
-    if orphans:
-        problems.append(f"project rows with no Created event from our commands: {sorted(orphans)[:5]}")
-    return problems
+def unhandled_exceptions(text: str, where: str = "") -> list[str]:
+    """The failure to report when a service log (`text`) has unhandled exceptions, with the first
+    one summarised; none when it has none."""
+    n = text.count(ASGI_ERROR)
+    return [f"{n} unhandled exceptions{where}; the first:\n" + first_traceback(text, ASGI_ERROR)] if n else []
 
 
-def check_read_models_match_log(conn: Any, tenants: Sequence[Tenant]) -> list[str]:
-    """Nothing half-applied: each aggregate's read-model row is at the version of its last event,
-    every row has its events, and the inline projections' tracking position is the log head."""
-    problems: list[str] = []
-    tenant_ids = [uuid.UUID(t.id) for t in tenants]
-    heads = conn.execute(
-        "SELECT originator_id, max(originator_version) AS v, min(topic) AS topic, min(tenant_id::text) AS tenant"
-        " FROM events WHERE tenant_id = ANY(%s) GROUP BY originator_id", (tenant_ids,)).fetchall()
-    kinds = {"domain.projects:Project.": "projects", "domain.users:User.": "users", "domain.quotas:Usage.": "usage"}
-    expected: dict[str, dict[Any, int]] = {"projects": {}, "users": {}, "usage": {}}
-    for h in heads:
-        kind = next((table for prefix, table in kinds.items() if h["topic"].startswith(prefix)), None)
-        if kind is None:
-            problems.append(f"unexpected aggregate {h['originator_id']} ({h['topic']}) in the fault tenants' log")
-            continue
-        ident = h["tenant"] if kind == "usage" else str(h["originator_id"])
-        expected[kind][ident] = h["v"]
-    actual = {
-        "projects": {str(r["id"]): r["version"] for r in conn.execute(
-            "SELECT id, version FROM projects WHERE tenant_id = ANY(%s)", (tenant_ids,))},
-        "users": {str(r["id"]): r["version"] for r in conn.execute(
-            "SELECT id, version FROM users WHERE tenant_id = ANY(%s)", (tenant_ids,))},
-        "usage": {str(r["tenant_id"]): r["version"] for r in conn.execute(
-            "SELECT tenant_id, version FROM usage WHERE tenant_id = ANY(%s)", (tenant_ids,))},
-    }
-    for kind in expected:
-        for ident, version in expected[kind].items():
-            if actual[kind].get(ident) != version:
-                problems.append(f"{kind} row {ident}: version {actual[kind].get(ident)} in the read model,"
-                                f" {version} in the log")
-        for ident in set(actual[kind]) - set(expected[kind]):
-            problems.append(f"{kind} row {ident} has no events")
-    usage = {str(r["tenant_id"]): int(r["used"].get("projects", 0)) for r in conn.execute(
-        "SELECT tenant_id, used FROM usage WHERE tenant_id = ANY(%s)", (tenant_ids,))}
-    counted = {str(r["tenant_id"]): r["n"] for r in conn.execute(
-        "SELECT tenant_id, count(*) AS n FROM projects WHERE tenant_id = ANY(%s) GROUP BY tenant_id", (tenant_ids,))}
-    if usage != counted:
-        problems.append(f"daily usage counts {usage} differ from the projects created {counted}")
-    head = conn.execute("SELECT coalesce(max(notification_id), 0) AS n FROM events").fetchone()["n"]
-    positions = {r["application_name"]: r["notification_id"] for r in conn.execute(
-        "SELECT application_name, notification_id FROM tracking WHERE application_name <> '__migration__'")}
-    behind = {k: v for k, v in positions.items() if v != head and k in inline_projection_names()}
-    if behind:
-        problems.append(f"inline projection positions {behind} are not the log head {head}")
-    return problems
-
-
-def inline_projection_names() -> list[str]:
-    from projections.inline import INLINE_PROJECTIONS
-
-    return [p.name for p in INLINE_PROJECTIONS]
-
-
-def read_model_tables() -> list[str]:
-    from projections.inline import INLINE_PROJECTIONS
-
-    return sorted({t for p in INLINE_PROJECTIONS for t in p.tables})
-
-
-def checksums(conn: Any) -> dict[str, str]:
-    from tests.rebuild_support import table_checksums
-
-    return table_checksums(conn, read_model_tables())
+# ------------------------------------------------------------------------------- the verdict
+def conclude(rig: FaultRig, failures: list[str], began: float, budget_s: float) -> None:
+    """End a scenario: stop the rig (keeping the logs of a failed one) and fail the test on processes
+    left running, on a scenario slower than its budget, or on any failure found."""
+    leftovers = rig.shutdown(keep=bool(failures))
+    assert not leftovers, f"processes left running: {leftovers}"
+    took = now() - began
+    log(f"scenario took {took:.1f}s")
+    assert took < budget_s, f"the scenario took {took:.0f}s"
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])

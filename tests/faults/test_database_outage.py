@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.faults.harness import (
-    Attempt, CommandLoad, FaultRig, check_commands, check_read_models_match_log, checksums,
-    conflicted_keys_were_applied, first_traceback, judge_retries, log, now, replay_acknowledged, retry_unacknowledged,
-    status_table, wait_for,
+from tests.faults.checks import check_commands, check_read_models_match_log, checksums, conflicted_keys_were_applied
+from tests.faults.harness import FaultRig, conclude, log, now, unhandled_exceptions, wait_for
+from tests.faults.load import (
+    Attempt, CommandLoad, judge_retries, judge_replays, retry_unacknowledged, status_table,
 )
 
 pytestmark = pytest.mark.faults
@@ -130,10 +130,7 @@ def test_postgres_outage_answers_503_recovers_by_itself_and_loses_or_duplicates_
     retries = retry_unacknowledged(serve.port, attempts)
     log(f"retried {len(retries)} unacknowledged commands in {now() - t_retry:.1f}s: {status_table(retries)}")
     failures += judge_retries(rig, attempts, retries)
-    for original, again in replay_acknowledged(serve.port, attempts):
-        if not (again.status == 201 and again.headers.get("idempotent-replayed") == "true"
-                and (again.json() or {}).get("id") == original.reply.json()["id"]):
-            failures.append(f"repeat of acknowledged {original.key} answered {again.describe()}")
+    failures += judge_replays(serve.port, attempts)
 
     # -- the log against the answers; nothing half-applied
     with rig.db() as conn:
@@ -151,14 +148,6 @@ def test_postgres_outage_answers_503_recovers_by_itself_and_loses_or_duplicates_
                         f"  before {before}\n  after  {rebuilt}")
     rig.cli("audit", "verify")
 
-    unhandled = serve.log().count("Exception in ASGI application")
-    if unhandled:
-        failures.append(f"{unhandled} unhandled exceptions in the service log; the first:\n"
-                        + first_traceback(serve.log(), "Exception in ASGI application"))
+    failures += unhandled_exceptions(serve.log(), " in the service log")
 
-    leftovers = rig.shutdown(keep=bool(failures))
-    assert not leftovers, f"processes left running: {leftovers}"
-    took = now() - began
-    log(f"scenario took {took:.1f}s")
-    assert took < BUDGET_S, f"the scenario took {took:.0f}s"
-    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+    conclude(rig, failures, began, BUDGET_S)

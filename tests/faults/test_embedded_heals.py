@@ -20,10 +20,9 @@ import psutil
 import pytest
 
 from eventstore.watchdog import HEALTHY_RESET_S  # the backoff starts over after this long up
-from tests.faults.harness import (
-    CommandLoad, FaultRig, Reply, Tenant, check_commands, check_read_models_match_log, first_traceback,
-    http_request, log, now, status_table, wait_for,
-)
+from tests.faults.checks import check_commands, check_read_models_match_log
+from tests.faults.harness import FaultRig, Reply, Tenant, http_request, log, now, unhandled_exceptions, wait_for
+from tests.faults.load import CommandLoad, status_table
 
 pytestmark = pytest.mark.faults
 
@@ -182,10 +181,7 @@ def test_killed_postmaster_is_restarted_and_every_acknowledged_write_survives(ri
     if metric(serve.port, "avm_embedded_postgres_restarts_total") != 1:
         failures.append(f"/metrics restart counter: {metric(serve.port, 'avm_embedded_postgres_restarts_total')}")
 
-    unhandled = text.count("Exception in ASGI application")
-    if unhandled:
-        failures.append(f"{unhandled} unhandled exceptions; the first:\n"
-                        + first_traceback(text, "Exception in ASGI application"))
+    failures += unhandled_exceptions(text)
 
     # -- SIGTERM stops the service and its server; the watchdog does not bring it back
     assert serve.terminate() == 0, serve.log()[-2000:]

@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from tests.faults.harness import (
-    Attempt, CommandLoad, FaultRig, check_commands, check_read_models_match_log, checksums, create_project, log,
-    now, judge_retries, conflicted_keys_were_applied, first_traceback, replay_acknowledged,
-    retry_unacknowledged, status_table, wait_for,
+from tests.faults.checks import check_commands, check_read_models_match_log, checksums, conflicted_keys_were_applied
+from tests.faults.harness import FaultRig, conclude, create_project, log, now, unhandled_exceptions, wait_for
+from tests.faults.load import (
+    Attempt, CommandLoad, judge_retries, judge_replays, retry_unacknowledged, status_table,
 )
 
 pytestmark = pytest.mark.faults
@@ -70,10 +70,7 @@ def test_kill_9_of_the_service_loses_nothing_acknowledged_and_shows_nothing_half
     retries = retry_unacknowledged(second.port, attempts)
     log(f"retried {len(retries)} unacknowledged commands: {status_table(retries)}")
     failures += judge_retries(rig, attempts, retries)
-    for original, again in replay_acknowledged(second.port, attempts):
-        if not (again.status == 201 and again.headers.get("idempotent-replayed") == "true"
-                and (again.json() or {}).get("id") == original.reply.json()["id"]):
-            failures.append(f"repeat of acknowledged {original.key} answered {again.describe()}")
+    failures += judge_replays(second.port, attempts)
     fresh = []
     for i, tenant in enumerate(tenants):
         key, title = f"after-crash-{load.run}-{i}", f"after crash {load.run} {i}"
@@ -114,14 +111,6 @@ def test_kill_9_of_the_service_loses_nothing_acknowledged_and_shows_nothing_half
         failures.append(f"`avm projections rebuild` changed the read models:\n  before {before}\n  after  {rebuilt}")
     rig.cli("audit", "verify")
 
-    unhandled = second.log().count("Exception in ASGI application")
-    if unhandled:
-        failures.append(f"{unhandled} unhandled exceptions in the restarted service's log; the first:\n"
-                        + first_traceback(second.log(), "Exception in ASGI application"))
+    failures += unhandled_exceptions(second.log(), " in the restarted service's log")
 
-    leftovers = rig.shutdown(keep=bool(failures))
-    assert not leftovers, f"processes left running: {leftovers}"
-    took = now() - began
-    log(f"scenario took {took:.1f}s")
-    assert took < BUDGET_S, f"the scenario took {took:.0f}s"
-    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+    conclude(rig, failures, began, BUDGET_S)

@@ -1,8 +1,10 @@
 """Helpers shared by the HTTP tests: event counts, problem checks, stories, project set-up."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PROJECTS = "/api/v1/projects"
 PROBLEM_JSON = "application/problem+json"
 
@@ -96,3 +98,13 @@ def project_with_story(client: Any, who: Any, story: str = ENGLISH_STORY, title:
     r = client.get(f"{PROJECTS}/{project['id']}", headers=who.headers)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def scenes_of(client: Any, who: Any, pid: str) -> list[dict[str, Any]]:
+    r = client.get(f"{PROJECTS}/{pid}/scenes", headers=who.headers)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def edit_scenes(client: Any, who: Any, pid: str, body: dict[str, Any], **headers: str) -> Any:
+    return client.post(f"{PROJECTS}/{pid}/scenes/edit", json=body, headers={**who.headers, **headers})

@@ -53,12 +53,17 @@ def given(*events: Event) -> Any:
     return aggregate
 
 
-def stored(events: Sequence[Event]) -> list[Event]:
-    """The events as they come back from an event store: through the application's transcoder."""
+def store_mapper() -> Mapper[Any]:
+    """The library's mapper with the application's transcoder: events to and from stored rows."""
     transcoder = MsgspecTranscoder()
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
         transcoder.register(transcoding)
-    mapper: Mapper[Any] = Mapper(transcoder=transcoder)
+    return Mapper(transcoder=transcoder)
+
+
+def stored(events: Sequence[Event]) -> list[Event]:
+    """The events as they come back from an event store: through the application's transcoder."""
+    mapper = store_mapper()
     return [mapper.to_domain_event(mapper.to_stored_event(e)) for e in events]
 
 

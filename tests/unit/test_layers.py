@@ -7,10 +7,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_module_of_the_domain_the_event_store_the_projections_or_the_api_reaches_500_lines() -> None:
+def modules_of_500_lines_or_more(*packages: str) -> dict[str, int]:
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines())
-             for package in ("domain", "eventstore", "projections", "api") for p in (ROOT / package).rglob("*.py")}
-    assert {m: n for m, n in sizes.items() if n >= 500} == {}
+             for package in packages for p in (ROOT / package).rglob("*.py")}
+    assert sizes, f"no module found under {packages}"
+    return {m: n for m, n in sizes.items() if n >= 500}
+
+
+def test_no_module_of_the_domain_the_event_store_the_projections_or_the_api_reaches_500_lines() -> None:
+    assert modules_of_500_lines_or_more("domain", "eventstore", "projections", "api") == {}
+
+
+def test_no_module_of_the_tests_or_the_migrations_reaches_500_lines() -> None:
+    assert modules_of_500_lines_or_more("tests", "migrations") == {}
 
 
 def test_the_domain_names_no_database_constraint() -> None:
