@@ -12,7 +12,7 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from api.composition import build_application
+from api.composition import build_application, wire_reads
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from domain.application import hash_token
 from eventstore.database import Database, open_database
@@ -78,6 +78,7 @@ class Services:
         self.app_url = app_url(db.url)
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+        wire_reads(self)
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
 
     @classmethod

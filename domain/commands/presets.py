@@ -64,13 +64,15 @@ class PresetCommands(Plumbing):
         preset, _ = self._change(ctx, Preset, preset_id, expected_version, lambda p: p.restore(), restoring=True)
         return preset
 
-    def choose_default_preset(self, ctx: CommandContext, preset_id: str) -> User:
-        def build() -> tuple[list[TenantAggregate], User]:
+    def choose_default_preset(self, ctx: CommandContext, preset_id: str) -> tuple[User, Preset | None]:
+        """The user and the chosen preset as it was then (None for a built-in)."""
+        def build() -> tuple[list[TenantAggregate], tuple[User, Preset | None]]:
+            preset = None
             if preset_id not in BUILTIN_IDS:
                 preset = self.load(Preset, preset_id, ctx.tenant_id)
                 preset.check_not_deleted()
             user = self.load(User, ctx.tenant_id, ctx.tenant_id)
             user.choose_default_preset(preset_id)
-            return [user], user
+            return [user], (user, preset)
 
         return self.retry_on_conflict(ctx, build)

@@ -37,11 +37,11 @@ class ProjectCommands(DailyUsage):
                        config: dict[str, Any] | None = None, preset_id: str | None = None,
                        now: datetime | None = None) -> Project:
         now = now or datetime.now(timezone.utc)
-        base = self.preset_config(ctx.tenant_id, preset_id) if preset_id else {}
-        if config:
-            base = merge_config(base, config) if base else config
 
         def build() -> tuple[list[TenantAggregate], Project]:
+            base = self.preset_config(ctx.tenant_id, preset_id) if preset_id else {}
+            if config:
+                base = merge_config(base, config) if base else config
             project = Project.create(tenant_id=ctx.tenant_id, title=title, description=description,
                                      config=base, preset_id=preset_id)
             usage = self._usage(ctx.tenant_id, now)
