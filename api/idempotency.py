@@ -34,6 +34,11 @@ KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _REQUEST_STATE: ContextVar[dict[str, Any] | None] = ContextVar("avm_idempotency_state", default=None)
 
 
+def request_fingerprint(method: str, path: str, query: str, body: bytes) -> bytes:
+    """What a key is bound to: the same key with another method, path, query or body is refused."""
+    return hashlib.sha256(b"\0".join((method.encode(), path.encode(), query.encode(), body))).digest()
+
+
 def _lookup(read: Callable[..., AbstractContextManager[Any]], caller: Any, key: str) -> dict[str, Any] | None:
     with read(caller) as conn:
         return conn.execute(  # type: ignore[no-any-return]
@@ -87,9 +92,8 @@ async def check_idempotency_key(request: Request[Any, Any, Any]) -> None:
     if not KEY_RE.match(key):
         raise ValidationProblem("Idempotency-Key must be 1–128 characters of A–Z a–z 0–9 . _ : -",
                                 field="Idempotency-Key")
-    body = await request.body()
-    fingerprint = hashlib.sha256(b"\0".join((request.method.encode(), request.url.path.encode(),
-                                             (request.url.query or "").encode(), body))).digest()
+    fingerprint = request_fingerprint(request.method, request.url.path, request.url.query or "",
+                                      await request.body())
     state = request.scope.setdefault("state", {})
     state["idempotency"] = (key, fingerprint)
     _REQUEST_STATE.set(state)
