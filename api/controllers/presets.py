@@ -88,15 +88,14 @@ class PresetController(Controller):
         return Response(preset_out(row, default), headers=etag(row["version"]))
 
     @patch("/{preset_id:uuid}", sync_to_thread=True, responses=PRESET_ERRORS)
-    def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
+    def update_preset(self, preset_id: UUID, data: UpdatePreset,
                       services: Services, ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
-        preset = services.app.update_preset(
+        preset, default = services.app.update_preset(
             ctx, preset_id=str(preset_id), expected_version=expected_version,
             name=data.name if isinstance(data.name, str) else None,
             config=plain(data.config) if data.config is not UNSET else None)
-        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
-                        headers=etag(preset.version))
+        return Response(preset_out(preset, default or BUILTIN_DEFAULT_ID), headers=etag(preset.version))
 
     @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
     def delete_preset(self, preset_id: UUID, services: Services,
@@ -105,12 +104,11 @@ class PresetController(Controller):
         services.app.delete_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
 
     @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
-    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
+    def restore_preset(self, preset_id: UUID, services: Services,
                        ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Restore a soft-deleted preset."""
-        preset = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
-        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
-                        headers=etag(preset.version))
+        preset, default = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
+        return Response(preset_out(preset, default or BUILTIN_DEFAULT_ID), headers=etag(preset.version))
 
     @post("/{preset_id:uuid}/default", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def make_default(self, preset_id: UUID, services: Services, ctx: CommandContext) -> PresetOut:

@@ -178,3 +178,65 @@ def test_a_key_recorded_before_results_were_answers_409_naming_it(
     r = client.post(PROJECTS, content=body, headers=keyed(tenant, key, **{"Content-Type": "application/json"}))
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "Idempotency-Key"
     assert client.get(PROJECTS, headers=tenant.headers).json()["items"] == []
+
+
+def test_repeated_preset_changes_answer_whether_it_was_the_default_then(client: Any, tenant: Any) -> None:
+    presets = "/api/v1/presets"
+    config = {"generation": {"images_per_scene": 2}}
+    create_key, rename_key, default_key = (f"{op}-{uuid.uuid4()}" for op in ("create", "rename", "default"))
+    created = client.post(presets, json={"name": "mine", "config": config, "is_default": True},
+                          headers=keyed(tenant, create_key))
+    assert created.status_code == 201 and created.json()["is_default"] is True
+    path = f"{presets}/{created.json()['id']}"
+    renamed = client.patch(path, json={"name": "mine, renamed"}, headers=keyed(tenant, rename_key))
+    assert renamed.json()["is_default"] is True
+    other = client.post(presets, json={"name": "other", "config": config}, headers=tenant.headers).json()
+    made = client.post(f"{presets}/{other['id']}/default", headers=keyed(tenant, default_key))
+    assert made.status_code == 200 and made.json()["is_default"] is True
+    client.patch(f"{presets}/{other['id']}", json={"name": "other, renamed"}, headers=tenant.headers)
+    assert client.get(path, headers=tenant.headers).json()["is_default"] is False
+
+    for method, url, body, key, first in (("POST", presets, {"name": "mine", "config": config, "is_default": True},
+                                           create_key, created),
+                                          ("PATCH", path, {"name": "mine, renamed"}, rename_key, renamed),
+                                          ("POST", f"{presets}/{other['id']}/default", None, default_key, made)):
+        again = client.request(method, url, json=body, headers=keyed(tenant, key))
+        assert (again.status_code, again.content) == (first.status_code, first.content), url
+        assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_a_repeated_claim_answers_the_job_it_claimed_though_the_queue_is_empty(
+        client: Any, make_tenant: Any) -> None:
+    from tests.http.test_domain_api import claim, drain, ready_project
+
+    tenant, worker = make_tenant("premium"), make_tenant("worker")
+    drain(client, worker)
+    project = ready_project(client, tenant)
+    client.post(f"{PROJECTS}/{project['id']}/jobs", json={}, headers=tenant.headers)
+    key = f"claim-{uuid.uuid4()}"
+    first = client.post("/api/v1/jobs/claim", headers=keyed(worker, key))
+    assert first.status_code == 200
+    job = first.json()
+    progress = client.post(f"/api/v1/jobs/{job['id']}/progress", json={"step": "image_generation", "percentage": 50},
+                           headers=worker.headers)
+    assert progress.status_code == 200
+    drain(client, worker)
+    assert claim(client, worker).status_code == 204
+    again = client.post("/api/v1/jobs/claim", headers=keyed(worker, key))
+    assert (again.status_code, again.content) == (200, first.content)
+
+
+def test_a_repeated_user_creation_answers_the_same_user_and_token(client: Any, admin: Any) -> None:
+    key = f"user-{uuid.uuid4()}"
+    body = {"email": f"u-{uuid.uuid4().hex[:10]}@example.com", "name": "New", "role": "user"}
+    first = client.post("/api/v1/admin/users", json=body, headers=keyed(admin, key))
+    assert first.status_code == 201
+    created = first.json()
+    role = client.put(f"/api/v1/admin/users/{created['user']['id']}/role", json={"role": "premium"},
+                      headers=admin.headers)
+    assert role.status_code == 200
+    again = client.post("/api/v1/admin/users", json=body, headers=keyed(admin, key))
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.headers["location"] == first.headers["location"] and again.headers["etag"] == first.headers["etag"]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert me.json()["role"] == "premium"  # the token the repeat shows is the one issued once
