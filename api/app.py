@@ -27,12 +27,11 @@ from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
 from api.methods import cors_config, install
-from api.idempotency import check_idempotency_key, replay_applied, store_idempotent_response
+from api.idempotency import check_idempotency_key, mark_replayed
 from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import if_match, refuse_unsupported_at
 from api.services import VERSION, Services
-from domain.errors import CommandAlreadyApplied
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
 BEARER_DESCRIPTION = (
@@ -48,7 +47,7 @@ async def before_request(request: Any) -> Any:
     refuse_unsupported_at(request)
     await reject_number_spellings_in_query(request)
     await strict_body(request)
-    return await check_idempotency_key(request)
+    await check_idempotency_key(request)
 
 
 def provide_services(state: State) -> Services:
@@ -81,8 +80,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                       "tenant": Provide(provide_tenant, sync_to_thread=True)},
         middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
                     *rate_limit_middleware()],
-        before_send=[send_correlation_id, store_idempotent_response],
-        exception_handlers={**EXCEPTION_HANDLERS, CommandAlreadyApplied: replay_applied},
+        before_send=[send_correlation_id, mark_replayed],
+        exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         lifespan=[lifespan],
         state=State({"services": services}),

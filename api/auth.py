@@ -133,10 +133,11 @@ def command_reason(request: Any) -> str | None:
 
 def command_context(request: Any) -> CommandContext:
     principal: Principal = request.user
-    key, fingerprint = request.scope.get("state", {}).get("idempotency", (None, None))
+    state = request.scope.get("state", {})
+    key, fingerprint = state.get("idempotency", (None, None))
     return CommandContext(
         tenant_id=str(principal.tenant_id), actor_id=str(principal.user_id),
-        command_id=key, fingerprint=fingerprint,
+        command_id=key, fingerprint=fingerprint, recorded=state.get("idempotency_result"),
         correlation_id=correlation_id(request.scope),
         role=principal.role, reason=command_reason(request),
     )

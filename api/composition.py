@@ -8,6 +8,8 @@ which builds its application with `build_application`).
 from __future__ import annotations
 
 import os
+from functools import partial
+from typing import Any
 
 from domain.application import AvmApplication
 from domain.errors import CommandAlreadyApplied, ConcurrentChange, EmailTaken
@@ -45,10 +47,18 @@ def wire(app: AvmApplication) -> AvmApplication:
     from api.idempotency import key_writes
 
     app.inline_writes = writes_for
-    app.command_writes = key_writes
+    app.command_writes = key_writes  # its `recorded_result` is wired with the service's reads (wire_reads)
     recorder = app.recorder
     recorder.inline_projections = [p.name for p in INLINE_PROJECTIONS]  # type: ignore[attr-defined]
     recorder.constraint_errors = CONSTRAINT_ERRORS  # type: ignore[attr-defined]
     app.item_failed = count_item_failure
     app.is_outage = database_unavailable
     return app
+
+
+def wire_reads(services: Any) -> None:
+    """What the application reads through the service's scoped reads: the result a keyed command's
+    concurrent twin recorded (api/idempotency.py)."""
+    from api.idempotency import recall
+
+    services.app.recorded_result = partial(recall, services.read)

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from api.composition import build_application
+from api.composition import build_application, wire_reads
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from api.model_keys import stored_count
 from domain.application import hash_token
@@ -84,6 +84,7 @@ class Services:
         self.app_url = app_url(db.url)
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+        wire_reads(self)
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
 
     @classmethod

@@ -17,12 +17,20 @@ class CommandContext:
     role: str = "user"
     fingerprint: bytes | None = None  # of the request, when command_id is the caller's key
     reason: str | None = None  # why, as the caller said: stored on every event the command appends
+    # The result this command recorded with its key when it was first applied (found before it runs
+    # again): the command then returns that result instead of applying itself twice.
+    recorded: bytes | None = None
 
     @classmethod
     def system(cls, command: str, tenant_id: str = "00000000-0000-0000-0000-000000000000") -> CommandContext:
         run = str(uuid4())
         return cls(tenant_id=tenant_id, actor_id=f"system:{command}", correlation_id=run, causation_id=run,
                    role="admin")
+
+    def unkeyed(self) -> CommandContext:
+        """For the items of a sweep, each a command of its own: they keep the command id on their
+        events, but none records the caller's key (one key, one transaction, one result)."""
+        return replace(self, fingerprint=None, recorded=None)
 
     def for_tenant(self, tenant_id: str, role: str | None = None) -> CommandContext:
         return replace(self, tenant_id=tenant_id, role=role or self.role)

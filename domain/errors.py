@@ -76,7 +76,7 @@ class ProjectHasActiveJobs(Conflict):
     title = "Project has an active job"
 
 
-class CommandAlreadyApplied(DomainProblem):
+class CommandAlreadyApplied(Conflict):
     """Raised when a command's id (the caller's key) was already recorded by an earlier (or concurrent) command."""
 
     title = "Command already applied"

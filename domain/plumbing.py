@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import get_topic
 
 from domain.context import CommandContext
-from domain.errors import ConcurrentChange, Conflict, NotFound, StaleVersion
+from domain.errors import CommandAlreadyApplied, ConcurrentChange, Conflict, NotFound, StaleVersion
 from domain.shared import ANY_VERSION, TenantAggregate, deep_copy
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -30,6 +31,24 @@ Build = Callable[[], tuple[Sequence[TenantAggregate | None], R]]
 
 MAX_CONFLICT_RETRIES = 16
 log = logging.getLogger("avm.sweeps")
+
+
+_NOT_RECORDED = object()
+
+
+def encode_result(result: Any) -> bytes:
+    """What a command returned, to be recorded with its key: each aggregate as a reference (its
+    type, id and the version the command left it at), lists and plain values as they are."""
+    def value(v: Any) -> Any:
+        if isinstance(v, TenantAggregate):
+            return {"type": get_topic(type(v)), "id": str(v.id), "version": v.version}
+        if isinstance(v, (list, tuple)):
+            return [value(x) for x in v]
+        if v is None or isinstance(v, (str, int, float)):
+            return v
+        raise TypeError(f"a command result cannot hold a {type(v).__name__}")
+
+    return msgspec.json.encode(value(result))
 
 
 def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
@@ -78,9 +97,12 @@ class Plumbing(Application[UUID]):
     # aggregates, given the topics of their new events; the composition root wires the projections
     # (api/composition.py). The recorder runs the writes; it never sees an aggregate.
     inline_writes: Callable[[Sequence[Any], Sequence[str]], list[Any]] | None = None
-    # The same-transaction writes a command's context asks for when the command appends events (the
-    # caller's key for the command, api/idempotency.py); wired by the composition root.
-    command_writes: Callable[[CommandContext], list[Any]] | None = None
+    # The same-transaction writes of a command the caller keyed, given its encoded result, when the
+    # command appends events (the key and the result, api/idempotency.py); wired by the composition root.
+    command_writes: Callable[[CommandContext, bytes], list[Any]] | None = None
+    # The encoded result a keyed command recorded, read afresh (None: its key is not recorded), for a
+    # command whose save met its key recorded by a concurrent twin; wired by the composition root.
+    recorded_result: Callable[[CommandContext], bytes | None] | None = None
 
     def _skip_failed(self, sweep: str, item_id: Any, error: Exception, failed: set[Any] | None) -> None:
         """One bad item never stops the others: log it (its id, never its data), count it, and leave
@@ -93,15 +115,16 @@ class Plumbing(Application[UUID]):
         if self.item_failed is not None:
             self.item_failed(sweep, item_id, error)
 
-    def _save(self, ctx: CommandContext, *aggregates: TenantAggregate, writes: Sequence[Write] = ()) -> None:
+    def _save(self, ctx: CommandContext, *aggregates: TenantAggregate, result: Any = None,
+              writes: Sequence[Write] = ()) -> None:
         """Save in one transaction: the events, the inline read models' writes, the command's own
-        `writes` (e.g. a sealed model key, never in the log) and its idempotency key."""
+        `writes` (e.g. a sealed model key, never in the log) and its idempotency key with `result`."""
         same_transaction: list[Any] = []
         if self.inline_writes is not None:
             same_transaction = self.inline_writes(
                 aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
-        if self.command_writes is not None and any(a.pending_events for a in aggregates):
-            same_transaction += self.command_writes(ctx)
+        if self.command_writes is not None and ctx.fingerprint is not None and any(a.pending_events for a in aggregates):
+            same_transaction += self.command_writes(ctx, encode_result(result))
         same_transaction += writes
         # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
         # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
@@ -168,12 +191,17 @@ class Plumbing(Application[UUID]):
         run `build` again on fresh ones — unless the caller named the version it expected, which
         is then stale. `keys` name the aggregates whose commands in this process take turns; `writes`
         go with the save (none when nothing changed)."""
+        if ctx.recorded is not None:
+            return self._replayed(ctx.recorded)  # applied before: the same result, nothing appended
         if expected_version == ANY_VERSION:
             expected_version = None  # `*` pins no version: a concurrent change is retried as without one
         with self._serialised(keys):
             for attempt in range(MAX_CONFLICT_RETRIES):
                 if attempt:
                     backoff(attempt)
+                    # A concurrent twin (same key) may be what this attempt collided with.
+                    if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
+                        return recalled
                 try:
                     aggregates, result = build()
                 except StaleVersion:
@@ -185,16 +213,45 @@ class Plumbing(Application[UUID]):
                 if not changed:
                     return result
                 try:
-                    self._save(ctx, *changed, writes=writes)
+                    self._save(ctx, *changed, result=result, writes=writes)
                     return result
                 except ConcurrentChange:
                     self.evict(*changed)
                     if expected_version is not None:
+                        if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
+                            return recalled
                         raise StaleVersion(
                             f"version {expected_version} is stale: another change was applied first") from None
+                except CommandAlreadyApplied:
+                    # A twin with the same key committed first: the next attempt returns its result
+                    # (or, when the twin's transaction failed after all, applies this one).
+                    self.evict(*changed)
         if expected_version is not None:
             raise StaleVersion("too many concurrent changes, try again")
         raise Conflict("too many concurrent changes to the same data, try again")
+
+    # -- a keyed command applied twice returns the same result -----------------------------------
+    def _recall(self, ctx: CommandContext) -> Any:
+        """The result a concurrent twin of this keyed command recorded, or `_NOT_RECORDED`."""
+        if self.recorded_result is None or ctx.fingerprint is None:
+            return _NOT_RECORDED
+        recorded = self.recorded_result(ctx)
+        return _NOT_RECORDED if recorded is None else self._replayed(recorded)
+
+    def _replayed(self, recorded: bytes) -> Any:
+        """A recorded result (`encode_result`) as the command returned it: each aggregate as it was
+        at the version the command left it, folded from its events (later changes do not show)."""
+        def value(v: Any) -> Any:
+            if isinstance(v, list):
+                return [value(x) for x in v]
+            if isinstance(v, dict):
+                aggregate = self.repository.get(UUID(v["id"]), version=v["version"])
+                if get_topic(type(aggregate)) != v["type"] or aggregate.version != v["version"]:
+                    raise LookupError(f"recorded result names {v}, found {type(aggregate).__name__}")
+                return aggregate
+            return v
+
+        return value(msgspec.json.decode(recorded))
 
     def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
                 expected_version: int | None, change: Callable[[A], R],

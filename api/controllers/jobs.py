@@ -100,11 +100,11 @@ class JobController(Controller):
         for _ in range(20):
             with services.read(scope="worker") as conn:
                 candidates = q.claim_candidates(conn)
-            if not candidates:
-                break
-            job = services.app.claim_job(ctx, candidates)
+            job = services.app.claim_job(ctx, candidates)  # a repeat of a claim: the job it claimed
             if job is not None:
                 return Response(job_out(job, WorkerJobOut), status_code=200)  # type: ignore[arg-type]
+            if not candidates:
+                break
         return Response(None, status_code=204)
 
     @post("/{job_id:uuid}/progress", status_code=200, sync_to_thread=True, guards=[worker_only],

@@ -55,12 +55,12 @@ class PresetController(Controller):
                           + [preset_out(r, default) for r in rows])
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
-    def create_preset(self, request: Request[Any, Any, Any], data: CreatePreset, services: Services,
-                      ctx: CommandContext) -> Response[PresetOut]:
+    def create_preset(self, data: CreatePreset, services: Services, ctx: CommandContext) -> Response[PresetOut]:
         """Create a preset; `is_default` makes it the caller's default."""
         preset = services.app.create_preset(ctx, name=data.name, config=plain(data.config),
                                             is_default=data.is_default)
-        default = _default_id(services, request.user.tenant_id)
+        # A new preset is the default exactly when this command made it so (also in a repeat's answer).
+        default = str(preset.id) if data.is_default else BUILTIN_DEFAULT_ID
         return Response(preset_out(preset, default), status_code=201,
                         headers={**etag(preset.version), "Location": f"{self.path}/{preset.id}"})
 
@@ -88,15 +88,14 @@ class PresetController(Controller):
         return Response(preset_out(row, default), headers=etag(row["version"]))
 
     @patch("/{preset_id:uuid}", sync_to_thread=True, responses=PRESET_ERRORS)
-    def update_preset(self, request: Request[Any, Any, Any], preset_id: UUID, data: UpdatePreset,
+    def update_preset(self, preset_id: UUID, data: UpdatePreset,
                       services: Services, ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Rename or reconfigure one of the caller's presets (built-ins: 403)."""
-        preset = services.app.update_preset(
+        preset, default = services.app.update_preset(
             ctx, preset_id=str(preset_id), expected_version=expected_version,
             name=data.name if isinstance(data.name, str) else None,
             config=plain(data.config) if data.config is not UNSET else None)
-        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
-                        headers=etag(preset.version))
+        return Response(preset_out(preset, default or BUILTIN_DEFAULT_ID), headers=etag(preset.version))
 
     @delete("/{preset_id:uuid}", status_code=204, sync_to_thread=True, responses=PRESET_ERRORS)
     def delete_preset(self, preset_id: UUID, services: Services,
@@ -105,18 +104,17 @@ class PresetController(Controller):
         services.app.delete_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
 
     @post("/{preset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=PRESET_ERRORS)
-    def restore_preset(self, request: Request[Any, Any, Any], preset_id: UUID, services: Services,
+    def restore_preset(self, preset_id: UUID, services: Services,
                        ctx: CommandContext, expected_version: int | None) -> Response[PresetOut]:
         """Restore a soft-deleted preset."""
-        preset = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
-        return Response(preset_out(preset, _default_id(services, request.user.tenant_id)),
-                        headers=etag(preset.version))
+        preset, default = services.app.restore_preset(ctx, preset_id=str(preset_id), expected_version=expected_version)
+        return Response(preset_out(preset, default or BUILTIN_DEFAULT_ID), headers=etag(preset.version))
 
     @post("/{preset_id:uuid}/default", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def make_default(self, preset_id: UUID, services: Services, ctx: CommandContext) -> PresetOut:
         """Make this preset the caller's default (the previous default stops being one)."""
-        services.app.choose_default_preset(ctx, str(preset_id))
+        _, preset = services.app.choose_default_preset(ctx, str(preset_id))
         for builtin in BUILTIN_PRESETS:
             if builtin["id"] == str(preset_id):
                 return builtin_out(builtin, str(preset_id))
-        return preset_out(services.app.load(Preset, preset_id, ctx.tenant_id), str(preset_id))
+        return preset_out(preset, str(preset_id))

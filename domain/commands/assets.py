@@ -65,5 +65,6 @@ class AssetCommands(Plumbing):
             asset.expire(now)
             return [asset], True
 
-        return sum(bool(self._sweep_item(ctx, "asset expiry sweep", asset_id, lambda asset_id=asset_id: expire(asset_id),
+        item = ctx.unkeyed()
+        return sum(bool(self._sweep_item(item, "asset expiry sweep", asset_id, lambda asset_id=asset_id: expire(asset_id),
                                          skipped)) for asset_id in candidates)

@@ -46,6 +46,8 @@ class JobCommands(DailyUsage):
 
     def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> Job | None:
         """Claim the first candidate still claimable; a job another worker claimed first is skipped."""
+        if ctx.recorded is not None:
+            return self._replayed(ctx.recorded)  # type: ignore[no-any-return]  # claimed before: that job
         now = now or datetime.now(timezone.utc)
 
         def claim(job_id: UUID) -> tuple[list[TenantAggregate], Job | None]:

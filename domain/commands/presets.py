@@ -1,6 +1,7 @@
 """Preset commands: create, change, soft delete and restore, and the tenant's default."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from domain.context import CommandContext
@@ -29,20 +30,29 @@ class PresetCommands(Plumbing):
         if preset_id in BUILTIN_IDS:
             raise Forbidden("built-in presets cannot be changed or deleted")
 
-    def update_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None, *,
-                      name: str | None = None, config: dict[str, Any] | None = None) -> Preset:
-        """Rename and/or reconfigure one of the tenant's presets (the config patch merged); None
-        leaves that part as it is."""
+    def _preset_change(self, ctx: CommandContext, preset_id: str, expected_version: int | None,
+                       change: Callable[[Preset], None], *, restoring: bool = False) -> tuple[Preset, str | None]:
+        """Change one of the tenant's presets; with the tenant's default preset id as it was then
+        (whether the preset is the default is part of its answer, and of a repeat's)."""
         self._own_preset(preset_id)
 
+        def change_and_default(p: Preset) -> str | None:
+            change(p)
+            return self.load(User, ctx.tenant_id, ctx.tenant_id).default_preset_id
+
+        return self._change(ctx, Preset, preset_id, expected_version, change_and_default, restoring=restoring)
+
+    def update_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None, *,
+                      name: str | None = None, config: dict[str, Any] | None = None) -> tuple[Preset, str | None]:
+        """Rename and/or reconfigure one of the tenant's presets (the config patch merged); None
+        leaves that part as it is. With the tenant's default preset id."""
         def change(p: Preset) -> None:
             if name is not None:
                 p.rename(name)
             if config is not None:
                 p.reconfigure(config)
 
-        preset, _ = self._change(ctx, Preset, preset_id, expected_version, change)
-        return preset
+        return self._preset_change(ctx, preset_id, expected_version, change)
 
     def delete_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
         self._own_preset(preset_id)
@@ -59,18 +69,19 @@ class PresetCommands(Plumbing):
 
         return self.retry_on_conflict(ctx, build, expected_version=expected_version)
 
-    def restore_preset(self, ctx: CommandContext, preset_id: str, expected_version: int | None) -> Preset:
-        self._own_preset(preset_id)
-        preset, _ = self._change(ctx, Preset, preset_id, expected_version, lambda p: p.restore(), restoring=True)
-        return preset
+    def restore_preset(self, ctx: CommandContext, preset_id: str,
+                       expected_version: int | None) -> tuple[Preset, str | None]:
+        return self._preset_change(ctx, preset_id, expected_version, lambda p: p.restore(), restoring=True)
 
-    def choose_default_preset(self, ctx: CommandContext, preset_id: str) -> User:
-        def build() -> tuple[list[TenantAggregate], User]:
+    def choose_default_preset(self, ctx: CommandContext, preset_id: str) -> tuple[User, Preset | None]:
+        """The user and the chosen preset as it was then (None for a built-in)."""
+        def build() -> tuple[list[TenantAggregate], tuple[User, Preset | None]]:
+            preset = None
             if preset_id not in BUILTIN_IDS:
                 preset = self.load(Preset, preset_id, ctx.tenant_id)
                 preset.check_not_deleted()
             user = self.load(User, ctx.tenant_id, ctx.tenant_id)
             user.choose_default_preset(preset_id)
-            return [user], user
+            return [user], (user, preset)
 
         return self.retry_on_conflict(ctx, build)

@@ -61,13 +61,13 @@ class ProjectCommands(DailyUsage):
                        config: dict[str, Any] | None = None, preset_id: str | None = None,
                        now: datetime | None = None) -> Project:
         now = now or datetime.now(timezone.utc)
-        base, preset_id = self.project_defaults(ctx.tenant_id, preset_id)
-        if config:
-            base = merge_config(base, config) if base else config
 
         def build() -> tuple[list[TenantAggregate], Project]:
+            base, chosen = self.project_defaults(ctx.tenant_id, preset_id)
+            if config:
+                base = merge_config(base, config) if base else config
             project = Project.create(tenant_id=ctx.tenant_id, title=title, description=description,
-                                     config=base, preset_id=preset_id)
+                                     config=base, preset_id=chosen)
             usage = self._usage(ctx.tenant_id, now)
             usage.consume(ctx.role, {"projects": 1})
             return [project, usage], project

@@ -12,6 +12,7 @@ from domain.access import Access
 from domain.context import CommandContext
 from domain.errors import ValidationProblem
 from domain.plumbing import Plumbing, Write
+from domain.shared import TenantAggregate
 from domain.users import User
 
 TOKEN_PREFIX = "avm_"
@@ -29,9 +30,13 @@ class UserCommands(Plumbing):
     def register_user(self, ctx: CommandContext, *, email: str, name: str | None, role: str,
                       token_name: str = "default", expires_in_days: int | None = None,
                       now: datetime | None = None) -> tuple[User, str]:
-        user = User.register(email=email, name=name, role=role)
-        token = self._issue(user, token_name, expires_in_days, now)
-        self._save(ctx.for_tenant(user.tenant_id), user)
+        def build() -> tuple[list[TenantAggregate], tuple[User, str]]:
+            user = User.register(email=email, name=name, role=role)
+            return [user], (user, self._issue(user, token_name, expires_in_days, now))
+
+        # An email already taken is refused by the save (EmailTaken). The user is a tenant of its
+        # own: its events are recorded as that tenant's (`_save` takes each aggregate's tenant).
+        user, token = self.retry_on_conflict(ctx, build)
         return user, token
 
     def _issue(self, user: User, name: str, expires_in_days: int | None, now: datetime | None) -> str:

@@ -19,9 +19,9 @@ def conflicted_keys_were_applied(conn: Any, retries: Sequence[Attempt], rig: Fau
     found = {r["command_id"] for r in conn.execute(
         "SELECT command_id FROM events WHERE topic = %s AND command_id = ANY(%s)", (PROJECT_CREATED, keys))}
     if rig is not None:
-        rows = conn.execute("SELECT key, status FROM idempotency_keys WHERE key = ANY(%s)", (keys,)).fetchall()
-        rig.notes.append(f"{len(keys)} keys answered 409: idempotency_keys rows {len(rows)}, with no stored "
-                         f"response (status NULL) {sum(1 for r in rows if r['status'] is None)}")
+        rows = conn.execute("SELECT key, result FROM idempotency_keys WHERE key = ANY(%s)", (keys,)).fetchall()
+        rig.notes.append(f"{len(keys)} keys answered 409: idempotency_keys rows {len(rows)}, with no recorded "
+                         f"result (result NULL) {sum(1 for r in rows if r['result'] is None)}")
     return [f"retry of {k} answered 409 'applied', but the log has no Created event for it" for k in keys
             if k not in found]
 
