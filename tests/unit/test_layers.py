@@ -13,6 +13,11 @@ def test_no_module_of_the_domain_the_event_store_the_projections_or_the_api_reac
     assert {m: n for m, n in sizes.items() if n >= 500} == {}
 
 
+def test_no_benchmark_module_reaches_500_lines() -> None:
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "bench").rglob("*.py")}
+    assert len(sizes) > 10 and {m: n for m, n in sizes.items() if n >= 500} == {}
+
+
 def test_the_domain_names_no_database_constraint() -> None:
     from api.composition import CONSTRAINT_ERRORS
 
