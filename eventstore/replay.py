@@ -1,7 +1,7 @@
 """Replay of the event log: read it in pages, in order, and fold the events into aggregates.
 
-Rebuilds and checks of the read models (projections/rebuild/) read the log through here; the event
-objects come from the library's mapper, so decoding and upcasting are the library's.
+Rebuilds and checks of the read models (projections/rebuild/) read the log through here; decoding
+follows the library's mapper (its id convertor; its own `to_domain_event` for anything to upcast).
 """
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ from eventsourcing.domain import (
     OriginatorVersionError,
     decorated_funcs,
 )
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    find_id_convertor,
+)
 from eventsourcing.utils import TopicError, resolve_topic
 from psycopg.rows import tuple_row
 
@@ -43,11 +48,20 @@ class _Topic:
     # overridden: the @event-decorated function and its parameters, called directly.
     func: Callable[..., Any] | None
     params: tuple[str, ...]
+    # The library's originator id convertor for the class (`find_id_convertor`), when the direct
+    # path may decode its events: a class at class_version 1, whose events need no upcasting.
+    convert: Callable[[Any], Any] | None
 
 
 def _topic_info(topic: str) -> _Topic:
     cls = resolve_topic(topic)
     created = isinstance(cls, type) and issubclass(cls, CanInitAggregate)
+    convert = None
+    if isinstance(cls, type) and getattr(cls, "class_version", 1) == 1:
+        try:
+            convert = find_id_convertor(cls, UUID)
+        except Exception:  # noqa: BLE001 - the library's mapper raises it when (if ever) it matters
+            convert = None
     func, params = None, ()
     if isinstance(cls, type) and not created and issubclass(cls, DecoratedFuncCaller):
         appliers = [k for k in cls.__mro__ if "apply" in k.__dict__]
@@ -57,22 +71,30 @@ def _topic_info(topic: str) -> _Topic:
                 and isinstance(candidate, types.FunctionType)):
             func = candidate
             params = tuple(inspect.signature(candidate).parameters)[1:]
-    return _Topic(cls=cls, created=created, func=func, params=params)
+    return _Topic(cls=cls, created=created, func=func, params=params, convert=convert)
 
 
 class Folder:
     """Folds stored events into aggregates of the given types, as the library would.
 
-    Each event becomes the library's event object by the library's own `Mapper.to_domain_event`
-    (decoding, originator id and version, upcasting): with the application's mapper as it is, or,
-    when its transcoder reads as the library's JSON and it has no cipher or compressor, with a
-    mapper whose transcoder is MsgspecTranscoder's faster reader of the same format. An event of a
-    created class, or one whose class overrides anything, is applied by its own `mutate`. Every
-    other event is applied as `CanMutateAggregate.mutate` would apply it: check the version, call
-    the @event-decorated method with the event's attributes it names, set the version and modified
-    time. Aggregates of other types are recognised by their created event and skipped: their later
+    When the mapper is the library's plain `Mapper` (no cipher, no compressor, `to_domain_event`
+    not overridden) and its transcoder reads as the library's JSON, an event of a class at
+    class_version 1 is decoded directly: MsgspecTranscoder's faster reader of the same format, then
+    the originator id by the library's own `find_id_convertor` and the version, which is all
+    `Mapper.to_domain_event` does for such a class (no upcasting applies; the library writes no
+    `class_version` for it). Every other event (a class at a later version, whose events the
+    library upcasts, or a state holding `class_version`) goes through the library's
+    `Mapper.to_domain_event` itself: the application's mapper, or the same mapper with the faster
+    reader. An event of a created class, or one whose class overrides anything, is applied by its
+    own `mutate`. Every other event is applied as `CanMutateAggregate.mutate` would apply it: check
+    the version, call the @event-decorated method with the event's attributes it names, set the
+    version and modified time. Aggregates of other types are recognised by their created event and skipped: their later
     events are not even decoded.
     """
+
+    # Decode directly when the mapper is the library's plain JSON mapper (see the class doc); False
+    # sends every event through `Mapper.to_domain_event` (bench/bench_rebuild.py compares the two).
+    direct = True
 
     def __init__(self, mapper: Mapper[Any], handles: tuple[type, ...]) -> None:
         self.mapper = mapper
@@ -82,15 +104,20 @@ class Folder:
         self._topics: dict[str, _Topic | None] = {}
         self._unknown: set[str] = set()  # topics no class resolves
         transcoder = mapper.transcoder
-        if MsgspecTranscoder.reads_as_library(transcoder) and not mapper.cipher and not mapper.compressor:
-            mapper = Mapper(transcoder=MsgspecTranscoder.reading_like(transcoder))  # type: ignore[arg-type]
+        self._decode: Callable[[bytes], Any] | None = None
+        if (type(mapper).to_domain_event is Mapper.to_domain_event and MsgspecTranscoder.reads_as_library(transcoder)
+                and not mapper.cipher and not mapper.compressor):
+            fast = MsgspecTranscoder.reading_like(transcoder)  # type: ignore[arg-type]
+            mapper = Mapper(transcoder=fast)
+            if self.direct:
+                self._decode = fast.decode
         self._to_event = mapper.to_domain_event
 
     def fold(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Apply (originator id, originator_version, topic, state) rows, in order. The id is a UUID,
         or its 16 bytes (cheaper to read and to hash; the UUID is made only when an event needs it)."""
         aggregates, skipped, handles, topics = self.aggregates, self.skipped, self.handles, self._topics
-        to_event, unknown = self._to_event, self._unknown
+        to_event, unknown, decode = self._to_event, self._unknown, self._decode
         for key, version, topic, state in rows:
             if key in skipped:
                 continue
@@ -109,17 +136,36 @@ class Folder:
                     skipped.add(key)
                     continue
             oid = aggregate.id if aggregate is not None else UUID(bytes=key) if type(key) is bytes else key
-            event = to_event(StoredEvent(originator_id=oid, originator_version=version, topic=topic, state=state))
+            data = None
+            if decode is not None and info.convert is not None:
+                try:
+                    data = decode(state)
+                except Exception as e:
+                    raise MapperDeserialisationError(
+                        f"Failed to deserialise state of stored event with topic '{topic}',"
+                        f" originator_id '{oid}' and originator_version {version}: {e}") from e
+                if type(data) is not dict or "class_version" in data:
+                    data = None  # not what the library's mapper wrote for this class: it decides
+                else:
+                    data["originator_id"] = info.convert(oid)
+                    data["originator_version"] = version
             func = info.func
             if func is not None and aggregate is not None:
+                if data is None:
+                    data = to_event(StoredEvent(originator_id=oid, originator_version=version, topic=topic,
+                                                state=state)).__dict__
                 expected = aggregate.version + 1
                 if version != expected:
                     raise OriginatorVersionError(version, expected)
-                data = event.__dict__
                 func(aggregate, **{k: data[k] for k in info.params if k in data})
                 aggregate.version = version
                 aggregate.modified_on = data["timestamp"]
                 continue
+            if data is None:
+                event = to_event(StoredEvent(originator_id=oid, originator_version=version, topic=topic, state=state))
+            else:  # exactly the object `Mapper.to_domain_event` makes of the same state
+                event = object.__new__(info.cls)
+                object.__setattr__(event, "__dict__", data)
             mutate = getattr(event, "mutate", None)
             if mutate is None:
                 continue

@@ -32,15 +32,24 @@ whatever was once stored must stay readable by every reader (docs/decisions/i11-
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Transcoding
 
 from eventstore.jsontext import iterative_loads, json_loads
 
 _MARKER = b'"_type_"'
 _LEAVES = frozenset((str, int, bool, type(None)))  # written by msgspec exactly as by json
+# What `datetime.isoformat()` writes for an aware time in UTC with microseconds, ASCII digits only:
+# a string of this shape that `fromisoformat` reads is one `isoformat` writes back unchanged (fixed
+# widths, a fraction that is not all zeros, which isoformat would drop, and +00:00, which is how
+# it writes UTC). Every timestamp the library gives an event has it; anything else is checked by
+# the round trip itself.
+_UTC_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.(?!000000)[0-9]{6}\+00:00").fullmatch
+_fromisoformat = datetime.fromisoformat
 
 
 class _Fallback(Exception):  # noqa: N818 - internal signal, never escapes this module
@@ -156,13 +165,25 @@ class MsgspecTranscoder(JSONTranscoder):
         transcoding = self.names.get(name) if type(name) is str else None
         if transcoding is None:
             return d
+        data = d["_data_"]
         try:
-            value = transcoding.decode(d["_data_"])
+            if type(transcoding) is DatetimeAsISO and type(data) is str:  # the tag of every event
+                value = _fromisoformat(data)
+                if _UTC_ISO(data):
+                    return value
+            else:
+                value = transcoding.decode(data)
             # The application's own tags are what `encode` wrote, so they read back to the same data;
             # data that does not ("2020-01-01" for a time) is a tenant's object, kept as written.
-            return value if transcoding.encode(value) == d["_data_"] else d
+            return value if self._round_trips(transcoding, value, data) else d
         except Exception:  # noqa: BLE001 - refused data: not a value the application tagged
             return d
+
+    @staticmethod
+    def _round_trips(transcoding: Transcoding, value: Any, data: Any) -> bool:
+        """Whether the transcoding writes the value back as exactly this data (the full check; the
+        UTC timestamp shape above is the same answer, found without writing the time out)."""
+        return bool(transcoding.encode(value) == data)
 
     def _tagged(self, obj: Any) -> Any:
         """Convert tagged objects innermost first, as `json`'s object hook does; an explicit stack

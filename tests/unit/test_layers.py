@@ -22,6 +22,11 @@ def test_no_module_of_the_tests_or_the_migrations_reaches_500_lines() -> None:
     assert modules_of_500_lines_or_more("tests", "migrations") == {}
 
 
+def test_no_benchmark_module_reaches_500_lines() -> None:
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "bench").rglob("*.py")}
+    assert len(sizes) > 10 and {m: n for m, n in sizes.items() if n >= 500} == {}
+
+
 def test_the_domain_names_no_database_constraint() -> None:
     from api.composition import CONSTRAINT_ERRORS
 

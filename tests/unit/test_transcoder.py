@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -232,3 +232,57 @@ def test_the_rebuild_reads_with_msgspec_sharing_the_library_transcoders_registra
     fast = MsgspecTranscoder.reading_like(library)
     assert fast.names is library.names
     assert fast.decode(b'{"d":{"_type_":"decimal_str","_data_":"1.5"}}') == {"d": Decimal("1.5")}
+
+
+def _time_texts() -> st.SearchStrategy[str]:
+    """Texts a `datetime_iso` tag may hold: what isoformat writes (any offset, with and without
+    microseconds), then that text with one character changed, dropped or added."""
+    offsets = st.sampled_from([None, timezone.utc, timezone(timedelta(hours=5, minutes=30)),
+                               timezone(-timedelta(hours=23, minutes=59)), timezone(timedelta(seconds=1))])
+    written = st.builds(lambda d, us: d.replace(microsecond=us).isoformat(),
+                        st.datetimes(timezones=offsets), st.sampled_from([0, 1, 999_999, 123_456]))
+    chars = st.sampled_from(list("0123456789-:+.TZ ,W") + ["\u0663", "\uff10"])
+
+    def spoil(text: str, at: int, char: str, how: int) -> str:
+        at %= len(text) + 1
+        return (text[:at] + char + text[at + 1:], text[:at] + text[at + 1:], text[:at] + char + text[at:], text)[how]
+
+    return st.builds(spoil, written, st.integers(0, 40), chars, st.integers(0, 3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_time_texts())
+def test_a_time_tag_is_decoded_exactly_when_its_text_round_trips(text: str) -> None:
+    # The reader takes the UTC timestamp shape without writing the time back out; the answer must be
+    # the full round trip's: decoded when isoformat writes the text back unchanged, else kept as stored.
+    _, ours = _pair()
+    tag = {"_type_": "datetime_iso", "_data_": text}
+    try:
+        value = datetime.fromisoformat(text)
+        expected: Any = value if value.isoformat() == text else tag
+    except ValueError:
+        expected = tag
+    got = ours.decode(ours._msgspec_encode({"t": tag}))["t"]
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("written", ["2026-12-06T18:17:10.494487+00:00", "0001-01-01T00:00:00.000001+00:00",
+                                     "9999-12-31T23:59:59.999999+00:00"])
+def test_every_one_character_change_of_an_event_timestamp_is_decoded_exactly_when_it_round_trips(written: str) -> None:
+    _, ours = _pair()
+    alphabet = "0123456789-:+.TZtz ,W_" + "\u0663\uff10\u00a0"
+    edits = {written[:i] + c + written[i + 1:] for i in range(len(written)) for c in alphabet}
+    edits |= {written[:i] + written[i + 1:] for i in range(len(written))}
+    edits |= {written[:i] + c + written[i:] for i in range(len(written) + 1) for c in alphabet}
+    decoded = 0
+    for text in sorted(edits):
+        tag = {"_type_": "datetime_iso", "_data_": text}
+        try:
+            value = datetime.fromisoformat(text)
+            expected: Any = value if value.isoformat() == text else tag
+        except ValueError:
+            expected = tag
+        got = ours.decode(ours._msgspec_encode({"t": tag}))["t"]
+        assert got == expected and type(got) is type(expected), text
+        decoded += got is not tag and type(got) is datetime
+    assert decoded > 50  # the edits that still read as a timestamp written by isoformat (other digits)
