@@ -75,6 +75,21 @@ def _store_eventually(*args: Any) -> None:
     log.error("gave up storing the response of Idempotency-Key %s", args[2])
 
 
+def delete_expired_keys(services: Any, retention_seconds: float, batch: int = 5000) -> int:
+    """Forget every tenant's keys recorded more than `retention_seconds` ago (the maintenance sweep),
+    a batch per transaction, oldest first; the number deleted. A repeat after that is a new command."""
+    total = 0
+    while True:
+        with services.read(scope="system") as conn:
+            deleted = conn.execute(
+                "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN (SELECT tenant_id, key FROM idempotency_keys"
+                " WHERE created_at < now() - make_interval(secs => %s) ORDER BY created_at LIMIT %s)",
+                (retention_seconds, batch)).rowcount
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 def _replay(row: dict[str, Any], fingerprint: bytes) -> Response[bytes]:
     if bytes(row["fingerprint"]) != fingerprint:
         raise ValidationProblem("this Idempotency-Key was used for a different request", field="Idempotency-Key")
