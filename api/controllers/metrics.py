@@ -73,17 +73,19 @@ PROMETHEUS = PrometheusConfig(app_name="avm", prefix="avm", group_path=True, mid
                               exclude=["^/metrics"])
 
 
-def refresh_projection_gauges(services: Services) -> None:
+def refresh_projection_gauges(services: Services) -> bool:
+    """True when the database could be read."""
     try:
         with services.read(scope="system") as conn:
             states = projection_states(conn, max_view_lag())
     except Exception:  # noqa: BLE001 - metrics still answer; the database gauge says why they are stale
         DATABASE_UP.set(0)
-        return
+        return False
     DATABASE_UP.set(1)
     for s in states:
         PROJECTION_POSITION.labels(projection=s["name"], kind=s["kind"]).set(s["position"])
         PROJECTION_LAG.labels(projection=s["name"], kind=s["kind"]).set(s["lag"])
+    return True
 
 
 def embedded_postgres_metrics(services: Services) -> bytes:
@@ -110,7 +112,20 @@ def embedded_postgres_metrics(services: Services) -> bytes:
     return generate_latest(registry)
 
 
-def operational_metrics(services: Services) -> bytes:
+def _read_operational(services: Services) -> tuple[dict[str, Any], dict[str, int], list[dict[str, Any]]] | None:
+    """The render queue, the sizes and the sweeps' runs, the probe timed; None when the database
+    cannot be read (avm_database_up says why these are missing)."""
+    try:
+        started = time.perf_counter()
+        with services.read(scope="system") as conn:
+            conn.execute("SELECT 1")
+            DB_PROBE_SECONDS.observe(time.perf_counter() - started)
+            return queue_stats(conn), database_stats(conn), list_sweep_runs(conn)
+    except Exception:  # noqa: BLE001 - metrics still answer
+        return None
+
+
+def operational_metrics(services: Services, database_up: bool = True) -> bytes:
     """Read at each scrape, so that every process reports the same values: the render queue (every
     tenant), the sweeps' last runs (sweep_runs, whoever ran them), the database's size; and this
     process's connection pool. Nothing from the database when it cannot be read (avm_database_up)."""
@@ -140,17 +155,9 @@ def operational_metrics(services: Services) -> bytes:
     counter("avm_db_pool_wait_seconds", "Time requests of this process waited for a pooled connection",
             [([], pool["wait_ms"] / 1000)])
     counter("avm_db_pool_errors", "Requests of this process that got no pooled connection", [([], pool["errors"])])
-    try:
-        started = time.perf_counter()
-        with services.read(scope="system") as conn:
-            conn.execute("SELECT 1")
-            DB_PROBE_SECONDS.observe(time.perf_counter() - started)
-            queue = queue_stats(conn)
-            sizes = database_stats(conn)
-            sweeps = list_sweep_runs(conn)
-    except Exception:  # noqa: BLE001 - avm_database_up says why these are missing
-        sweeps = None
-    if sweeps is not None:
+    read = _read_operational(services) if database_up else None  # down: no second wait for a connection
+    if read is not None:
+        queue, sizes, sweeps = read
         gauge("avm_queue_jobs", "Jobs by status and priority (every tenant; priority 1: premium and admin)",
               [([d["status"], str(d["priority"])], d["count"]) for d in queue["depth"]], ["status", "priority"])
         gauge("avm_queue_oldest_queued_age_seconds", "Age of the oldest queued job (since it was first queued;"
@@ -196,6 +203,6 @@ class MetricsController(PrometheusController):
                      " the sweeps' last runs, the connection pool, database size and probe latency (Prometheus text).")
     def get(self, services: Services) -> Response[bytes]:  # type: ignore[override]
         """Prometheus metrics: requests, commands by type and outcome, projection positions and lag."""
-        refresh_projection_gauges(services)
+        up = refresh_projection_gauges(services)
         return Response(generate_latest(REGISTRY) + embedded_postgres_metrics(services)
-                        + operational_metrics(services), media_type=MEDIA_TYPE)
+                        + operational_metrics(services, up), media_type=MEDIA_TYPE)
