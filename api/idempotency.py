@@ -83,6 +83,21 @@ def recall(read: Callable[..., AbstractContextManager[Any]], ctx: CommandContext
     return recorded
 
 
+def delete_expired_keys(services: Any, retention_seconds: float, batch: int = 5000) -> int:
+    """Forget every tenant's keys recorded more than `retention_seconds` ago (the maintenance sweep),
+    a batch per transaction, oldest first; the number deleted. A repeat after that is a new command."""
+    total = 0
+    while True:
+        with services.read(scope="system") as conn:
+            deleted = conn.execute(
+                "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN (SELECT tenant_id, key FROM idempotency_keys"
+                " WHERE created_at < now() - make_interval(secs => %s) ORDER BY created_at LIMIT %s)",
+                (retention_seconds, batch)).rowcount
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 async def check_idempotency_key(request: Request[Any, Any, Any]) -> None:
     """before_request: validate the key, fingerprint the request, and find the result of a
     command already applied with it (the `ctx` dependency hands it to the command)."""

@@ -39,13 +39,20 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
         if is_empty(services.app):
             seed_demo(services.app)
         token = demo_token(services.app, services.authenticate)
+    # The clean-up sweeps run in this process (the supervisor with --workers) unless AVM_MAINTENANCE=off;
+    # several serve processes are safe: an advisory lock per sweep keeps one runner at a time.
+    # A bad AVM_SWEEP_<NAME>_SECONDS stops the start here, before the banner.
+    from api.maintenance import maintenance_enabled, start_maintenance
+
+    stop_maintenance = start_maintenance(services) if maintenance_enabled() else None
+    if stop_maintenance is None:
+        services.close()
     where = f"embedded PostgreSQL ({shown_data_dir()})" if services.db.embedded else "DATABASE_URL"
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
     if token:
         click.echo(f"demo token: {token}")
-    services.close()
     # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
     from eventstore.watchdog import start_watchdog
 
@@ -84,4 +91,7 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
             watchdog.stop()  # before the exit handlers stop the server: no restart of a server being stopped
         if stop_projectors:
             stop_projectors()
+        if stop_maintenance:
+            stop_maintenance()
+            services.close()
     click.echo("avm stopped")

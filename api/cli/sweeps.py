@@ -35,15 +35,12 @@ def jobs() -> None:
 @fail_cleanly
 def jobs_sweep() -> None:
     """Fail as TIMEOUT every running job that stopped reporting (safe to run concurrently)."""
+    from api.maintenance import time_out_stalled_jobs
     from domain.application import CommandContext
-    from projections.jobs import stalled_jobs
 
     services = open_services()
-    ctx = CommandContext.system("avm jobs sweep")
-    with services.read(scope="system") as conn:
-        stalled = stalled_jobs(conn)
     skipped: set[Any] = set()
-    count = services.app.sweep_timeouts(ctx, stalled, skipped=skipped)
+    count = time_out_stalled_jobs(services, CommandContext.system("avm jobs sweep"), skipped)
     click.echo(f"timed out {count} jobs" + _skipped_note(skipped))
 
 

@@ -1,4 +1,4 @@
-"""Routes backed by asynchronous read models: the caller's daily usage and admin-wide stats."""
+"""Routes backed by asynchronous read models: the caller's daily usage and admin-wide stats (with the render queue now)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -12,7 +12,9 @@ from litestar.params import Parameter
 from api.auth import admin_only
 from api.controllers.health import max_view_lag
 from api.http import errors
+from api.schemas import JobStatus
 from api.services import Services
+from projections.stats import queue_stats
 from projections.views import DailyUsageView, list_daily_totals, list_daily_usage, projection_states
 
 Days = Annotated[int, Parameter(ge=1, le=90, description="How many UTC days, ending today (1–90)")]
@@ -53,12 +55,31 @@ class UsageReport(msgspec.Struct, kw_only=True):
     view: ViewState
 
 
+class QueueDepth(msgspec.Struct, kw_only=True):
+    status: JobStatus
+    priority: int  # 1: premium and admin, 0: free
+    count: int
+
+
+class QueueReport(msgspec.Struct, kw_only=True):
+    """The render queue now, every tenant: jobs per status and priority (`depth`) and per status
+    (`by_status`, every status present), the age of the oldest queued job in seconds (null when
+    none is queued), the jobs running, and the failed jobs by error code."""
+
+    depth: list[QueueDepth]
+    by_status: dict[str, int]
+    oldest_queued_age_seconds: float | None
+    running: int
+    failed_by_code: dict[str, int]
+
+
 class StatsReport(msgspec.Struct, kw_only=True):
     since: date
     until: date
     currency: str
     items: list[StatsDay]
     view: ViewState
+    queue: QueueReport
 
 
 def _window(days: int) -> tuple[date, date]:
@@ -88,10 +109,11 @@ class UsageController(Controller):
 
     @get("/admin/stats", sync_to_thread=True, guards=[admin_only], responses=errors(400, 401, 403, 422, 503))
     def admin_stats(self, services: Services, days: Days = 7) -> StatsReport:
-        """Every tenant's usage added up per UTC day, oldest first (admin)."""
+        """Every tenant's usage added up per UTC day, oldest first, and the render queue now (admin)."""
         since, until = _window(days)
         with services.read(scope="admin") as conn:
             items = list_daily_totals(conn, since, until)
             view = _view_state(conn)
+            queue = queue_stats(conn)
         return StatsReport(since=since, until=until, currency="USD", items=[StatsDay(**i) for i in items],
-                           view=view)
+                           view=view, queue=msgspec.convert(queue, QueueReport))
