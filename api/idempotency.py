@@ -86,7 +86,7 @@ def _replay(row: dict[str, Any], fingerprint: bytes) -> Response[bytes]:
 async def check_idempotency_key(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """before_request: validate the key, fingerprint the request, replay a completed one."""
     key = request.headers.get("idempotency-key")
-    if key is None or request.method not in COMMAND_METHODS or request.user is None:
+    if key is None or request.method not in COMMAND_METHODS or request.scope.get("user") is None:
         return None
     if not KEY_RE.match(key):
         raise ValidationProblem("Idempotency-Key must be 1–128 characters of A–Z a–z 0–9 . _ : -",

@@ -93,7 +93,8 @@ class IdP:
         now = int(time.time())
         sub = sub or f"sub-{uuid.uuid4().hex}"
         return {"iss": self.issuer, "aud": CLIENT_ID, "sub": sub, "iat": now, "exp": now + 600,
-                "email": f"{sub}@example.com", "email_verified": True, "name": "Signed In", **extra}
+                "email": f"{sub}@example.com", "email_verified": True, "name": "Signed In",
+                "nonce": uuid.uuid4().hex, **extra}
 
     def token(self, sub: str | None = None, *, alg: str = "RS256", kid: str | None = None, **extra: Any) -> str:
         kid = kid or self.kid(alg)
