@@ -22,6 +22,7 @@ from api.controllers.jobs import JobController, ProjectJobsController
 from api.controllers.metrics import PROMETHEUS, MetricsController
 from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
+from api.controllers.signin import AuthController, IdentityController, SessionController
 from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
@@ -71,7 +72,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, AssetController, AdminAssetController, PresetController, AuditController,
-                        AdminProjectionController, UsageController, MetricsController, ModelKeyController],
+                        AdminProjectionController, UsageController, MetricsController, ModelKeyController,
+                        AuthController, SessionController, IdentityController],
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from domain.application import AvmApplication
-from domain.errors import CommandAlreadyApplied, ConcurrentChange, EmailTaken
+from domain.errors import CommandAlreadyApplied, ConcurrentChange, EmailTaken, IdentityTaken, SignInRefused
 from eventstore.errors import ConstraintErrors
 from eventstore.recorder import env_for, pool_env
 from projections.inline import INLINE_PROJECTIONS, writes_for
@@ -22,6 +22,10 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
     # Another command appended this aggregate's next version first.
     "events_pkey": lambda: ConcurrentChange("another command saved this aggregate first"),
     "users_email_key": lambda: EmailTaken("a user with this email already exists", field="email"),
+    # Sign-in (issue 13): an identity belongs to one user; an ID token opens one session.
+    "identities_provider_subject_key": lambda: IdentityTaken(
+        "this identity is linked to another account", field="id_token"),
+    "sessions_id_token_hash_key": lambda: SignInRefused("this ID token was already used to sign in"),
     "idempotency_keys_pkey": lambda: CommandAlreadyApplied(
         "a command with this Idempotency-Key was already applied", field="Idempotency-Key"),
 }

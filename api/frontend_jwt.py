@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,11 @@ class FailedAttempts:
     """Rejected front-end JWTs per client address, in fixed one-minute windows: past `limit` in a
     window, that address's JWTs are answered 429 without being verified until the window ends."""
 
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int, window: float = 60.0, *, what: str = "rejected front-end JWTs",
+                 refusal: str = "too many rejected bearer tokens from this address",
+                 blocked: Callable[[], None] | None = None) -> None:
+        self.limit, self.window, self.what, self.refusal = limit, window, what, refusal
+        self.blocked = blocked or (lambda: REJECTED.labels(reason="rate_limited").inc())
         self._counts: dict[str, tuple[float, int]] = {}
 
     def refuse_if_blocked(self, client: str) -> None:
@@ -92,9 +95,9 @@ class FailedAttempts:
         started, count = self._counts.get(client, (0.0, 0))
         wait = started + self.window - time.monotonic()
         if count >= self.limit and wait > 0:
-            REJECTED.labels(reason="rate_limited").inc()
+            self.blocked()
             raise TooManyRequestsException(
-                f"too many rejected bearer tokens from this address; retry in {int(wait) + 1} s",
+                f"{self.refusal}; retry in {int(wait) + 1} s",
                 headers={"Retry-After": str(int(wait) + 1)})
 
     def failed(self, client: str) -> None:
@@ -110,8 +113,7 @@ class FailedAttempts:
             started, count = now, 0
         self._counts[client] = (started, count + 1)
         if count + 1 == self.limit:
-            log.warning("client %s: %d rejected front-end JWTs within a minute; refusing its JWTs until the"
-                        " window ends", client, self.limit)
+            log.warning("%s: %d %s within a minute; refused until the window ends", client, self.limit, self.what)
 
 
 class FrontendJwt:

@@ -102,8 +102,8 @@ async def check_idempotency_key(request: Request[Any, Any, Any]) -> None:
     """before_request: validate the key, fingerprint the request, and find the result of a
     command already applied with it (the `ctx` dependency hands it to the command)."""
     key = request.headers.get("idempotency-key")
-    if key is None or request.method not in COMMAND_METHODS or request.user is None:
-        return
+    if key is None or request.method not in COMMAND_METHODS or request.scope.get("user") is None:
+        return None
     if not KEY_RE.match(key):
         raise ValidationProblem("Idempotency-Key must be 1–128 characters of A–Z a–z 0–9 . _ : -",
                                 field="Idempotency-Key")

@@ -29,16 +29,36 @@ def _for_roles(privileged: bool) -> Any:
     return check
 
 
+SIGN_IN_PATHS = frozenset({"/api/v1/auth/oidc"})
+
+
+def _client_address(request: Any) -> str:
+    return f"sign-in:{request.client.host if request.client else 'unknown'}"
+
+
+async def _signing_in(request: Any) -> bool:
+    return request.url.path in SIGN_IN_PATHS
+
+
+def sign_in_limit() -> list[DefineMiddleware]:
+    """Sign-in attempts per client address and minute (AVM_SIGNIN_RATE_LIMIT, default 20; 0: off). The
+    per-identity limit is applied once the ID token is verified (api/oidc.py, Providers.attempts)."""
+    limit = int(os.environ.get("AVM_SIGNIN_RATE_LIMIT", "20"))
+    if limit <= 0:
+        return []
+    return [RateLimitConfig(rate_limit=("minute", limit), identifier_for_request=_client_address,
+                            check_throttle_handler=_signing_in).middleware]
+
+
 def rate_limit_middleware() -> list[DefineMiddleware]:
     """Two limiters over the same per-token key: one for `user` tokens, a higher one for the rest.
     AVM_RATE_LIMIT=0 turns limiting off (benchmarks that drive the API with one token)."""
     standard = int(os.environ.get("AVM_RATE_LIMIT", "50"))
     premium = int(os.environ.get("AVM_RATE_LIMIT_PREMIUM", str(standard * 4)))
     if standard <= 0:
-        return []
-    return [
+        return sign_in_limit()
+    return [*sign_in_limit(), *(
         RateLimitConfig(rate_limit=("second", limit), identifier_for_request=_token_identifier,
                         check_throttle_handler=_for_roles(privileged), exclude=["^/api/health", "^/schema", "^/metrics"],
                         ).middleware
-        for privileged, limit in ((False, standard), (True, premium))
-    ]
+        for privileged, limit in ((False, standard), (True, premium)))]

@@ -238,7 +238,7 @@ def _finish_operation(op: Operation, method: str, handler: Any) -> None:
 
     for code, response in responses.items():
         _add_header(response, "X-Correlation-ID", RESPONSE_CORRELATION_ID)
-        if not public:
+        if not public or handler.opt.get("rate_limited"):  # a public route limited per address (sign-in)
             for name, header in RATE_LIMIT.items():
                 _add_header(response, name, header)
         if code in ("429", "503"):

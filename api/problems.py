@@ -44,6 +44,7 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 STATUS_OF: tuple[tuple[type[e.DomainProblem], int], ...] = (
     (e.StaleVersion, 412),
+    (e.SignInRefused, 401),
     (e.Forbidden, 403),
     (e.NotFound, 404),
     (e.ValidationProblem, 422),
@@ -86,7 +87,7 @@ def domain_problem_handler(_: Request[Any, Any, Any], exc: e.DomainProblem) -> R
     detail = exc.detail
     if status == 422 and exc.field and not re.match(rf"{re.escape(exc.field)}\b", detail):
         detail = f"{exc.field}: {detail}"  # as every 422 says it: `field: reason`
-    headers = None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, e.QuotaExceeded) and exc.extra.get("resets_at"):
         headers = {"Retry-After": str(retry_after_seconds(str(exc.extra["resets_at"])))}
     return problem(status, exc.title, detail, errors, headers=headers, extra=extra or None)

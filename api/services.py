@@ -1,6 +1,7 @@
 """The composition root's objects (built by api/composition.py): the database, the application, the read pool, and token auth."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import threading
@@ -8,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -16,11 +18,14 @@ from psycopg import Connection
 from api.composition import build_application, wire_reads
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from api.model_keys import stored_count
+from api.oidc import Providers
 from domain.application import hash_token
+from domain.commands.signin import SESSION_PREFIX
 from eventstore.database import Database, open_database
 from eventstore.keyring import Keyring, configured_secret, load_keyring
 from eventstore.recorder import SYSTEM_ROLE
 from eventstore.statements import SCOPE, set_config_sql
+from projections.sessions import principal_for_session, slide
 from projections.users import principal_for_token, principal_for_user
 
 VERSION = "0.1.0"
@@ -35,7 +40,33 @@ class Principal:
     user_id: UUID
     tenant_id: UUID
     role: str
-    token_id: UUID | None  # None: authenticated by a front-end JWT (api/frontend_jwt.py)
+    token_id: UUID | None  # None: authenticated by a front-end JWT (api/frontend_jwt.py) or a session
+    session_id: UUID | None = None  # set: authenticated by a sign-in session (api/controllers/signin.py)
+
+
+def _seconds(name: str, default: int) -> timedelta:
+    raw = os.environ.get(name, "").strip()
+    if raw and (not raw.isascii() or not raw.isdigit() or not 60 <= int(raw) <= 400 * 86_400):
+        raise ValueError(f"{name} must be a whole number of seconds from 60 to {400 * 86_400}, not {raw!r}")
+    return timedelta(seconds=int(raw or default))
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """A session lives `idle` after its last use (sliding), and never longer than `absolute`."""
+
+    idle: timedelta
+    absolute: timedelta
+
+    @classmethod
+    def from_environment(cls) -> SessionSettings:
+        idle = _seconds("AVM_SESSION_IDLE_SECONDS", 14 * 86_400)
+        return cls(idle=idle, absolute=max(idle, _seconds("AVM_SESSION_MAX_SECONDS", 90 * 86_400)))
+
+    @property
+    def slide_every(self) -> timedelta:
+        """How stale a session's expiry may get before a use pushes it forward (one write a minute at most)."""
+        return min(timedelta(seconds=60), self.idle / 2)
 
 
 def app_url(owner_url: str) -> str:
@@ -80,6 +111,8 @@ class Services:
         secret = configured_secret()
         self._keyring: Keyring | None = Keyring.from_text(secret) if secret is not None else None
         self._keyring_lock = threading.Lock()
+        self.oidc = Providers.from_environment()
+        self.sessions = SessionSettings.from_environment()
         self.db = db
         self.app_url = app_url(db.url)
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
@@ -115,6 +148,8 @@ class Services:
             return principal
         if is_jwt(token):
             return self._authenticate_jwt(token, digest)
+        if token.startswith(SESSION_PREFIX):
+            return self._authenticate_session(digest)
         now = time.monotonic()
         with self.read(scope="auth") as conn:
             row = principal_for_token(conn, digest)
@@ -129,7 +164,7 @@ class Services:
         """(True, answer) when the token's answer is known without the database: a malformed
         token, or an answer cached less than TOKEN_CACHE_SECONDS ago; else (False, None). Cheap
         enough for the event loop, so a cached token costs no thread hop."""
-        api_token = token.startswith("avm_") and len(token) <= 200
+        api_token = token.startswith(("avm_", SESSION_PREFIX)) and len(token) <= 200
         if not api_token and not (self.frontend_jwt is not None and is_jwt(token)):
             return True, None
         cached = self._tokens.get(digest or hash_token(token))
@@ -158,6 +193,26 @@ class Services:
         if len(self._tokens) >= 10_000:
             self._tokens.clear()
         self._tokens[digest] = (principal, now + min(TOKEN_CACHE_SECONDS, claimed.expires_at - wall))
+        return principal
+
+    def _authenticate_session(self, digest: bytes) -> Principal | None:
+        """The user behind a live session token; its sliding expiry is pushed forward (at most once a
+        minute per session). Cached as API tokens are (TOKEN_CACHE_SECONDS): a session ended by another
+        process stops working within that time, by this one at once (forget_tokens)."""
+        now = time.monotonic()
+        with self.read(scope="auth") as conn:
+            row = principal_for_session(conn, digest, self.sessions.idle, self.sessions.absolute)
+        principal = None
+        if row is not None and hmac.compare_digest(bytes(row["token_hash"]), digest):
+            principal = Principal(user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=None,
+                                  session_id=row["session_id"])
+            wall = datetime.now(timezone.utc)
+            if row["expires_at"] - wall < self.sessions.idle - self.sessions.slide_every:
+                with self.read(row["tenant_id"]) as conn:
+                    slide(conn, row["tenant_id"], row["session_id"], wall + self.sessions.idle)
+        if len(self._tokens) >= 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (principal, now + TOKEN_CACHE_SECONDS)
         return principal
 
     def forget_tokens(self) -> None:

@@ -10,6 +10,7 @@ from domain.commands.assets import AssetCommands
 from domain.commands.jobs import JobCommands
 from domain.commands.presets import PresetCommands
 from domain.commands.projects import ProjectCommands
+from domain.commands.signin import SignInCommands
 from domain.commands.users import TOKEN_PREFIX, UserCommands, hash_token, new_token
 from domain.context import CommandContext
 from domain.jobs import Job
@@ -22,7 +23,7 @@ __all__ = ["AvmApplication", "AvmRepository", "CommandContext", "MAX_CONFLICT_RE
            "hash_token", "mutate_all", "new_token"]
 
 
-class AvmApplication(ProjectCommands, JobCommands, AssetCommands, PresetCommands, UserCommands):
+class AvmApplication(ProjectCommands, JobCommands, AssetCommands, PresetCommands, UserCommands, SignInCommands):
     """One application for the whole domain; the persistence module is chosen by the composition root."""
 
     name = "avm"

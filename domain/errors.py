@@ -52,6 +52,18 @@ class EmailTaken(Conflict):
     title = "Email already registered"
 
 
+class IdentityTaken(Conflict):
+    """Raised when a provider's identity is already linked to another user (which is never named)."""
+
+    title = "Identity linked elsewhere"
+
+
+class SignInRefused(DomainProblem):
+    """Raised when a sign-in cannot be granted (e.g. its ID token was already spent); api/ answers 401."""
+
+    title = "Unauthorized"
+
+
 class EmptyStory(ValidationProblem):
     """Raised when a story text has nothing to segment."""
 

@@ -17,6 +17,7 @@ ROLES = ("user", "premium", "admin", "worker")
 MODEL_KEY_ROLES = ("premium", "admin")
 MODEL_PROVIDERS = ("gemini", "openai", "anthropic")
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{32}$")
+MAX_IDENTITIES = 20
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 SETTINGS_DEFAULT: dict[str, Any] = {
     "language": "zh-TW",
@@ -87,11 +88,13 @@ def merge_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
 class User(TenantAggregate):
     """A user is a tenant: it owns everything it creates.
 
-    Lifecycle: Registered, then profile, role and token events. Invariants: the
+    Lifecycle: Registered, then profile, role, token and identity events. Invariants: the
     role is one of ROLES; a token is issued once and revoked at most once; only
-    the hash of a token is ever recorded. A model key is set (premium and admin only) and
-    removed per provider; only its last four characters and a keyed fingerprint are
-    recorded, never the key (its ciphertext lives outside the log).
+    the hash of a token is ever recorded; an identity (provider, subject) is linked
+    once, and the last linked identity cannot be unlinked (it is the way to sign in).
+    A model key is set (premium and admin only) and removed per provider; only its last
+    four characters and a keyed fingerprint are recorded, never the key (its ciphertext
+    lives outside the log).
     """
 
     # Users registered (or snapshotted) before model keys existed have none: a read-only class default
@@ -108,6 +111,7 @@ class User(TenantAggregate):
         self.settings: dict[str, Any] = dict(SETTINGS_DEFAULT)
         self.tokens: dict[str, dict[str, Any]] = {}
         self.default_preset_id: str | None = None
+        self.identities: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def register(cls, email: str, name: str | None, role: str) -> User:
@@ -176,6 +180,46 @@ class User(TenantAggregate):
         if current is None:
             raise NotFound("model key not found")
         self._remove_model_key(provider=provider, last4=current["last4"], fingerprint=current["fingerprint"])
+
+    # -- linked identities (sign-in, issue 13) ------------------------------------------------
+    def identity_of(self, provider: str, subject: str) -> str | None:
+        return next((i for i, v in self.identities.items()
+                     if v["provider"] == provider and v["subject"] == subject), None)
+
+    def link_identity(self, *, identity_id: str, provider: str, subject: str, email: str, linked_at: str) -> None:
+        self.check_not_deleted()
+        if self.identity_of(provider, subject) is not None:
+            raise Conflict("this identity is already linked to your account")
+        if len(self.identities) >= MAX_IDENTITIES:
+            raise Conflict(f"at most {MAX_IDENTITIES} identities can be linked")
+        self._link_identity(identity_id=identity_id, provider=provider, subject=subject, email=email,
+                            linked_at=linked_at)
+
+    def unlink_identity(self, identity_id: str) -> None:
+        self.check_not_deleted()
+        if identity_id not in self.identities:
+            raise NotFound("identity not found")
+        if len(self.identities) == 1:
+            raise Conflict("the last linked identity cannot be unlinked: it is the way to sign in")
+        self._unlink_identity(identity_id=identity_id)
+
+    def record_sign_in_failure(self, provider: str, reason: str) -> None:
+        """A refused sign-in with a token the provider did sign for one of this user's identities."""
+        if not self.deleted:
+            self._sign_in_failed(provider=provider, reason=reason)
+
+    @event("IdentityLinked")
+    def _link_identity(self, identity_id: str, provider: str, subject: str, email: str, linked_at: str) -> None:
+        self.identities[identity_id] = {"provider": provider, "subject": subject, "email": email,
+                                        "linked_at": linked_at}
+
+    @event("IdentityUnlinked")
+    def _unlink_identity(self, identity_id: str) -> None:
+        del self.identities[identity_id]
+
+    @event("SignInFailed")
+    def _sign_in_failed(self, provider: str, reason: str) -> None:
+        pass
 
     def choose_default_preset(self, preset_id: str | None) -> None:
         self.check_not_deleted()

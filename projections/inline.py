@@ -9,12 +9,13 @@ from projections.base import InlineProjection
 from projections.jobs import JobsProjection
 from projections.presets import PresetsProjection
 from projections.projects import ProjectsProjection, ScenesProjection
+from projections.sessions import SessionsProjection
 from projections.usage import UsageProjection
 from projections.users import UsersProjection
 
 INLINE_PROJECTIONS: tuple[InlineProjection, ...] = (
     UsersProjection(), ProjectsProjection(), ScenesProjection(), JobsProjection(), AssetsProjection(),
-    PresetsProjection(), UsageProjection(),
+    PresetsProjection(), UsageProjection(), SessionsProjection(),
 )
 BY_NAME = {p.name: p for p in INLINE_PROJECTIONS}
 

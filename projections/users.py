@@ -24,6 +24,7 @@ USER_ROW: RowMapping = {
     "deleted_at": attrgetter("deleted_at"),
 }
 TOKEN_COLUMNS = ("tenant_id", "id", "name", "token_hash", "prefix", "created_at", "expires_at", "revoked_at")
+IDENTITY_COLUMNS = ("tenant_id", "id", "provider", "subject", "email", "linked_at")
 
 
 def user_row(u: User) -> dict[str, Any]:
@@ -42,16 +43,26 @@ def token_rows(u: User) -> list[dict[str, Any]]:
         for token_id, t in u.tokens.items()]
 
 
+def identity_rows(u: User) -> list[dict[str, Any]]:
+    """The user's rows of the identities table: its linked sign-in identities."""
+    tenant = UUID(u.tenant_id)
+    return [dict(zip(IDENTITY_COLUMNS, (tenant, UUID(identity_id), i["provider"], i["subject"], i["email"],
+                                        datetime.fromisoformat(i["linked_at"]))))
+            for identity_id, i in getattr(u, "identities", {}).items()]
+
+
 class UsersProjection(InlineProjection):
     name = "users"
     handles = (User,)
-    single_row = False  # users is one row, api_tokens many: replace both
-    tables = {"users": (tuple(USER_ROW), ("tenant_id", "id")), "api_tokens": (TOKEN_COLUMNS, ("tenant_id",))}
+    single_row = False  # users is one row, api_tokens and identities many: replace them all
+    tables = {"users": (tuple(USER_ROW), ("tenant_id", "id")), "api_tokens": (TOKEN_COLUMNS, ("tenant_id",)),
+              "identities": (IDENTITY_COLUMNS, ("tenant_id",))}
     json_columns = frozenset({"settings"})
 
     def rows(self, user: Any) -> dict[str, list[tuple[Any, ...]]]:
         return {"users": [self.as_tuple("users", user_row(user))],
-                "api_tokens": [self.as_tuple("api_tokens", row) for row in token_rows(user)]}
+                "api_tokens": [self.as_tuple("api_tokens", row) for row in token_rows(user)],
+                "identities": [self.as_tuple("identities", row) for row in identity_rows(user)]}
 
 
 USER_COLUMNS = select_list(USER_ROW, without=("tenant_id", "default_preset_id", "deleted_at"))
@@ -103,3 +114,15 @@ def list_users(conn: Any, limit: int, after: tuple[datetime, UUID] | None) -> li
 def find_user_by_email(conn: Any, email: str) -> dict[str, Any] | None:
     return conn.execute(f"SELECT tenant_id, {USER_COLUMNS} FROM users WHERE lower(email) = lower(%s)",
                         (email,)).fetchone()
+
+
+def user_of_identity(conn: Any, provider: str, subject: str) -> UUID | None:
+    """The user an identity is linked to (any tenant: the sign-in lookup, scope `auth`)."""
+    row = conn.execute("SELECT tenant_id FROM identities WHERE provider = %s AND subject = %s",
+                       (provider, subject), prepare=True).fetchone()
+    return None if row is None else row["tenant_id"]  # type: ignore[no-any-return]
+
+
+def list_identities(conn: Any, tenant_id: UUID) -> list[dict[str, Any]]:
+    return conn.execute("SELECT id, provider, email, linked_at FROM identities WHERE tenant_id = %s"
+                        " ORDER BY linked_at, id", (tenant_id,)).fetchall()

@@ -112,3 +112,4 @@ def pytest_configure(config: Any) -> None:
 
     # The HTTP tests hammer the API with one token: no limiter (tests/http/test_limits.py tests it).
     os.environ.setdefault("AVM_RATE_LIMIT", "0")
+    os.environ.setdefault("AVM_SIGNIN_RATE_LIMIT", "0")  # tests/http/test_signin.py tests it

@@ -66,7 +66,7 @@ def test_the_listing_shows_every_inline_projection_with_its_position_lag_and_sta
     for p in inline:
         assert p["position"] == body["head"] and p["lag"] == 0, p
         assert p["state"] == "live" and p["rebuildable"] is True and p["progress"] is None
-    assert {p["name"]: p["tables"] for p in inline}["users"] == ["users", "api_tokens"]
+    assert {p["name"]: p["tables"] for p in inline}["users"] == ["users", "api_tokens", "identities"]
 
 
 def test_an_unknown_projection_is_404_and_only_inline_ones_are_rebuilt_here(setup: Any) -> None:

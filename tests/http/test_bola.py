@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,11 +12,14 @@ import pytest
 
 from tests.http.helpers import ENGLISH_STORY, PROJECTS, assert_problem, count_events
 
-NOT_IN_MATRIX = ("/api/health", "/metrics", "/schema")
+# Public routes naming no one's id. Sign-in is authenticated by its ID token, not a bearer: a replay of A's
+# is refused (tests/http/test_signin.py).
+NOT_IN_MATRIX = ("/api/health", "/metrics", "/schema", "/api/v1/auth/oidc")
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 # Who performs the successful request: the owning tenant A, an admin, or a render worker.
 OWNER, ADMIN, WORKER = "owner", "admin", "worker"
+SESSION = "owner-session"  # the owner, signed in (a session token instead of its API token)
 # What tenant B's replay must get: 404/403 for every id of A's, or OWN when the route names no id of
 # anyone's (B then acts on B's own data: it must not see or change A's).
 OWN = None
@@ -72,6 +75,13 @@ MATRIX: dict[str, list[Case]] = {
     f"GET {V1}/me/model-keys": [own(needs=("model_key",))],
     f"PUT {V1}/me/model-keys/{{provider}}": [Case(201, 403, body={"key": "{model_key}"})],
     f"DELETE {V1}/me/model-keys/{{provider}}": [path_id(204, needs=("model_key",))],
+    f"POST {V1}/auth/logout": [Case(204, OWN, actor=SESSION, needs=("session",))],
+    f"GET {V1}/me/sessions": [own(needs=("session",))],
+    f"DELETE {V1}/me/sessions/{{session_id}}": [path_id(204, needs=("session",))],
+    f"POST {V1}/me/sessions/revoke-others": [own(needs=("session",))],
+    f"GET {V1}/me/identities": [own(needs=("two_identities",))],
+    f"POST {V1}/me/identities": [own(201, body={"provider": "test", "id_token": "{id_token}"}, needs=("oidc",))],
+    f"DELETE {V1}/me/identities/{{identity_id}}": [path_id(204, needs=("two_identities",))],
     # -- admin only: a user gets 403 (the routes' existence is no secret)
     f"GET {V1}/admin/users": [admin()],
     f"POST {V1}/admin/users": [admin(201, body={"email": "{email}", "role": "user"})],
@@ -158,7 +168,7 @@ NOT_IDS = frozenset({"email", "position", "now", "name", "provider"})
 CASES = [(route, case) for route, cases in MATRIX.items() for case in cases]
 # The inline read models: every row is the tenant's, keyed by tenant_id first.
 TABLES = ("users", "api_tokens", "projects", "scenes", "jobs", "assets", "presets", "usage", "idempotency_keys",
-          "model_keys")
+          "model_keys", "identities", "sessions", "session_activity")
 
 
 def _case_id(item: tuple[str, Case]) -> str:
@@ -178,6 +188,7 @@ class World:
     b: Any
     ids: dict[str, str]
     staff: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
 
     def who(self, actor: str) -> Any:
         if actor == OWNER:
@@ -226,12 +237,65 @@ def _rebuild_finished(w: World) -> None:
 
 SETTLE: dict[str, Callable[[World], None]] = {"rebuild_finished": _rebuild_finished}
 
+
+def _identity(provider: str = "test") -> Any:
+    from domain.commands.signin import Identity
+
+    sub = uuid.uuid4().hex
+    return Identity(provider=provider, subject=sub, email=f"{sub}@example.com", name=None,
+                    id_token_hash=uuid.uuid4().bytes * 2)
+
+
+def _setup_session(w: World) -> None:
+    from domain.application import CommandContext
+    from tests.conftest import Tenant
+
+    ctx = CommandContext(tenant_id=w.a.id, actor_id=w.a.id)
+    w.services.app.link_identity(ctx, _identity())
+    _, session, token = _sign_in_linked(w)
+    w.ids["session_id"] = str(session.id)
+    w.staff[SESSION] = Tenant(id=w.a.id, token=token, email=w.a.email, role=w.a.role)
+
+
+def _sign_in_linked(w: World) -> Any:
+    from domain.application import CommandContext
+    from domain.users import User
+
+    user = w.services.app.load(User, w.a.id, w.a.id)
+    identity = next(iter(user.identities.values()))
+    linked = replace(_identity(), provider=identity["provider"], subject=identity["subject"])
+    return w.services.app.sign_in(CommandContext(tenant_id=w.a.id, actor_id=w.a.id), linked, user_id=w.a.id,
+                                  user_agent="bola")
+
+
+def _setup_two_identities(w: World) -> None:
+    from domain.application import CommandContext
+
+    ctx = CommandContext(tenant_id=w.a.id, actor_id=w.a.id)
+    _, w.ids["identity_id"] = w.services.app.link_identity(ctx, _identity())
+    w.services.app.link_identity(ctx, _identity("other"))
+
+
+def _setup_oidc(w: World) -> None:
+    from api.oidc import Providers
+    from tests.oidc_idp import IdP
+
+    idp = IdP()
+    w.cleanups.append(idp.close)
+    original = w.services.oidc
+    w.cleanups.append(lambda: setattr(w.services, "oidc", original))
+    w.services.oidc = Providers.from_environment(idp.env("test"))
+    w.ids["id_token"] = idp.token()
+
 SETUP: dict[str, Callable[[World], None]] = {
     "job": _setup_job,
     "running_job": _setup_running_job,
     "cancelled_job": _setup_cancelled_job,
     "model_key": lambda w: w.ok("PUT", f"{V1}/me/model-keys/{w.ids['provider']}", w.a, 201,
                                 json={"key": w.ids["model_key"]}),
+    "session": _setup_session,
+    "two_identities": _setup_two_identities,
+    "oidc": _setup_oidc,
     "deleted_project": lambda w: w.ok("DELETE", f"{PROJECTS}/{w.ids['project_id']}", w.a, 204),
     "deleted_asset": lambda w: w.ok("DELETE", f"{V1}/assets/{w.ids['asset_id']}", w.a, 204),
     "deleted_preset": lambda w: w.ok("DELETE", f"{V1}/presets/{w.ids['preset_id']}", w.a, 204),
@@ -253,6 +317,8 @@ def world(client, services, make_tenant) -> Iterator[World]:
     w.ids["token_id"] = w.ok("POST", f"{V1}/me/tokens", a, 201, json={"name": "A's spare"})["id"]
     w.ok("POST", PROJECTS, b, 201, json={"title": "B's own project"})
     yield w
+    for cleanup in reversed(w.cleanups):
+        cleanup()
     for status in ("queued", "running"):  # a worker elsewhere must never be handed A's leftover job
         for job in w.ok("GET", f"{V1}/jobs", a, params={"status": status})["items"]:
             client.post(f"{V1}/jobs/{job['id']}/cancel", headers=a.headers)

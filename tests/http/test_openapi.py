@@ -230,6 +230,9 @@ from api.http import CURSOR_PATTERN  # noqa: E402
 from tests.http.helpers import ENGLISH_STORY, PROJECTS, assert_problem  # noqa: E402
 
 PUBLIC = ("/api/health", "/metrics")
+# Public, but under /api/v1: sign-in is authenticated by its ID token (a 401 when it is not valid), limited
+# per client address, and takes no Idempotency-Key (a repeat of an ID token is refused instead).
+SIGN_IN = "/api/v1/auth/oidc"
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -247,8 +250,8 @@ def _concrete(path: str) -> str:
 def test_a_worker_token_on_a_tenant_route_is_refused_403_as_documented(client, spec, make_tenant):
     worker = make_tenant("worker")
     tenant_routes = [(p, m, op) for p, m, op in _operations(spec) if p.startswith("/api/v1/") and not
-                     p.startswith(("/api/v1/me", "/api/v1/admin")) and not p.endswith(("/claim", "/progress",
-                                                                                     "/complete", "/fail"))]
+                     p.startswith(("/api/v1/me", "/api/v1/admin", SIGN_IN)) and not p.endswith(("/claim", "/progress",
+                                                                                              "/complete", "/fail"))]
     assert len(tenant_routes) >= 30
     for path, method, op in tenant_routes:
         r = client.request(method, _concrete(path), headers=worker.headers)
@@ -259,7 +262,8 @@ def test_a_worker_token_on_a_tenant_route_is_refused_403_as_documented(client, s
 def test_403_is_declared_exactly_where_a_role_can_be_refused(spec):
     for path, method, op in _operations(spec):
         # The caller's own account is open to every role, but for model keys (premium and admin to store, no worker).
-        open_to_every_role = path.startswith(("/api/v1/me", *PUBLIC)) and not path.startswith("/api/v1/me/model-keys")
+        open_to_every_role = (path.startswith(("/api/v1/me", *PUBLIC, SIGN_IN))
+                              and not path.startswith("/api/v1/me/model-keys"))
         assert ("403" in op["responses"]) != open_to_every_role, (method, path)
 
 
@@ -286,7 +290,7 @@ def test_every_command_takes_an_idempotency_key_and_every_route_a_correlation_id
     for path, method, op in _operations(spec):
         headers = _headers_in(op)
         assert "X-Correlation-ID" in headers, (method, path)
-        if method in COMMANDS:
+        if method in COMMANDS and path != SIGN_IN:
             assert "Idempotency-Key" in headers, (method, path)
             assert {"409", "413", "422"} <= op["responses"].keys(), (method, path)
         for code, response in op["responses"].items():
@@ -316,7 +320,10 @@ def test_public_routes_need_no_token_and_say_so(client, spec):
         op = spec["paths"][path]["get"]
         assert op["security"] == [] and "401" not in op["responses"], path
         assert client.get(path).status_code == 200, path
-    assert all(op.get("security") is None for p, _, op in _operations(spec) if p.startswith("/api/v1"))
+    assert all(op.get("security") is None for p, _, op in _operations(spec) if p.startswith("/api/v1") and p != SIGN_IN)
+    sign_in = spec["paths"][SIGN_IN]["post"]
+    assert sign_in["security"] == [] and "Idempotency-Key" not in _headers_in(sign_in)
+    assert client.post(SIGN_IN, json={"provider": "none-configured", "id_token": "a.b.c"}).status_code == 422
 
 
 def test_the_problem_schema_carries_its_extension_fields(spec):

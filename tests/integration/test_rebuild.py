@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -56,7 +57,23 @@ def make_history(services: Any, make_tenant: Any) -> list[str]:
         services.app.update_me(ctx, None, name="Renamed", settings={"theme": "dark"})
         _, token_id, _ = services.app.issue_token(ctx, name="second")
         services.app.revoke_token(ctx, token_id)
+        _sign_in_twice(services, ctx)
     return tenants
+
+
+def _sign_in_twice(services: Any, ctx: CommandContext) -> None:
+    """Sign-in: an identity linked, one session ended and one live (tables identities and sessions)."""
+    import uuid
+
+    from domain.commands.signin import Identity
+
+    sub = uuid.uuid4().hex
+    identity = Identity(provider="test", subject=sub, email=f"{sub}@example.com", name=None, id_token_hash=b"")
+    services.app.link_identity(ctx, identity)
+    for n in range(2):
+        _, session, _ = services.app.sign_in(ctx, replace(identity, id_token_hash=uuid.uuid4().bytes),
+                                             user_id=ctx.tenant_id, user_agent=f"agent {n}")
+    services.app.end_session(ctx, str(session.id), "logout")
 
 
 def test_rebuilding_every_projection_reproduces_identical_rows(services: Any, make_tenant: Any) -> None:

@@ -81,7 +81,7 @@ def test_the_command_line_verifies_reports_and_rebuilds_blue_green() -> None:
         contexts = seed_mixed_history(services, tenants=3)
         clean = avm(url, "verify")
         assert clean.returncode == 0, clean.stderr
-        assert clean.stdout.startswith("verified users, projects, scenes, jobs, assets, presets, usage:")
+        assert clean.stdout.startswith("verified users, projects, scenes, jobs, assets, presets, usage, sessions:")
         with psycopg.connect(url) as conn:
             conn.execute("UPDATE projects SET title = 'tampered'")
             conn.execute("DELETE FROM api_tokens")
@@ -99,7 +99,7 @@ def test_the_command_line_verifies_reports_and_rebuilds_blue_green() -> None:
         assert avm(url, "verify", "projects").returncode == 1  # the other tenants are still tampered
         every = avm(url, "rebuild")
         assert every.returncode == 0, every.stderr
-        assert "rebuilt users, projects, scenes, jobs, assets, presets, usage:" in every.stdout
+        assert "rebuilt users, projects, scenes, jobs, assets, presets, usage, sessions:" in every.stdout
         assert avm(url, "verify").returncode == 0
         unknown = avm(url, "verify", "nope")
         assert unknown.returncode == 2 and "unknown projection" in unknown.stderr

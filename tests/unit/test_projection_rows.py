@@ -26,12 +26,14 @@ from domain.jobs import Job
 from domain.presets import Preset
 from domain.projects import Project
 from domain.quotas import Usage
+from domain.sessions import Session
 from domain.users import SETTINGS_DEFAULT, User
 from projections.assets import AssetsProjection
 from projections.inline import INLINE_PROJECTIONS
 from projections.jobs import JobsProjection
 from projections.presets import PresetsProjection
 from projections.projects import ProjectsProjection, ScenesProjection
+from projections.sessions import SessionsProjection
 from projections.usage import UsageProjection
 from projections.users import UsersProjection
 from projections.views import DailyUsageProjection
@@ -248,6 +250,36 @@ def test_a_user_is_one_row_and_each_of_its_tokens_one_row_holding_only_the_hash(
     assert plaintext.encode() not in repr(rows).encode()
 
 
+IDENTITY_ID = "0b7e1b8a-0000-4000-8000-00000000000b"
+
+
+def session_events(*changes: Callable[[Any], None]) -> list[Any]:
+    return happened(history(Session(tenant_id=TENANT, token_hash=hash_token("avms_x").hex(), provider="google",
+                                    identity_id=IDENTITY_ID, id_token_hash="ab" * 32, user_agent="Firefox"), *changes))
+
+
+def test_a_session_is_one_row_with_only_hashes_and_when_it_ended() -> None:
+    events = session_events(lambda s: s.end("logout"))
+    session = given(*events)
+    assert rows_of(SessionsProjection(), events) == {"sessions": [(
+        T, session.id, hash_token("avms_x"), "google", UUID(IDENTITY_ID), bytes.fromhex("ab" * 32), "Firefox",
+        times(events)[0], times(events)[1], "logout")]}
+
+
+def test_a_users_linked_identities_are_its_rows_of_identities_and_an_unlinked_one_goes() -> None:
+    linked = T0.isoformat()
+    events = happened(history(
+        User.register(email="ada@example.com", name="Ada", role="user"),
+        lambda u: u.link_identity(identity_id=IDENTITY_ID, provider="google", subject="1234", email="ada@gmail.com",
+                                  linked_at=linked),
+        lambda u: u.link_identity(identity_id=PRESET_ID, provider="github", subject="99", email="ada@example.com",
+                                  linked_at=linked),
+        lambda u: u.unlink_identity(PRESET_ID)))
+    tenant = UUID(given(*events).tenant_id)
+    assert rows_of(UsersProjection(), events)["identities"] == [
+        (tenant, UUID(IDENTITY_ID), "google", "1234", "ada@gmail.com", T0)]
+
+
 # -- usage ------------------------------------------------------------------------------------
 def test_a_day_of_usage_is_one_row_keyed_by_tenant_and_day_with_what_was_used() -> None:
     events = happened(history(Usage(tenant_id=TENANT, day="2026-01-31"),
@@ -266,7 +298,10 @@ def every_aggregate_history() -> list[list[Any]]:
         job_events(lambda j: j.claim("w", at(1)), lambda j: j.fail("TIMEOUT", "t", True, at(2), 0.5)),
         asset_events(lambda a: a.delete()),
         happened(history(Preset.create(tenant_id=TENANT, name="P", config={}), lambda p: p.rename("Q"))),
-        happened(history(User.register(email="b@example.com", name=None, role="user"))),
+        happened(history(User.register(email="b@example.com", name=None, role="user"),
+                         lambda u: u.link_identity(identity_id=IDENTITY_ID, provider="p", subject="s",
+                                                   email="b@example.com", linked_at=T0.isoformat()))),
+        session_events(lambda s: s.end("revoked")),
         happened(history(Usage(tenant_id=TENANT, day="2026-01-31"), lambda u: u.consume("user", {"images": 1}))),
     ]
 
@@ -289,7 +324,8 @@ def test_every_row_has_a_value_for_each_column_of_its_table(projection: Any) -> 
         for table, rows in projection.rows(aggregate).items():
             columns, _ = projection.tables[table]
             assert [len(r) for r in rows] == [len(columns)] * len(rows), table
-            assert all(r[0] == T or table in ("users", "api_tokens") for r in rows), "rows start with tenant_id"
+            assert all(r[0] == T or table in ("users", "api_tokens", "identities") for r in rows), \
+                "rows start with tenant_id"
 
 
 # -- the async daily usage view ---------------------------------------------------------------
