@@ -164,8 +164,10 @@ async def store_idempotent_response(message: Message, scope: Scope) -> None:
         status = state["idempotency_status"]
         if not message.get("more_body") and 200 <= status < 300:
             key, fingerprint = state["idempotency"]
+            # A handler whose answer holds secrets gives the copy to keep instead (api/manifest.py).
+            body = state.get("idempotency_stored_body", state["idempotency_body"])
             args = (scope["app"].state.services, scope["user"].tenant_id, key, fingerprint, status,
-                    state["idempotency_headers"], state["idempotency_body"])
+                    state["idempotency_headers"], body)
             try:
                 await anyio.to_thread.run_sync(_store, *args)
             except Exception as exc:  # noqa: BLE001 - the command is committed: answer it whatever happens here

@@ -14,6 +14,7 @@ from psycopg import Connection
 
 from api.composition import build_application
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
+from api.media import MediaStore, media_store
 from domain.application import hash_token
 from eventstore.database import Database, open_database
 from eventstore.recorder import SYSTEM_ROLE
@@ -79,6 +80,7 @@ class Services:
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
+        self.media: MediaStore = media_store()  # the bytes of job outputs (api/media.py)
 
     @classmethod
     def from_environment(cls) -> Services:

@@ -34,16 +34,14 @@ def jobs() -> None:
 @jobs.command("sweep")
 @fail_cleanly
 def jobs_sweep() -> None:
-    """Fail as TIMEOUT every running job that stopped reporting (safe to run concurrently)."""
+    """Return to the queue (or fail after its last attempt) every running job whose lease expired
+    without a heartbeat, as TIMEOUT (safe to run concurrently)."""
+    from api.controllers.jobs import expire_leases
     from domain.application import CommandContext
-    from projections.jobs import stalled_jobs
 
     services = open_services()
-    ctx = CommandContext.system("avm jobs sweep")
-    with services.read(scope="system") as conn:
-        stalled = stalled_jobs(conn)
     skipped: set[Any] = set()
-    count = services.app.sweep_timeouts(ctx, stalled, skipped=skipped)
+    count = expire_leases(services, CommandContext.system("avm jobs sweep"), skipped)
     click.echo(f"timed out {count} jobs" + _skipped_note(skipped))
 
 
