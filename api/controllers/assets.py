@@ -96,8 +96,9 @@ class AssetController(Controller):
 
     @get("/{asset_id:uuid}/content", sync_to_thread=True, resource="asset",
          responses={200: ResponseSpec(data_container=bytes, media_type="application/octet-stream",
-                                      description="The asset's bytes", generate_examples=False),
-                    **READ_ERRORS}, media_type="application/octet-stream")
+                                      description="The asset's bytes (Content-Type: as uploaded)",
+                                      generate_examples=False), **READ_ERRORS},
+         download=True)  # no media_type here: it would override the asset's own
     def download_asset(self, asset_id: UUID, services: Services, *, tenant: UUID) -> Stream:
         """Download the bytes of an asset the service stores (a job's outputs, e.g. the project's video);
         404 for any other asset, an expired or deleted one, and another tenant's."""

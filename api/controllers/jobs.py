@@ -109,7 +109,7 @@ class JobController(Controller):
                        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
 
     @get("/{job_id:uuid}", sync_to_thread=True, guards=[job_readers], responses={**READ_ERRORS, **errors(403)},
-         resource="job")
+         resource="job", any_of=True)
     def get_job(self, request: Request[Any, Any, Any], job_id: UUID, services: Services, *, tenant: UUID,
                 at: Annotated[str | None, Parameter(max_length=64, description="A version or an RFC 3339 time")] = None,
                 ) -> Response[JobOut | JobManifest]:
@@ -206,7 +206,7 @@ def _lease(lease_id: UUID | None) -> str | None:
 
 
 OUTPUT_LIMITS = output_limits()
-CONTENT_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]{1,100}$")
+CONTENT_TYPE = re.compile(r"^(image|audio|video)/[a-z0-9.+-]{1,100}$")  # kept, and served back on download
 OutputType = Literal["image", "audio", "video"]
 
 

@@ -253,7 +253,7 @@ def test_outputs_are_registered_as_assets_of_the_jobs_tenant_and_an_image_become
     body = image.json()
     assert (body["type"], body["project_id"], body["job_id"], body["scene_index"]) == ("image", project["id"], job_id, 0)
     assert (body["size_bytes"], body["checksum"]) == (len(PNG), sha(PNG))
-    assert body["metadata"] == {"width": 1080, "height": 1920, "content_type": "application/octet-stream"}
+    assert body["metadata"] == {"width": 1080, "height": 1920}  # application/octet-stream is the default: not kept
     assert image.headers["location"] == f"/api/v1/assets/{body['id']}"
     assert audio.json()["metadata"]["duration_seconds"] == 9.5
     # The owner sees them as its assets; the scene shows its new image.
@@ -310,8 +310,10 @@ def test_complete_with_the_video_shows_it_on_the_project_and_only_its_owner_down
     owner, worker, project, manifest = running
     job_id = manifest["id"]
     video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
-    asset = upload(client, worker, job_id, video, type="video", width=1080, height=1920, duration_seconds=9,
-                   lease_id=manifest["lease"]["id"])
+    asset = client.post(f"/api/v1/jobs/{job_id}/outputs", content=video, headers={
+        **worker.headers, "Content-Type": "video/mp4"}, params={
+        "type": "video", "width": 1080, "height": 1920, "duration_seconds": 9, "lease_id": manifest["lease"]["id"],
+        "checksum": sha(video)})
     assert asset.status_code == 201, asset.text
     video_id = asset.json()["id"]
 
@@ -326,7 +328,8 @@ def test_complete_with_the_video_shows_it_on_the_project_and_only_its_owner_down
     assert client.get(f"/api/v1/jobs/{job_id}", headers=owner.headers).json()["video_asset_id"] == video_id
     download = client.get(f"/api/v1/assets/{video_id}/content", headers=owner.headers)
     assert download.status_code == 200 and download.content == video
-    assert download.headers["content-type"].startswith("application/octet-stream")
+    assert download.headers["content-type"] == "video/mp4" and asset.json()["metadata"]["content_type"] == "video/mp4"
+    assert download.headers["content-length"] == str(len(video))
     assert download.headers["etag"] == '"1"'
     other = client.get(f"/api/v1/assets/{video_id}/content", headers=make_tenant("premium").headers)
     missing = client.get("/api/v1/assets/00000000-0000-4000-8000-000000000000/content", headers=owner.headers)
