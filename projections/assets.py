@@ -20,13 +20,13 @@ ASSET_ROW: RowMapping = {
     "project_id": lambda a: UUID(a.project_id) if a.project_id else None,
     "job_id": lambda a: UUID(a.job_id) if a.job_id else None,
     "scene_index": attrgetter("scene_index"),
-    "checksum": attrgetter("checksum"),
     "expires_at": lambda a: datetime.fromisoformat(a.expires_at),
     "expired_at": lambda a: datetime.fromisoformat(a.expired_at) if a.expired_at else None,
     "version": attrgetter("version"),
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
     "deleted_at": attrgetter("deleted_at"),
+    "checksum": attrgetter("checksum"),
 }
 
 

@@ -37,12 +37,13 @@ JOB_ROW: RowMapping = {
     "started_at": _ts("started_at"),
     "heartbeat_at": _ts("heartbeat_at"),
     "finished_at": _ts("finished_at"),
-    "lease_id": lambda j: UUID(j.lease_id) if j.lease_id else None,
-    "lease_expires_at": attrgetter("lease_expires_at"),
-    "video_asset_id": lambda j: UUID(j.video_asset_id) if j.video_asset_id else None,
     "version": attrgetter("version"),
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
+    # Added with the worker contract (migration 0015), last so the columns before keep their places.
+    "lease_id": lambda j: UUID(j.lease_id) if j.lease_id else None,
+    "lease_expires_at": attrgetter("lease_expires_at"),
+    "video_asset_id": lambda j: UUID(j.video_asset_id) if j.video_asset_id else None,
 }
 
 

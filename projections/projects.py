@@ -19,11 +19,11 @@ PROJECT_ROW: RowMapping = {
     "preset_id": lambda p: UUID(p.preset_id) if p.preset_id else None,
     "story_chars": lambda p: len(p.story or ""),
     "scene_count": lambda p: len(p.scenes),
-    "output_asset_id": lambda p: UUID(p.output_asset_id) if p.output_asset_id else None,
     "version": attrgetter("version"),
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
     "deleted_at": attrgetter("deleted_at"),
+    "output_asset_id": lambda p: UUID(p.output_asset_id) if p.output_asset_id else None,
 }
 SCENE_COLUMNS = ("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id")
 
