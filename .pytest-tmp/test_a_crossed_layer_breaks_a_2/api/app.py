@@ -1,0 +1,104 @@
+"""The Litestar application factory: the composition root of the HTTP service."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import TokenAuthentication, command_context, provide_tenant, send_correlation_id
+from api.controllers.admin_projections import AdminProjectionController
+from api.controllers.assets import AdminAssetController, AssetController
+from api.controllers.audit import AuditController
+from api.controllers.health import HealthController
+from api.controllers.jobs import JobController, JobOutputController, ProjectJobsController
+from api.controllers.metrics import PROMETHEUS, MetricsController
+from api.controllers.presets import PresetController
+from api.controllers.views import UsageController
+from api.controllers.projects import ProjectController
+from api.controllers.users import AdminUserController, MeController
+from api.limits import rate_limit_middleware
+from api.methods import cors_config, install
+from api.idempotency import check_idempotency_key, replay_applied, store_idempotent_response
+from api.openapi import StrictStructSchemaPlugin, finish_openapi
+from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
+from api.http import if_match, refuse_unsupported_at
+from api.services import VERSION, Services
+from domain.errors import CommandAlreadyApplied
+
+PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
+BEARER_DESCRIPTION = (
+    "An API token (`avm_…`, from `POST /api/v1/me/tokens` or `avm users create`). Where the operator has"
+    " enabled it (AVM_FRONTEND_JWT_*), also a JWT signed by the web front end (HS256 with the shared secret,"
+    " or RS256/PS256, ES256 or EdDSA with its key; `iss`, `aud`, `exp`, `iat` required) naming an existing"
+    " user by `sub` (the user id) or a verified `email`; the role is the user's. Any invalid, expired or"
+    " unknown credential gets the same 401.")
+
+
+async def before_request(request: Any) -> Any:
+    await reject_nul_in_query(request)
+    refuse_unsupported_at(request)
+    await reject_number_spellings_in_query(request)
+    await strict_body(request)
+    return await check_idempotency_key(request)
+
+
+def provide_services(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def create_app(services: Services | None = None, *, close_services: bool | None = None) -> Litestar:
+    """Build the app; without `services` they are built from the environment at start-up."""
+    owns = services is None if close_services is None else close_services
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if getattr(app.state, "services", None) is None:
+            app.state.services = Services.from_environment()
+        try:
+            yield
+        finally:
+            if owns:
+                app.state.services.close()
+
+    app = Litestar(
+        route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
+                        JobController, JobOutputController, AssetController, AdminAssetController, PresetController, AuditController,
+                        AdminProjectionController, UsageController, MetricsController],
+        # The plumbing of every handler, declared once: what a command carries, the version If-Match
+        # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
+        dependencies={"services": Provide(provide_services, sync_to_thread=False),
+                      "ctx": Provide(command_context, sync_to_thread=False),
+                      "expected_version": Provide(if_match, sync_to_thread=False),
+                      "tenant": Provide(provide_tenant, sync_to_thread=True)},
+        middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
+                    *rate_limit_middleware()],
+        before_send=[send_correlation_id, store_idempotent_response],
+        exception_handlers={**EXCEPTION_HANDLERS, CommandAlreadyApplied: replay_applied},
+        before_request=before_request,
+        lifespan=[lifespan],
+        state=State({"services": services}),
+        openapi_config=OpenAPIConfig(
+            title="avm", version=VERSION, path="/schema",
+            description="Event-sourced, audit-first backend of the Epic Auto Video Machine.",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer", description=BEARER_DESCRIPTION)}),
+            security=[{"bearer": []}],
+        ),
+        plugins=[StrictStructSchemaPlugin()],
+        request_max_body_size=1_048_576,
+        cors_config=cors_config(),
+        debug=False,
+    )
+    finish_openapi(app)
+    return install(app)
+
+

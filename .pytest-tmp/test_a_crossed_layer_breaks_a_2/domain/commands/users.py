@@ -1,0 +1,78 @@
+"""User commands: register, tokens, profile, role, and the record of an admin's access."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import uuid4
+
+from domain.access import Access
+from domain.context import CommandContext
+from domain.errors import ValidationProblem
+from domain.plumbing import Plumbing
+from domain.users import User
+
+TOKEN_PREFIX = "avm_"
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class UserCommands(Plumbing):
+    def register_user(self, ctx: CommandContext, *, email: str, name: str | None, role: str,
+                      token_name: str = "default", expires_in_days: int | None = None,
+                      now: datetime | None = None) -> tuple[User, str]:
+        user = User.register(email=email, name=name, role=role)
+        token = self._issue(user, token_name, expires_in_days, now)
+        self._save(ctx.for_tenant(user.tenant_id), user)
+        return user, token
+
+    def _issue(self, user: User, name: str, expires_in_days: int | None, now: datetime | None) -> str:
+        now = now or datetime.now(timezone.utc)
+        if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+            raise ValidationProblem("must be between 1 and 3650", field="expires_in_days")
+        token = new_token()
+        user.issue_token(
+            token_id=str(uuid4()), name=name, token_hash=hash_token(token).hex(), prefix=token[:8],
+            issued_at=now.isoformat(),
+            expires_at=(now + timedelta(days=expires_in_days)).isoformat() if expires_in_days else None,
+        )
+        return token
+
+    def issue_token(self, ctx: CommandContext, *, name: str, expires_in_days: int | None = None,
+                    now: datetime | None = None) -> tuple[User, str, str]:
+        def issue(user: User) -> str:
+            return self._issue(user, name, expires_in_days, now)
+
+        user, token = self._change(ctx, User, ctx.tenant_id, None, issue)
+        token_id = next(t for t, v in user.tokens.items() if v["token_hash"] == hash_token(token).hex())
+        return user, token_id, token
+
+    def revoke_token(self, ctx: CommandContext, token_id: str, now: datetime | None = None) -> User:
+        stamp = (now or datetime.now(timezone.utc)).isoformat()
+        user, _ = self._change(ctx, User, ctx.tenant_id, None, lambda u: u.revoke_token(token_id, stamp))
+        return user
+
+    def update_me(self, ctx: CommandContext, expected_version: int | None, *, name: str | None = None,
+                  image: str | None = None, settings: dict[str, Any] | None = None) -> User:
+        user, _ = self._change(ctx, User, ctx.tenant_id, expected_version,
+                               lambda u: u.update_profile(name=name, image=image, settings=settings))
+        return user
+
+    def change_role(self, ctx: CommandContext, user_id: str, role: str) -> User:
+        user, _ = self._change(ctx, User, user_id, None, lambda u: u.change_role(role), tenant_id=None)
+        return user
+
+    # -- admin access ---------------------------------------------------------------------------
+    def record_access(self, ctx: CommandContext, tenant_id: str, *, action: str, resource: str,
+                      details: dict[str, Any] | None = None) -> Access:
+        """Put an admin's read of `tenant_id`'s data on that tenant's audit trail (actor: the admin)."""
+        access = Access(tenant_id=tenant_id, action=action, resource=resource, details=details or {})
+        self._save(ctx.for_tenant(tenant_id), access)
+        return access

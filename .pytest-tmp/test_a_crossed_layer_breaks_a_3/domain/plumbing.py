@@ -1,0 +1,219 @@
+"""What every command of the application stands on, and no command decides: the repository and
+its aggregate cache, loading with the tenant check, one save per command (one transaction),
+striped per-aggregate locks, and the one conflict → evict → back off → retry loop."""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import get_topic
+
+from domain.context import CommandContext
+from domain.errors import ConcurrentChange, Conflict, NotFound, StaleVersion
+from domain.shared import ANY_VERSION, TenantAggregate, deep_copy
+
+A = TypeVar("A", bound=TenantAggregate)
+R = TypeVar("R")
+
+# What `build` gives `retry_on_conflict`: the aggregates to save (None: not involved) and the result.
+Build = Callable[[], tuple[Sequence[TenantAggregate | None], R]]
+
+MAX_CONFLICT_RETRIES = 16
+log = logging.getLogger("avm.sweeps")
+
+
+def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """The library's `project_aggregate` without its per-event `isinstance` check against a
+    runtime Protocol, which cost a third of the CPU of folding a stream (`?at=`). Every event of
+    our aggregates is a library aggregate event, which has `mutate`."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
+class AvmRepository(Repository[UUID]):
+    """The library's repository, folding events with `mutate_all` unless told otherwise, and
+    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None,  # type: ignore[override]
+            projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
+        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(self.cache) and version is None
+        aggregate = super().get(aggregate_id, version=version, projector_func=projector_func,
+                                deepcopy_from_cache=False, **kwargs)
+        return deep_copy(aggregate) if copy else aggregate
+
+
+def backoff(attempt: int) -> None:
+    """Back off a little (with jitter) so contenders stop colliding in lock-step."""
+    time.sleep(min(0.05, 0.001 * 2 ** attempt) * (0.5 + secrets.randbelow(1000) / 1000))
+
+
+class Plumbing(Application[UUID]):
+    """The application's machinery; the commands (domain/commands/) are written on top of it."""
+
+    def construct_repository(self) -> Repository[UUID]:
+        library = super().construct_repository()  # the library's settings, read from the environment
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return AvmRepository(event_store=library.event_store, snapshot_store=library.snapshot_store,
+                             cache_maxsize=int(maxsize) if maxsize else None,
+                             fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
+                             deepcopy_from_cache=library.deepcopy_from_cache)
+
+    # Told (sweep, item id, error) when one item of a sweep or of the work queue fails and is
+    # skipped; the composition root counts it (api/controllers/metrics.py).
+    item_failed: Callable[[str, Any, BaseException], None] | None = None
+    # Whether an error means the database is unavailable (then the whole run stops, not the item).
+    is_outage: Callable[[BaseException], bool] | None = None
+    # The same-transaction writes that bring the inline read models up to date with the saved
+    # aggregates, given the topics of their new events; the composition root wires the projections
+    # (api/composition.py). The recorder runs the writes; it never sees an aggregate.
+    inline_writes: Callable[[Sequence[Any], Sequence[str]], list[Any]] | None = None
+    # The same-transaction writes a command's context asks for when the command appends events (the
+    # caller's key for the command, api/idempotency.py); wired by the composition root.
+    command_writes: Callable[[CommandContext], list[Any]] | None = None
+
+    def _skip_failed(self, sweep: str, item_id: Any, error: Exception, failed: set[Any] | None) -> None:
+        """One bad item never stops the others: log it (its id, never its data), count it, and leave
+        it as it is, for the next run to try again. A database that is down is no item's fault."""
+        if isinstance(error, (OperationalError, InterfaceError)) or (self.is_outage and self.is_outage(error)):
+            raise error
+        log.warning("%s: %s skipped after %s (retried on the next run)", sweep, item_id, type(error).__name__)
+        if failed is not None:
+            failed.add(item_id)
+        if self.item_failed is not None:
+            self.item_failed(sweep, item_id, error)
+
+    def _save(self, ctx: CommandContext, *aggregates: TenantAggregate) -> None:
+        writes = []
+        if self.inline_writes is not None:
+            writes = self.inline_writes(aggregates, [get_topic(type(e)) for a in aggregates for e in a.pending_events])
+        if self.command_writes is not None and any(a.pending_events for a in aggregates):
+            writes += self.command_writes(ctx)
+        # A broken constraint arrives as the domain error the composition root gave it (EmailTaken,
+        # CommandAlreadyApplied, ConcurrentChange): no constraint name is read here.
+        self.save(
+            *aggregates,
+            meta=ctx,
+            tenants={a.id: UUID(a.tenant_id) for a in aggregates},
+            writes=writes,
+        )
+
+    # -- the aggregate cache --------------------------------------------------------------------
+    def forget_cached(self) -> None:
+        """Empty the aggregate cache. Not `LRUCache.clear()`: it resets the library's linked list
+        but keeps the dict and the `full` flag, so the next insertion into a full cache evicts a
+        key that is no longer linked (KeyError). A new cache of the same size instead; threads
+        still holding the old one finish on it."""
+        cache = self.repository.cache
+        if isinstance(cache, LRUCache):
+            self.repository.cache = LRUCache(maxsize=cache.maxsize)
+        elif cache is not None:
+            cache.cache.clear()
+
+    def evict(self, *aggregates: TenantAggregate) -> None:
+        """Forget cached copies (after a version conflict they are known to be stale)."""
+        if self.repository.cache is not None:
+            for agg in aggregates:
+                try:
+                    self.repository.cache.get(agg.id, evict=True)
+                except KeyError:
+                    pass
+
+    def load(self, cls: type[A], aggregate_id: UUID | str, tenant_id: str | None,
+             version: int | None = None) -> A:
+        """The aggregate, or NotFound when missing, of another type, or of another tenant."""
+        try:
+            agg = self.repository.get(UUID(str(aggregate_id)), version=version)
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"{cls.__name__.lower()} not found") from None
+        if not isinstance(agg, cls) or (tenant_id is not None and agg.tenant_id != tenant_id):
+            raise NotFound(f"{cls.__name__.lower()} not found")
+        return agg
+
+    # -- taking turns and retrying --------------------------------------------------------------
+    _stripes = [threading.Lock() for _ in range(256)]
+
+    @contextmanager
+    def _serialised(self, keys: Iterable[Any]) -> Iterator[None]:
+        """Commands of this process on the same aggregates take turns (striped locks, taken in
+        order so they cannot deadlock): they then never conflict with each other, and version
+        conflicts are left to commands of other processes."""
+        stripes = sorted({hash(str(k)) % len(self._stripes) for k in keys})
+        for i in stripes:
+            self._stripes[i].acquire()
+        try:
+            yield
+        finally:
+            for i in reversed(stripes):
+                self._stripes[i].release()
+
+    def retry_on_conflict(self, ctx: CommandContext, build: Build[R], *, expected_version: int | None = None,
+                          keys: Iterable[Any] = ()) -> R:
+        """Run `build` (load, check, change) and save what it returns in one transaction; when
+        another command saved one of those aggregates first, evict the stale copies, back off, and
+        run `build` again on fresh ones — unless the caller named the version it expected, which
+        is then stale. `keys` name the aggregates whose commands in this process take turns."""
+        if expected_version == ANY_VERSION:
+            expected_version = None  # `*` pins no version: a concurrent change is retried as without one
+        with self._serialised(keys):
+            for attempt in range(MAX_CONFLICT_RETRIES):
+                if attempt:
+                    backoff(attempt)
+                try:
+                    aggregates, result = build()
+                except StaleVersion:
+                    if attempt or self.repository.cache is None:
+                        raise
+                    self.forget_cached()  # the cached copy may be the stale one: read afresh
+                    continue
+                changed = [a for a in aggregates if a is not None and a.pending_events]
+                if not changed:
+                    return result
+                try:
+                    self._save(ctx, *changed)
+                    return result
+                except ConcurrentChange:
+                    self.evict(*changed)
+                    if expected_version is not None:
+                        raise StaleVersion(
+                            f"version {expected_version} is stale: another change was applied first") from None
+        if expected_version is not None:
+            raise StaleVersion("too many concurrent changes, try again")
+        raise Conflict("too many concurrent changes to the same data, try again")
+
+    def _change(self, ctx: CommandContext, cls: type[A], aggregate_id: UUID | str,
+                expected_version: int | None, change: Callable[[A], R],
+                *, tenant_id: str | None = "ctx", restoring: bool = False) -> tuple[A, R]:
+        """Load one aggregate, check the version, apply `change`, save (with retries).
+        A soft-deleted aggregate answers NotFound, as a read does, unless the change is its restore."""
+        owner = ctx.tenant_id if tenant_id == "ctx" else tenant_id
+
+        def build() -> tuple[list[TenantAggregate], tuple[A, R]]:
+            agg = self.load(cls, aggregate_id, owner)
+            if not restoring:
+                agg.check_not_deleted()
+            agg.check_version(expected_version)
+            return [agg], (agg, change(agg))
+
+        return self.retry_on_conflict(ctx, build, expected_version=expected_version, keys=[aggregate_id])
+
+    def _sweep_item(self, ctx: CommandContext, sweep: str, item_id: Any, build: Build[R],
+                    skipped: set[Any] | None, *, reraise: tuple[type[BaseException], ...] = ()) -> R | None:
+        """One item of a sweep or of the work queue, as its own command (retried on a conflict:
+        the fresh copy tells whether the item is still due). An item that fails otherwise is
+        logged, counted, added to `skipped` and left for the next run (None)."""
+        try:
+            return self.retry_on_conflict(ctx, build)
+        except reraise:
+            raise
+        except Exception as e:  # noqa: BLE001 - one bad item never stops the others, of every tenant
+            self._skip_failed(sweep, item_id, e, skipped)
+            return None

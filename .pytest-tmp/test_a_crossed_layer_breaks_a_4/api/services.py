@@ -1,0 +1,166 @@
+"""The composition root's objects (built by api/composition.py): the database, the application, the read pool, and token auth."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+
+from api.composition import build_application
+from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
+from api.media import MediaStore, media_store
+from domain.application import hash_token
+from eventstore.database import Database, open_database
+from eventstore.recorder import SYSTEM_ROLE
+from eventstore.statements import SCOPE, set_config_sql
+from projections.users import principal_for_token, principal_for_user
+
+VERSION = "0.1.0"
+log = logging.getLogger("avm.auth")
+TOKEN_CACHE_SECONDS = float(os.environ.get("AVM_TOKEN_CACHE_SECONDS", "1.0"))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the authenticated user (the tenant) and its role."""
+
+    user_id: UUID
+    tenant_id: UUID
+    role: str
+    token_id: UUID | None  # None: authenticated by a front-end JWT (api/frontend_jwt.py)
+
+
+def app_url(owner_url: str) -> str:
+    """How the service connects: AVM_APP_DATABASE_URL when given, else the owner's URL with the
+    login role `avm_app` (no password: the server must trust it, as the embedded one does; set
+    AVM_APP_DATABASE_URL with a password elsewhere). AVM_DB_LOGIN=owner keeps the owner's login
+    and only `SET ROLE avm_app` on each connection."""
+    explicit = os.environ.get("AVM_APP_DATABASE_URL")
+    if explicit:
+        return explicit
+    if os.environ.get("AVM_DB_LOGIN", "app") == "owner":
+        return owner_url
+    return _login_as(owner_url, "avm_app")
+
+
+def projector_url(owner_url: str) -> str:
+    """How the asynchronous views connect: AVM_PROJECTOR_DATABASE_URL when given, else the
+    database URL with the login role `avm_projector` (only what the views need; see migration 0009)."""
+    return os.environ.get("AVM_PROJECTOR_DATABASE_URL") or _login_as(owner_url, "avm_projector")
+
+
+def _login_as(url: str, role: str) -> str:
+    """`url` logging in as `role`: unchanged when it already does (e.g. DATABASE_URL holds only that
+    role's credentials, as in docker-compose.yml), else the same server without a password."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    if conninfo_to_dict(url).get("user") == role:
+        return url
+    return make_conninfo(url, user=role, password="")
+
+
+_SCOPE_SQL = set_config_sql(*SCOPE)
+_SYSTEM_SCOPE_SQL = set_config_sql(*SCOPE, values={"role": SYSTEM_ROLE})
+
+
+class Services:
+    """Long-lived objects shared by every request; built once per process."""
+
+    def __init__(self, db: Database, *, pool_size: int | None = None) -> None:
+        # Read first: a setting it refuses stops the start before any connection is opened.
+        self.frontend_jwt = FrontendJwt.from_environment()
+        self.db = db
+        self.app_url = app_url(db.url)
+        self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
+        self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
+        self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
+        self.media: MediaStore = media_store()  # the bytes of job outputs (api/media.py)
+
+    @classmethod
+    def from_environment(cls) -> Services:
+        return cls(open_database())
+
+    @contextmanager
+    def read(self, tenant_id: UUID | str | None = None, *, scope: str | None = None) -> Iterator[Connection[Any]]:
+        """A pooled connection in a transaction scoped to one tenant (row-level security keys on
+        `app.tenant_id`), or to a named cross-tenant scope (`admin`, `worker`, `system`) for the
+        few reads that span tenants by design. The `system` scope is a role, not a setting: the
+        transaction switches to avm_system (setting `app.scope` to 'system' grants nothing)."""
+        if tenant_id is None and scope is None:
+            raise ValueError("a read needs a tenant or a cross-tenant scope")
+        with self.app.factory.datastore.get_connection() as conn, conn.transaction():  # type: ignore[attr-defined]
+            conn.execute(_SYSTEM_SCOPE_SQL if scope == "system" else _SCOPE_SQL,
+                         (str(tenant_id) if tenant_id else "", scope or "", str(tenant_id) if tenant_id else ""),
+                         prepare=True)
+            yield conn
+
+    def authenticate(self, token: str, digest: bytes | None = None) -> Principal | None:
+        """The principal behind a live token. Answers are cached for TOKEN_CACHE_SECONDS, so a
+        revocation or role change made by another process takes effect within that time (this
+        process forgets its cache at once, see forget_tokens)."""
+        digest = digest or hash_token(token)
+        known, principal = self.cached_principal(token, digest)
+        if known:
+            return principal
+        if is_jwt(token):
+            return self._authenticate_jwt(token, digest)
+        now = time.monotonic()
+        with self.read(scope="auth") as conn:
+            row = principal_for_token(conn, digest)
+        principal = None if row is None else Principal(
+            user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=row["token_id"])
+        if len(self._tokens) >= 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (principal, now + TOKEN_CACHE_SECONDS)
+        return principal
+
+    def cached_principal(self, token: str, digest: bytes | None = None) -> tuple[bool, Principal | None]:
+        """(True, answer) when the token's answer is known without the database: a malformed
+        token, or an answer cached less than TOKEN_CACHE_SECONDS ago; else (False, None). Cheap
+        enough for the event loop, so a cached token costs no thread hop."""
+        api_token = token.startswith("avm_") and len(token) <= 200
+        if not api_token and not (self.frontend_jwt is not None and is_jwt(token)):
+            return True, None
+        cached = self._tokens.get(digest or hash_token(token))
+        if cached is not None and cached[1] > time.monotonic():
+            return True, cached[0]
+        return False, None
+
+    def _authenticate_jwt(self, token: str, digest: bytes) -> Principal | None:
+        """The user a front-end JWT names, if it verifies and that user exists (not deleted); the
+        role is the user's. Only answers that found a user are cached, and never past the token's
+        `exp`; a refusal is counted by reason and logged (never the token)."""
+        assert self.frontend_jwt is not None
+        try:
+            claimed = self.frontend_jwt.verify(token)
+            now, wall = time.monotonic(), time.time()
+            with self.read(scope="auth") as conn:
+                row = principal_for_user(conn, user_id=claimed.user_id, email=claimed.email)
+            if row is None:
+                raise Rejected("unknown_user", f"no live user {claimed.user_id or claimed.email}")
+        except Rejected as rejected:
+            REJECTED.labels(reason=rejected.reason).inc()
+            log.info("front-end JWT rejected: %s", rejected)
+            return None
+        ACCEPTED.inc()
+        principal = Principal(user_id=row["id"], tenant_id=row["tenant_id"], role=row["role"], token_id=None)
+        if len(self._tokens) >= 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (principal, now + min(TOKEN_CACHE_SECONDS, claimed.expires_at - wall))
+        return principal
+
+    def forget_tokens(self) -> None:
+        """Drop cached token answers (after a revocation or a role change in this process)."""
+        self._tokens.clear()
+
+    def decode_event_state(self, state: bytes) -> dict[str, Any]:
+        return self.app.mapper.transcoder.decode(state)
+
+    def close(self) -> None:
+        self.app.close()
