@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class SafetyConfigPatchAdultContentType0(StrEnum):
+    ALLOW = "allow"
+    BLOCK = "block"
+    WARN = "warn"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class SafetyConfigPatchErrorStrategyType0(StrEnum):
+    FAIL = "fail"
+    MASK = "mask"
+    SKIP = "skip"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class TemplateConfigPatchNameType0(StrEnum):
+    CLASSIC = "classic"
+    DARK = "dark"
+    VIVID = "vivid"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.usage_day import UsageDay
+    from ..models.view_state import ViewState
+
+
+T = TypeVar("T", bound="UsageReport")
+
+
+@_attrs_define
+class UsageReport:
+    """
+    Attributes:
+        tenant_id (UUID):
+        since (datetime.date):
+        until (datetime.date):
+        currency (str):
+        items (list[UsageDay]):
+        view (ViewState):
+    """
+
+    tenant_id: UUID
+    since: datetime.date
+    until: datetime.date
+    currency: str
+    items: list[UsageDay]
+    view: ViewState
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        tenant_id = str(self.tenant_id)
+
+        since = self.since.isoformat()
+
+        until = self.until.isoformat()
+
+        currency = self.currency
+
+        items = []
+        for items_item_data in self.items:
+            items_item = items_item_data.to_dict()
+            items.append(items_item)
+
+        view = self.view.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "tenant_id": tenant_id,
+                "since": since,
+                "until": until,
+                "currency": currency,
+                "items": items,
+                "view": view,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.usage_day import UsageDay
+        from ..models.view_state import ViewState
+
+        d = dict(src_dict)
+        tenant_id = UUID(d.pop("tenant_id"))
+
+        since = datetime.date.fromisoformat(d.pop("since"))
+
+        until = datetime.date.fromisoformat(d.pop("until"))
+
+        currency = d.pop("currency")
+
+        items = []
+        _items = d.pop("items")
+        for items_item_data in _items:
+            items_item = UsageDay.from_dict(items_item_data)
+
+            items.append(items_item)
+
+        view = ViewState.from_dict(d.pop("view"))
+
+        usage_report = cls(
+            tenant_id=tenant_id,
+            since=since,
+            until=until,
+            currency=currency,
+            items=items,
+            view=view,
+        )
+
+        usage_report.additional_properties = d
+        return usage_report
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
