@@ -1,1 +1,0 @@
-"""The application's commands, one module per aggregate; `domain.application.AvmApplication` joins them."""

@@ -1,9 +1,0 @@
-from enum import StrEnum
-
-
-class GenerationConfigImageQuality(StrEnum):
-    HIGH = "high"
-    STANDARD = "standard"
-
-    def __str__(self) -> str:
-        return str(self.value)

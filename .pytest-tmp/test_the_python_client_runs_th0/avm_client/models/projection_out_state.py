@@ -1,9 +1,0 @@
-from enum import StrEnum
-
-
-class ProjectionOutState(StrEnum):
-    BUILDING = "building"
-    LIVE = "live"
-
-    def __str__(self) -> str:
-        return str(self.value)

@@ -1,9 +1,0 @@
-from enum import StrEnum
-
-
-class SafetyConfigContentPolicy(StrEnum):
-    STANDARD = "standard"
-    STRICT = "strict"
-
-    def __str__(self) -> str:
-        return str(self.value)
