@@ -18,7 +18,7 @@ from api.controllers.admin_projections import AdminProjectionController
 from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
-from api.controllers.jobs import JobController, ProjectJobsController
+from api.controllers.jobs import JobController, JobOutputController, ProjectJobsController
 from api.controllers.metrics import PROMETHEUS, MetricsController
 from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
@@ -71,7 +71,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
 
     app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
-                        JobController, AssetController, AdminAssetController, PresetController, AuditController,
+                        JobController, JobOutputController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController, ModelKeyController,
                         AuthController, SessionController, IdentityController],
         # The plumbing of every handler, declared once: what a command carries, the version If-Match

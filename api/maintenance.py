@@ -28,7 +28,6 @@ from api.controllers.assets import expire_due
 from api.idempotency import delete_expired_keys
 from api.services import Services
 from domain.context import CommandContext
-from projections.jobs import stalled_jobs
 from projections.stats import get_sweep_run
 
 log = logging.getLogger("avm.maintenance")
@@ -37,11 +36,12 @@ MAX_INTERVAL_SECONDS = 7 * 86400
 DEFAULT_IDEMPOTENCY_RETENTION_SECONDS = 86400.0
 
 
-def time_out_stalled_jobs(services: Services, ctx: CommandContext, skipped: set[Any]) -> int:
-    """Fail as TIMEOUT every running job that stopped reporting (retried by the usual rules)."""
-    with services.read(scope="system") as conn:
-        stalled = stalled_jobs(conn)
-    return services.app.sweep_timeouts(ctx, stalled, skipped=skipped)
+def expire_job_leases(services: Services, ctx: CommandContext, skipped: set[Any]) -> int:
+    """Return to the queue (or fail after its last attempt) every running job whose lease expired
+    without a heartbeat, as TIMEOUT (the job-lease sweep of api.controllers.jobs)."""
+    from api.controllers.jobs import expire_leases
+
+    return expire_leases(services, ctx, skipped)
 
 
 def expire_assets(services: Services, ctx: CommandContext, skipped: set[Any]) -> int:
@@ -79,10 +79,9 @@ class Sweep:
         return f"AVM_SWEEP_{self.name.upper()}_SECONDS"
 
 
-# The registry. Job leases will replace job_timeouts by a lease sweep; the object store adds its
-# orphan-bytes sweep: one entry each.
+# The registry: one entry per sweep (the object store's orphan-bytes sweep, issue 14 item 4, will be one more).
 SWEEPS: tuple[Sweep, ...] = (
-    Sweep("job_timeouts", time_out_stalled_jobs, 30.0, "fail as TIMEOUT every running job that stopped reporting"),
+    Sweep("job_leases", expire_job_leases, 30.0, "requeue (or fail after its attempts) every running job whose lease expired"),
     Sweep("asset_expiry", expire_assets, 300.0, "mark every asset past its expiry as expired"),
     Sweep("idempotency_keys", delete_old_idempotency_keys, 3600.0,
           "delete Idempotency-Keys older than AVM_IDEMPOTENCY_KEY_RETENTION_SECONDS (24 h)"),

@@ -14,7 +14,7 @@ import msgspec
 from litestar import Litestar
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import (
-    OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Parameter, Reference, Schema,
+    OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Parameter, Reference, RequestBody, Schema,
 )
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
@@ -119,6 +119,8 @@ RESPONSE_CORRELATION_ID = _header("The request's correlation id.", CORRELATION_I
 RETRY_AFTER = _header("Seconds to wait before retrying.", _int(minimum=0))
 IDEMPOTENT_REPLAYED = _header("Present (true) when this is the stored answer to an earlier request with the "
                               "same Idempotency-Key.", _str(enum=["true"]))
+CONTENT_LENGTH = _header("Size of the bytes.", _int(minimum=0), required=True)
+CONTENT_DISPOSITION = _header("attachment, named by the asset id.", _str(), required=True)
 WWW_AUTHENTICATE = _header("The bearer challenge.", _str(), required=True)
 RATE_LIMIT = {
     "RateLimit-Policy": _header("The limit and its window, e.g. 50; w=1 (when rate limiting is on).", _str()),
@@ -235,6 +237,10 @@ def _finish_operation(op: Operation, method: str, handler: Any) -> None:
 
     if handler.parsed_data_field is not None and handler.parsed_data_field.is_optional and op.request_body:
         op.request_body.required = False  # type: ignore[union-attr]
+    if handler.opt.get("raw_body"):  # the body is the bytes themselves, streamed (api/controllers/jobs.py outputs)
+        op.request_body = RequestBody(required=True, description="The raw bytes (any media type; kept as metadata "
+                                      "content_type)", content={"application/octet-stream": OpenAPIMediaType(
+                                          schema=_str(format="binary"))})
 
     for code, response in responses.items():
         _add_header(response, "X-Correlation-ID", RESPONSE_CORRELATION_ID)
@@ -247,6 +253,18 @@ def _finish_operation(op: Operation, method: str, handler: Any) -> None:
             _add_header(response, "WWW-Authenticate", WWW_AUTHENTICATE)
         if not code.startswith("2"):
             continue
+        if handler.opt.get("download"):  # bytes (api/controllers/assets.py download_asset)
+            _add_header(response, "Content-Length", CONTENT_LENGTH)
+            _add_header(response, "Content-Disposition", CONTENT_DISPOSITION)
+            # Served as uploaded when it said image/…, audio/… or video/… (api/controllers/jobs.py), else bytes.
+            response.content = {kind: OpenAPIMediaType(schema=_str(format="binary"))  # type: ignore[union-attr]
+                                for kind in ("application/octet-stream", "image/*", "audio/*", "video/*")}
+        if handler.opt.get("any_of") and isinstance(response, OpenAPIResponse):
+            # Answers that are supersets of one another (a job, the manifest of a job): anyOf, as a
+            # manifest is also a valid job and oneOf would refuse it.
+            for media in (response.content or {}).values():
+                if isinstance(media.schema, Schema) and media.schema.one_of:
+                    media.schema.any_of, media.schema.one_of = media.schema.one_of, None
         if _calls(handler, "etag") and code != "204":
             _add_header(response, "ETag", ETAG)
         if _sets_location(handler) and code != "204":

@@ -253,6 +253,7 @@ class ProjectOut(msgspec.Struct, kw_only=True):
     preset_id: UUID | None
     story_chars: int
     scene_count: int
+    output_asset_id: UUID | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -339,13 +340,21 @@ class RetryJob(Strict):
     from_step: Step | None = None
 
 
+LeaseId = Annotated[UUID | None, Meta(description="The lease the claim gave (`lease.id`); 409 when it is not the "
+                                                 "job's current, live lease")]
+
+
 class ReportProgress(Strict):
     step: Step
     percentage: Annotated[float, Meta(ge=0, le=100)]
+    lease_id: LeaseId = None
 
 
 class CompleteJob(Strict):
     cost_actual: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
+    lease_id: LeaseId = None
+    video_asset_id: Annotated[UUID | None, Meta(description="The video this job registered (POST …/outputs); "
+                                                            "the project then shows it as its output")] = None
 
 
 class JobError(Strict):
@@ -357,6 +366,7 @@ class JobError(Strict):
 
 class FailJob(Strict):
     error: JobError
+    lease_id: LeaseId = None
 
 
 class JobProgress(msgspec.Struct, kw_only=True):
@@ -392,13 +402,21 @@ class JobOut(msgspec.Struct, kw_only=True):
     started_at: datetime | None
     heartbeat_at: datetime | None
     finished_at: datetime | None
+    video_asset_id: UUID | None = None
     version: int
     created_at: datetime
     updated_at: datetime
 
 
+class LeaseOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    expires_at: datetime
+    seconds: int
+
+
 class WorkerJobOut(JobOut, kw_only=True):
     tenant_id: UUID
+    lease: LeaseOut | None = None
 
 
 class JobList(msgspec.Struct):
@@ -430,6 +448,7 @@ class AssetOut(msgspec.Struct, kw_only=True):
     project_id: UUID | None
     job_id: UUID | None
     scene_index: int | None
+    checksum: str | None = None
     expires_at: datetime
     expired_at: datetime | None
     version: int

@@ -19,6 +19,7 @@ from api.composition import build_application, wire_reads
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from api.model_keys import stored_count
 from api.oidc import Providers
+from api.media import MediaStore, media_store
 from domain.application import hash_token
 from domain.commands.signin import SESSION_PREFIX
 from eventstore.database import Database, open_database
@@ -119,6 +120,7 @@ class Services:
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
         wire_reads(self)
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
+        self.media: MediaStore = media_store()  # the bytes of job outputs (api/media.py)
 
     @classmethod
     def from_environment(cls) -> Services:

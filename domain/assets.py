@@ -18,6 +18,13 @@ MAX_TEXT_CHARS = 50_000
 MAX_METADATA_BYTES = 16 * 1024
 DEFAULT_RETENTION = timedelta(days=30)
 URI_RE = re.compile(r"^(r2|s3|gs|https?)://[^\s]{1,2040}$")
+# What a render worker produces (registered through its job), with their own size limits: a video is
+# not a 5 MB upload. The defaults; the service may configure others (api/outputs.py).
+OUTPUT_TYPES = ("image", "audio", "video")
+OUTPUT_MAX_BYTES = {"image": 20 * 1024 * 1024, "audio": 200 * 1024 * 1024, "video": 2 * 1024 * 1024 * 1024}
+CHECKSUM_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+MAX_PIXELS_SIDE = 16_384
+MAX_DURATION_SECONDS = 24 * 3600
 
 
 class Asset(DeletableAggregate):
@@ -25,14 +32,19 @@ class Asset(DeletableAggregate):
 
     Lifecycle: Registered → (Deleted ⇄ Restored) → Expired once its expiry has
     passed. Invariants: type in TYPES; size ≤ 5 MB; a text asset ≤ 50,000
-    characters; an asset expires at most once.
+    characters; an asset expires at most once. A job's output (image, audio, video)
+    is registered by the worker holding the job's lease, within the generated-media
+    limits, with its size and checksum measured from its stored bytes.
     """
+
+    checksum: str | None = None  # a class default: a snapshot taken before checksums still reads
 
     @event("Registered")
     def __init__(self, tenant_id: str, type: str, uri: str, size_bytes: int | None,  # noqa: A002
                  metadata: dict[str, Any], project_id: str | None, job_id: str | None,
-                 scene_index: int | None, expires_at: str) -> None:
+                 scene_index: int | None, expires_at: str, checksum: str | None = None) -> None:
         self.tenant_id = tenant_id
+        self.checksum = checksum
         self.type = type
         self.uri = uri
         self.size_bytes = size_bytes
@@ -70,6 +82,43 @@ class Asset(DeletableAggregate):
         return cls(tenant_id=tenant_id, type=type, uri=uri, size_bytes=size_bytes, metadata=metadata,
                    project_id=project_id, job_id=job_id, scene_index=scene_index,
                    expires_at=expires.isoformat())
+
+    @classmethod
+    def register_output(cls, *, tenant_id: str, type: str, uri: str, size_bytes: int, checksum: str,  # noqa: A002
+                        metadata: dict[str, Any], project_id: str, job_id: str, scene_index: int | None,
+                        scene_count: int, max_bytes: int, now: datetime) -> Asset:
+        """A job's output: `uri` names bytes the service stored (its size and checksum measured), so
+        the URI is not a client's and is not checked against URI_RE."""
+        if type not in OUTPUT_TYPES:
+            raise ValidationProblem(f"type must be one of {', '.join(OUTPUT_TYPES)}", field="type")
+        if not 0 < size_bytes <= max_bytes:
+            raise ValidationProblem(f"size_bytes must be between 1 and {max_bytes} for a generated {type}",
+                                    field="size_bytes")
+        if not CHECKSUM_RE.match(checksum):
+            raise ValidationProblem("checksum must be sha256:<64 lowercase hex digits>", field="checksum")
+        if scene_index is not None and not 0 <= scene_index < scene_count:
+            raise ValidationProblem(f"no scene at index {scene_index} (project has {scene_count})",
+                                    field="scene_index")
+        if type == "image" and scene_index is None:
+            raise ValidationProblem("a generated image belongs to a scene: give scene_index", field="scene_index")
+        for side in ("width", "height"):
+            value = metadata.get(side)
+            if value is not None and not (isinstance(value, int) and 1 <= value <= MAX_PIXELS_SIDE):
+                raise ValidationProblem(f"{side} must be 1 to {MAX_PIXELS_SIDE} pixels", field=side)
+        duration = metadata.get("duration_seconds")
+        if duration is not None and not (isinstance(duration, (int, float)) and 0 < duration <= MAX_DURATION_SECONDS):
+            raise ValidationProblem(f"duration_seconds must be above 0 and at most {MAX_DURATION_SECONDS}",
+                                    field="duration_seconds")
+        if type in ("audio", "video") and duration is None:
+            raise ValidationProblem(f"a generated {type} needs its duration_seconds", field="duration_seconds")
+        if type in ("image", "video") and (metadata.get("width") is None or metadata.get("height") is None):
+            raise ValidationProblem(f"a generated {type} needs its width and height",
+                                    field="width" if metadata.get("width") is None else "height")
+        if len(msgspec.json.encode(metadata)) > MAX_METADATA_BYTES:
+            raise ValidationProblem("metadata must be at most 16 KiB of JSON", field="metadata")
+        return cls(tenant_id=tenant_id, type=type, uri=uri, size_bytes=size_bytes, metadata=metadata,
+                   project_id=project_id, job_id=job_id, scene_index=scene_index,
+                   expires_at=(now + DEFAULT_RETENTION).isoformat(), checksum=checksum)
 
     @property
     def expired(self) -> bool:

@@ -17,6 +17,8 @@ NEVER_RETRIED = frozenset({"VALIDATION", "CONTENT_POLICY"})
 ERROR_CODES = RETRYABLE | NEVER_RETRIED | {"INTERNAL"}
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+MIN_LEASE_SECONDS = 5
+MAX_LEASE_SECONDS = 3600
 
 
 def backoff_seconds(attempt: int, jitter: float) -> float:
@@ -37,9 +39,12 @@ class Job(TenantAggregate):
     back to queued after a retryable failure (until the attempts run out, and not
     before its backoff has passed); queued or running → cancelled; failed or
     cancelled → queued again by a retry (from the start or from a step after ingest).
-    Invariants: only a running job reports progress or an outcome, and only its
-    claimant (the worker recorded in Claimed) reports them; a job is claimed by one
-    worker at a time; attempts never exceed 1 + the configured retries.
+    Invariants: only a running job reports progress or an outcome, and only the holder
+    of its current lease (the worker and lease id recorded in Claimed, before the lease's
+    expiry) reports them; each report is a heartbeat that extends the lease by its
+    duration; within an attempt the step never moves backwards; a job is claimed by one
+    worker at a time; attempts never exceed 1 + the configured retries; an expired lease
+    fails the attempt as TIMEOUT (retried by the normal rules).
     """
 
     @event("Queued")
@@ -64,6 +69,9 @@ class Job(TenantAggregate):
         self.started_at: str | None = None
         self.heartbeat_at: str | None = None
         self.finished_at: str | None = None
+        self.lease_id: str | None = None
+        self.lease_seconds: int | None = None
+        self.video_asset_id: str | None = None
 
     @property
     def active(self) -> bool:
@@ -72,11 +80,26 @@ class Job(TenantAggregate):
     def claimable(self, now: datetime) -> bool:
         return self.status == "queued" and not self.deleted and datetime.fromisoformat(self.available_at) <= now
 
+    @property
+    def lease_expires_at(self) -> datetime | None:
+        """When the running attempt's lease ends: its last heartbeat plus the lease's duration (a
+        claim recorded before leases had one: the job's timeout, which is what it meant then)."""
+        if self.status != "running" or self.heartbeat_at is None:
+            return None
+        return datetime.fromisoformat(self.heartbeat_at) + timedelta(seconds=self.lease_seconds or self.timeout_seconds)
+
+    def lease_expired(self, now: datetime) -> bool:
+        expires = self.lease_expires_at
+        return expires is not None and now > expires
+
     # -- commands -------------------------------------------------------------------------------
-    def claim(self, worker_id: str, now: datetime) -> None:
+    def claim(self, worker_id: str, now: datetime, lease_id: str | None = None, lease_seconds: int | None = None) -> None:
         if not self.claimable(now):
             raise Conflict(f"job is {self.status}, not claimable now")
-        self._claim(worker_id=worker_id, at=_iso(now))
+        if lease_seconds is not None and not MIN_LEASE_SECONDS <= lease_seconds <= MAX_LEASE_SECONDS:
+            raise ValidationProblem(f"a lease lasts {MIN_LEASE_SECONDS} to {MAX_LEASE_SECONDS} seconds",
+                                    field="lease_seconds")
+        self._claim(worker_id=worker_id, at=_iso(now), lease_id=lease_id, lease_seconds=lease_seconds)
 
     def report_progress(self, step: str, percentage: float, now: datetime) -> None:
         self._require_running()
@@ -84,13 +107,20 @@ class Job(TenantAggregate):
             raise ValidationProblem(f"step must be one of {', '.join(STEPS)}", field="step")
         if not 0 <= percentage <= 100:
             raise ValidationProblem("percentage must be between 0 and 100", field="percentage")
+        current = self.progress.get("step") or self.from_step
+        if STEPS.index(step) < STEPS.index(current):
+            raise Conflict(f"step {step} is before the current step {current}: steps only move forward "
+                           "within an attempt", field="step")
+        if step == current and percentage < self.progress.get("percentage", 0):
+            raise Conflict(f"percentage {percentage:g} is below the {self.progress['percentage']:g} already "
+                           f"reported for step {step}", field="percentage")
         self._progress(step=step, percentage=float(percentage), at=_iso(now))
 
-    def complete(self, cost_actual: float | None, now: datetime) -> None:
+    def complete(self, cost_actual: float | None, now: datetime, video_asset_id: str | None = None) -> None:
         self._require_running()
         if cost_actual is not None and not 0 <= cost_actual <= 1_000_000:
             raise ValidationProblem("cost_actual must be between 0 and 1000000", field="cost_actual")
-        self._succeed(cost_actual=cost_actual, at=_iso(now))
+        self._succeed(cost_actual=cost_actual, at=_iso(now), video_asset_id=video_asset_id)
 
     def fail(self, code: str, message: str, retryable: bool, now: datetime, jitter: float,
              details: dict[str, Any] | None = None) -> bool:
@@ -105,15 +135,17 @@ class Job(TenantAggregate):
         self._fail(error=error, will_retry=retry, available_at=available_at)
         return retry
 
-    def time_out(self, now: datetime, jitter: float) -> bool:
-        """Fail a running job whose worker stopped reporting for longer than its timeout."""
-        if self.status != "running" or self.heartbeat_at is None:
-            raise Conflict("only a running job can time out")
-        silent = (now - datetime.fromisoformat(self.heartbeat_at)).total_seconds()
-        if silent <= self.timeout_seconds:
-            raise Conflict("job is still reporting")
-        return self.fail("TIMEOUT", f"no report for {int(silent)} s (timeout {self.timeout_seconds} s)", True,
-                         now, jitter)
+    def expire_lease(self, now: datetime, jitter: float) -> bool:
+        """Fail the attempt of a running job whose lease ended without a heartbeat, as TIMEOUT (retried
+        by the normal rules); returns True when the job was re-queued."""
+        expires = self.lease_expires_at
+        if expires is None:
+            raise Conflict("only a running job has a lease")
+        if now <= expires:
+            raise Conflict("the job's lease has not expired")
+        silent = (now - datetime.fromisoformat(self.heartbeat_at or "")).total_seconds()
+        return self.fail("TIMEOUT", f"lease expired at {_iso(expires)}: no report for {int(silent)} s", True,
+                         now, jitter, {"lease_id": self.lease_id} if self.lease_id else None)
 
     def cancel(self, now: datetime) -> None:
         if not self.active:
@@ -128,23 +160,32 @@ class Job(TenantAggregate):
             raise ValidationProblem(f"from_step must be one of {', '.join(STEPS)}", field="from_step")
         self._requeue(from_step=step, at=_iso(now))
 
-    def check_claimed_by(self, worker_id: str) -> None:
-        """Only the worker holding the current claim reports on a running job (admins included:
-        an admin that claimed is a worker like any other, and takes over no one else's claim)."""
+    def check_claimed_by(self, worker_id: str, lease_id: str | None = None, now: datetime | None = None) -> None:
+        """Only the holder of the current lease reports on a running job (admins included: an admin
+        that claimed is a worker like any other, and takes over no one else's claim). The holder is
+        the worker that claimed and, when the report names one, the lease it was given; a lease
+        past its expiry holds nothing (the sweep returns the job to the queue)."""
         self._require_running()
         if self.worker_id != worker_id:
             raise Conflict("job is claimed by another worker")
+        if lease_id is not None and lease_id != self.lease_id:
+            raise Conflict("lease_id is not the job's current lease", field="lease_id")
+        if now is not None and self.lease_expired(now):
+            raise Conflict(f"the lease expired at {_iso(self.lease_expires_at)}", field="lease_id")  # type: ignore[arg-type]
 
     def _require_running(self) -> None:
         if self.status != "running":
             raise Conflict(f"job is {self.status}, not running")
 
     # -- events ---------------------------------------------------------------------------------
+    # lease_id / lease_seconds were added with leases: a Claimed stored before them folds with None.
     @event("Claimed")
-    def _claim(self, worker_id: str, at: str) -> None:
+    def _claim(self, worker_id: str, at: str, lease_id: str | None = None, lease_seconds: int | None = None) -> None:
         self.status = "running"
         self.attempts += 1
         self.worker_id = worker_id
+        self.lease_id = lease_id
+        self.lease_seconds = lease_seconds
         self.started_at = at
         self.heartbeat_at = at
         self.error = None
@@ -158,8 +199,10 @@ class Job(TenantAggregate):
                          "percentage": percentage}
 
     @event("Succeeded")
-    def _succeed(self, cost_actual: float | None, at: str) -> None:
+    def _succeed(self, cost_actual: float | None, at: str, video_asset_id: str | None = None) -> None:
         self.status = "succeeded"
+        self.video_asset_id = video_asset_id
+        self.lease_id = None
         self.cost_actual = cost_actual
         self.finished_at = at
         self.heartbeat_at = at
@@ -169,6 +212,7 @@ class Job(TenantAggregate):
     def _fail(self, error: dict[str, Any], will_retry: bool, available_at: str | None) -> None:
         self.error = as_written(error)  # a stored tag lookalike in details reads back as written
         self.worker_id = None
+        self.lease_id = None
         if will_retry:
             self.status = "queued"
             self.available_at = available_at  # type: ignore[assignment]
@@ -181,6 +225,7 @@ class Job(TenantAggregate):
         self.status = "cancelled"
         self.finished_at = at
         self.worker_id = None
+        self.lease_id = None
 
     @event("Requeued")
     def _requeue(self, from_step: str, at: str) -> None:
@@ -190,3 +235,4 @@ class Job(TenantAggregate):
         self.attempts = 0
         self.finished_at = None
         self.error = None
+        self.video_asset_id = None

@@ -49,7 +49,10 @@ class Project(DeletableAggregate):
     failed, only along TRANSITIONS; soft-deleted and restored by events.
     Invariants: title 1–255 characters, description ≤ 1000, config valid per the
     domain reference, scene indexes 0..n-1 with non-empty text ≤ max length.
+    The output is the video named by the last job that succeeded with one.
     """
+
+    output_asset_id: str | None = None  # a class default: a snapshot taken before outputs still reads
 
     @event("Created")
     def __init__(self, tenant_id: str, title: str, description: str, config: dict[str, Any],
@@ -190,12 +193,12 @@ class Project(DeletableAggregate):
         if self.active_job_id == job_id and self.status == "ready":
             self._change_status(status="processing", previous="ready")
 
-    def job_ended(self, job_id: str, outcome: str) -> None:
-        """The project follows its job: completed or failed; a cancelled render leaves it failed
-        if it had started, ready if it had not."""
+    def job_ended(self, job_id: str, outcome: str, output_asset_id: str | None = None) -> None:
+        """The project follows its job: completed (showing the video it produced, when it names one)
+        or failed; a cancelled render leaves it failed if it had started, ready if it had not."""
         if self.active_job_id != job_id:
             return
-        self._end_job(job_id=job_id, outcome=outcome)
+        self._end_job(job_id=job_id, outcome=outcome, output_asset_id=output_asset_id)
         target = {"succeeded": "completed", "failed": "failed", "cancelled": "failed"}[outcome]
         if self.status == "processing":
             self._change_status(status=target, previous="processing")
@@ -271,8 +274,10 @@ class Project(DeletableAggregate):
         self.active_job_id = job_id
 
     @event("JobEnded")
-    def _end_job(self, job_id: str, outcome: str) -> None:
+    def _end_job(self, job_id: str, outcome: str, output_asset_id: str | None = None) -> None:
         self.active_job_id = None
+        if output_asset_id is not None:
+            self.output_asset_id = output_asset_id
 
     @event("SceneImageAttached")
     def _attach_scene_image(self, index: int, asset_id: str) -> None:

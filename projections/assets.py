@@ -26,6 +26,7 @@ ASSET_ROW: RowMapping = {
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
     "deleted_at": attrgetter("deleted_at"),
+    "checksum": attrgetter("checksum"),
 }
 
 

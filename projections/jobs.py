@@ -1,6 +1,7 @@
 """The jobs read model (and render queue), and the queries over it."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -39,6 +40,10 @@ JOB_ROW: RowMapping = {
     "version": attrgetter("version"),
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
+    # Added with the worker contract (migration 0015), last so the columns before keep their places.
+    "lease_id": lambda j: UUID(j.lease_id) if j.lease_id else None,
+    "lease_expires_at": attrgetter("lease_expires_at"),
+    "video_asset_id": lambda j: UUID(j.video_asset_id) if j.video_asset_id else None,
 }
 
 
@@ -79,9 +84,10 @@ def claim_candidates(conn: Any, limit: int = 8) -> list[UUID]:
         " ORDER BY priority DESC, queued_at, id LIMIT %s", (limit,), prepare=True)]
 
 
-def stalled_jobs(conn: Any, limit: int = 500) -> list[UUID]:
-    """Running jobs whose last report is older than their timeout."""
+def expired_leases(conn: Any, limit: int = 500, exclude: Collection[UUID] = (),
+                   now: datetime | None = None) -> list[UUID]:
+    """Running jobs whose lease ended (across tenants: the sweep), but those in `exclude` (this run
+    already failed on them); `now`: the sweep's clock (the database's by default)."""
     return [r["id"] for r in conn.execute(
-        "SELECT id FROM jobs WHERE status = 'running'"
-        " AND heartbeat_at < now() - make_interval(secs => timeout_seconds) ORDER BY heartbeat_at LIMIT %s",
-        (limit,))]
+        "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < coalesce(%s, now())"
+        " AND id <> ALL(%s) ORDER BY lease_expires_at LIMIT %s", (now, list(exclude), limit))]

@@ -23,6 +23,7 @@ PROJECT_ROW: RowMapping = {
     "created_at": attrgetter("created_on"),
     "updated_at": attrgetter("modified_on"),
     "deleted_at": attrgetter("deleted_at"),
+    "output_asset_id": lambda p: UUID(p.output_asset_id) if p.output_asset_id else None,
 }
 SCENE_COLUMNS = ("tenant_id", "project_id", "idx", "text", "prompt", "image_asset_id")
 

@@ -34,13 +34,14 @@ def jobs() -> None:
 @jobs.command("sweep")
 @fail_cleanly
 def jobs_sweep() -> None:
-    """Fail as TIMEOUT every running job that stopped reporting (safe to run concurrently)."""
-    from api.maintenance import time_out_stalled_jobs
+    """Return to the queue (or fail after its last attempt) every running job whose lease expired
+    without a heartbeat, as TIMEOUT (safe to run concurrently)."""
+    from api.controllers.jobs import expire_leases
     from domain.application import CommandContext
 
     services = open_services()
     skipped: set[Any] = set()
-    count = time_out_stalled_jobs(services, CommandContext.system("avm jobs sweep"), skipped)
+    count = expire_leases(services, CommandContext.system("avm jobs sweep"), skipped)
     click.echo(f"timed out {count} jobs" + _skipped_note(skipped))
 
 

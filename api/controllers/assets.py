@@ -5,10 +5,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from api.auth import admin_only, tenant_roles
 from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
+from api.media import key_of
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.responses import from_row
 from api.services import Services
@@ -90,6 +93,26 @@ class AssetController(Controller):
         if row is None:
             raise NotFound("asset not found")
         return Response(asset_out(row), headers=etag(row["version"]))
+
+    @get("/{asset_id:uuid}/content", sync_to_thread=True, resource="asset",
+         responses={200: ResponseSpec(data_container=bytes, media_type="application/octet-stream",
+                                      description="The asset's bytes (Content-Type: as uploaded)",
+                                      generate_examples=False), **READ_ERRORS},
+         download=True)  # no media_type here: it would override the asset's own
+    def download_asset(self, asset_id: UUID, services: Services, *, tenant: UUID) -> Stream:
+        """Download the bytes of an asset the service stores (a job's outputs, e.g. the project's video);
+        404 for any other asset, an expired or deleted one, and another tenant's."""
+        with services.read(tenant) as conn:
+            row = q.get_asset(conn, tenant, asset_id, include_expired=False)
+        key = key_of(row["uri"]) if row is not None else None
+        # The key's first part is the tenant the bytes were stored for: never serve another tenant's.
+        chunks = services.media.open(key) if key is not None and key.split("/")[0] == str(tenant) else None
+        if row is None or chunks is None:
+            raise NotFound("asset not found")
+        media_type = row["metadata"].get("content_type") or "application/octet-stream"
+        return Stream(chunks, media_type=media_type, headers={
+            "Content-Length": str(services.media.size(key) or 0), **etag(row["version"]),
+            "Content-Disposition": f'attachment; filename="{asset_id}"'})
 
     @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
     def delete_asset(self, asset_id: UUID, services: Services,

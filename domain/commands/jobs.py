@@ -1,7 +1,9 @@
-"""Job commands: queue, claim, progress, complete, fail, cancel, retry, and the timeout sweep."""
+"""Job commands: queue, claim (with a lease), progress (a heartbeat), outputs, complete, fail, cancel, retry,
+and the expired-lease sweep."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -9,9 +11,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from domain.assets import Asset
 from domain.commands.usage import DailyUsage
 from domain.config import merge_config
 from domain.context import CommandContext
+from domain.errors import NotFound, ValidationProblem
 from domain.estimate import estimate_cost
 from domain.jobs import Job
 from domain.projects import Project
@@ -44,8 +48,10 @@ class JobCommands(DailyUsage):
 
         return self.retry_on_conflict(ctx, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
 
-    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None) -> Job | None:
-        """Claim the first candidate still claimable; a job another worker claimed first is skipped."""
+    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
+                  lease_seconds: int | None = None) -> Job | None:
+        """Claim the first candidate still claimable, under a new lease of `lease_seconds` (the job's
+        timeout when not given); a job another worker claimed first is skipped."""
         if ctx.recorded is not None:
             return self._replayed(ctx.recorded)  # type: ignore[no-any-return]  # claimed before: that job
         now = now or datetime.now(timezone.utc)
@@ -55,7 +61,8 @@ class JobCommands(DailyUsage):
             if not job.claimable(now):
                 return [], None
             project = self.load(Project, job.project_id, job.tenant_id)
-            job.claim(worker_id=ctx.actor_id, now=now)
+            job.claim(worker_id=ctx.actor_id, now=now, lease_id=str(uuid.uuid4()),
+                      lease_seconds=lease_seconds or job.timeout_seconds)
             project.job_started(str(job.id))
             return [job, project], job
 
@@ -77,35 +84,69 @@ class JobCommands(DailyUsage):
         return self.retry_on_conflict(ctx, build, keys=[job_id])
 
     def report_progress(self, ctx: CommandContext, job_id: str, step: str, percentage: float,
-                        now: datetime | None = None) -> Job:
+                        now: datetime | None = None, lease_id: str | None = None) -> Job:
+        """The lease holder's progress: also its heartbeat, which extends the lease."""
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
-            job.check_claimed_by(ctx.actor_id)
+            job.check_claimed_by(ctx.actor_id, lease_id, now)
             job.report_progress(step, percentage, now)
 
         job, _ = self._job_change(ctx, job_id, None, change)
         return job
 
     def complete_job(self, ctx: CommandContext, job_id: str, cost_actual: float | None,
-                     now: datetime | None = None) -> Job:
+                     now: datetime | None = None, lease_id: str | None = None,
+                     video_asset_id: str | None = None) -> Job:
+        """Succeed; the project becomes completed and, when the job names its video, shows it."""
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
-            job.check_claimed_by(ctx.actor_id)
-            job.complete(cost_actual, now)
-            project.job_ended(str(job.id), "succeeded")
+            job.check_claimed_by(ctx.actor_id, lease_id, now)
+            if video_asset_id is not None:
+                self._check_video(job, video_asset_id)
+            job.complete(cost_actual, now, video_asset_id)
+            project.job_ended(str(job.id), "succeeded", video_asset_id)
 
         job, _ = self._job_change(ctx, job_id, None, change)
         return job
 
+    def _check_video(self, job: Job, asset_id: str) -> None:
+        try:
+            video = self.load(Asset, asset_id, job.tenant_id)
+        except NotFound:
+            video = None
+        if video is None or video.job_id != str(job.id) or video.type != "video" or video.deleted or video.expired:
+            raise ValidationProblem("video_asset_id must name a video this job registered", field="video_asset_id")
+
+    def register_output(self, ctx: CommandContext, job_id: str, *, type: str, uri: str,  # noqa: A002
+                        size_bytes: int, checksum: str, metadata: dict[str, Any], scene_index: int | None,
+                        max_bytes: int, lease_id: str | None = None, now: datetime | None = None) -> Asset:
+        """Register what the lease holder produced (stored bytes at `uri`) as an asset of the job's
+        tenant, linked to the job, its project and a scene; an image becomes its scene's image."""
+        now = now or datetime.now(timezone.utc)
+
+        def build() -> tuple[list[TenantAggregate], Asset]:
+            job = self.load(Job, job_id, None)
+            job.check_claimed_by(ctx.actor_id, lease_id, now)
+            project = self.load(Project, job.project_id, job.tenant_id)
+            asset = Asset.register_output(tenant_id=job.tenant_id, type=type, uri=uri, size_bytes=size_bytes,
+                                          checksum=checksum, metadata=metadata, project_id=job.project_id,
+                                          job_id=str(job.id), scene_index=scene_index,
+                                          scene_count=len(project.scenes), max_bytes=max_bytes, now=now)
+            if type == "image" and scene_index is not None:
+                project.attach_scene_image(scene_index, str(asset.id))
+            return [asset, project], asset
+
+        return self.retry_on_conflict(ctx, build, keys=[job_id])
+
     def fail_job(self, ctx: CommandContext, job_id: str, *, code: str, message: str, retryable: bool,
                  details: dict[str, Any] | None = None, now: datetime | None = None,
-                 jitter: float | None = None) -> Job:
+                 jitter: float | None = None, lease_id: str | None = None) -> Job:
         now = now or datetime.now(timezone.utc)
 
         def change(job: Job, project: Project) -> None:
-            job.check_claimed_by(ctx.actor_id)
+            job.check_claimed_by(ctx.actor_id, lease_id, now)
             requeued = job.fail(code, message, retryable, now, self._jitter(jitter), details)
             if not requeued:
                 project.job_ended(str(job.id), "failed")
@@ -134,23 +175,24 @@ class JobCommands(DailyUsage):
         job, _ = self._job_change(ctx, job_id, ctx.tenant_id, change)
         return job
 
-    def sweep_timeouts(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
-                       skipped: set[Any] | None = None) -> int:
-        """Fail every candidate running job that stopped reporting; safe to run concurrently.
-        A job that cannot be timed out is logged, counted, added to `skipped` and left for the next run."""
+    def sweep_expired_leases(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
+                             skipped: set[Any] | None = None) -> int:
+        """Return every candidate whose lease ended to the queue (a TIMEOUT failure of its attempt,
+        retried with backoff) or fail it when its attempts are spent; exactly once even under
+        concurrent sweeps (a job re-claimed or reported on meanwhile is left alone). A job that
+        cannot be swept is logged, counted, added to `skipped` and left for the next run."""
         now = now or datetime.now(timezone.utc)
 
-        def time_out(job_id: UUID) -> tuple[list[TenantAggregate], bool]:
+        def expire(job_id: UUID) -> tuple[list[TenantAggregate], bool]:
             job = self.load(Job, job_id, None)
-            if job.status != "running" or job.heartbeat_at is None or (
-                    now - datetime.fromisoformat(job.heartbeat_at)).total_seconds() <= job.timeout_seconds:
+            if not job.lease_expired(now):
                 return [], False
             project = self.load(Project, job.project_id, job.tenant_id)
-            if not job.time_out(now, self._jitter(None)):
+            if not job.expire_lease(now, self._jitter(None)):
                 project.job_ended(str(job.id), "failed")
             return [job, project], True
 
-        return sum(bool(self._sweep_item(ctx, "job timeout sweep", job_id, lambda job_id=job_id: time_out(job_id),
+        return sum(bool(self._sweep_item(ctx, "job lease sweep", job_id, lambda job_id=job_id: expire(job_id),
                                          skipped)) for job_id in candidates)
 
     @staticmethod

@@ -11,13 +11,13 @@ result: a repeat gets the 409 "applied but its response is not available", as a 
 response was never stored did before.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -13,13 +13,13 @@ policy (the sign-in and token lookups, before any tenant is known), and the app 
 rights, as for users and api_tokens.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -10,13 +10,13 @@ nobody reads another tenant's ciphertext, not even to look. The render worker's 
 keys runs in that tenant's scope.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ from avm_client.api.projects import (
 )
 from avm_client.models import (
     CompleteJob, CreateProject, JobOut, MergeScenes, Problem, ProjectOut, QueueJob, ReportProgress,
-    ReportProgressStep, SceneList, SetStory, SplitScene, UpdateProject, UpdateScene, WorkerJobOut,
+    ReportProgressStep, SceneList, SetStory, SplitScene, UpdateProject, UpdateScene, WorkerJobOut, JobManifest,
 )
 from avm_client.models.history import History
 
@@ -108,10 +108,12 @@ def main(url: str, tenant_token: str, worker_token: str) -> None:
     step(f"queue with an Idempotency-Key: 201, replayed once (estimate {queued.parsed.estimate.to_dict()})")
 
     claimed = claim_job.sync_detailed(client=worker)
-    assert claimed.status_code == 200 and isinstance(claimed.parsed, WorkerJobOut), claimed.content
+    assert claimed.status_code == 200 and isinstance(claimed.parsed, JobManifest), claimed.content
     assert claimed.parsed.id == queued.parsed.id and claimed.parsed.status.value == "running"
+    assert len(claimed.parsed.scenes) == 3  # the claim is the job's manifest: everything to render it
     progress = report_progress.sync_detailed(claimed.parsed.id, client=worker,
-                                             body=ReportProgress(step=ReportProgressStep.VIDEO_RENDER, percentage=50))
+                                             body=ReportProgress(step=ReportProgressStep.VIDEO_RENDER, percentage=50,
+                                                                 lease_id=claimed.parsed.lease.id))
     assert progress.status_code == 200
     done = complete_job.sync_detailed(claimed.parsed.id, client=worker, body=CompleteJob(cost_actual=0.42))
     assert done.status_code == 200 and isinstance(done.parsed, WorkerJobOut) and done.parsed.status.value == "succeeded"

@@ -128,6 +128,11 @@ MATRIX: dict[str, list[Case]] = {
     f"POST {J}/progress": [worker(body={"step": "ingest", "percentage": 10.0})],
     f"POST {J}/complete": [worker(body={"cost_actual": 1.5})],
     f"POST {J}/fail": [worker(body={"error": {"code": "VALIDATION", "message": "bad scene", "retryable": False}})],
+    # An empty output is refused (422 size_bytes) after the lease check; an upload that succeeds, and its
+    # download by the owner only, are in test_worker_contract.py (the matrix sends JSON bodies, not bytes).
+    f"POST {J}/outputs": [Case(422, 403, actor=WORKER, needs=("running_job",), query={
+        "type": "audio", "duration_seconds": "1",
+        "checksum": "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})],
     # -- assets
     f"POST {V1}/assets": [
         Case(201, 404, body={"type": "image", "uri": "s3://b/one.png", "project_id": "{project_id}",
@@ -143,6 +148,7 @@ MATRIX: dict[str, list[Case]] = {
     f"DELETE {A}": [path_id(204)],
     f"POST {A}/restore": [path_id(needs=("deleted_asset",))],
     f"GET {A}/history": [path_id()],
+    f"GET {A}/content": [path_id(needs=("output_asset",))],
     # -- presets
     f"GET {V1}/presets": [own(query={"include_deleted": "true"})],
     f"POST {V1}/presets": [own(201, body={"name": "Mine", "config": {"aspect_ratio": "16:9"}})],
@@ -217,6 +223,19 @@ def _setup_running_job(w: World) -> None:
         if r.json()["id"] == w.ids["job_id"]:
             return
     pytest.fail("the worker never got A's job")
+
+
+def _setup_output_asset(w: World) -> None:
+    """A's asset becomes a video the worker uploaded for A's job (bytes the service holds)."""
+    import hashlib
+
+    _setup_running_job(w)
+    data = b"A's secret video"
+    r = w.client.post(f"{V1}/jobs/{w.ids['job_id']}/outputs", content=data, headers=w.who(WORKER).headers, params={
+        "type": "video", "width": 16, "height": 16, "duration_seconds": 1,
+        "checksum": "sha256:" + hashlib.sha256(data).hexdigest()})
+    assert r.status_code == 201, r.text
+    w.ids["asset_id"] = r.json()["id"]
 
 
 def _setup_cancelled_job(w: World) -> None:
@@ -296,6 +315,7 @@ SETUP: dict[str, Callable[[World], None]] = {
     "session": _setup_session,
     "two_identities": _setup_two_identities,
     "oidc": _setup_oidc,
+    "output_asset": _setup_output_asset,
     "deleted_project": lambda w: w.ok("DELETE", f"{PROJECTS}/{w.ids['project_id']}", w.a, 204),
     "deleted_asset": lambda w: w.ok("DELETE", f"{V1}/assets/{w.ids['asset_id']}", w.a, 204),
     "deleted_preset": lambda w: w.ok("DELETE", f"{V1}/presets/{w.ids['preset_id']}", w.a, 204),

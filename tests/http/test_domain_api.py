@@ -103,7 +103,7 @@ def test_a_non_retryable_failure_is_final_and_a_cancelled_job_can_be_retried(cli
 
 def test_a_stalled_running_job_is_failed_as_timeout_by_the_sweep(client: Any, services: Any, make_tenant: Any) -> None:
     from domain.application import CommandContext
-    from projections.jobs import stalled_jobs
+    from projections.jobs import expired_leases
 
     tenant, worker = make_tenant("premium"), make_tenant("worker")
     drain(client, worker)
@@ -112,12 +112,12 @@ def test_a_stalled_running_job_is_failed_as_timeout_by_the_sweep(client: Any, se
                       headers=tenant.headers).json()
     claim(client, worker)
     later = datetime.now(timezone.utc) + timedelta(seconds=job["timeout_seconds"] + 5)
-    swept = services.app.sweep_timeouts(CommandContext.system("avm jobs sweep"), [UUID(job["id"])], now=later)
+    swept = services.app.sweep_expired_leases(CommandContext.system("avm jobs sweep"), [UUID(job["id"])], now=later)
     assert swept == 1
     after = client.get(f"/api/v1/jobs/{job['id']}", headers=tenant.headers).json()
     assert after["status"] == "queued" and after["error"]["code"] == "TIMEOUT"
     with services.read(scope="system") as conn:
-        assert UUID(job["id"]) not in stalled_jobs(conn)
+        assert UUID(job["id"]) not in expired_leases(conn, now=later)
 
 
 def test_assets_register_list_filter_delete_restore_and_expire(client: Any, make_tenant: Any) -> None:

@@ -153,7 +153,7 @@ def test_metrics_and_health_show_each_sweeps_last_run_as_recorded(world: World) 
     ctx, _ = world.user("premium")
     due_asset(world.db, ctx)
     outcomes = {o.sweep: o for o in run_pass(world.db.services)}
-    assert {n: o.state for n, o in outcomes.items()} == dict.fromkeys(("job_timeouts", "asset_expiry",
+    assert {n: o.state for n, o in outcomes.items()} == dict.fromkeys(("job_leases", "asset_expiry",
                                                                        "idempotency_keys"), "ran")
 
     m = scrape(world.client)
@@ -164,7 +164,7 @@ def test_metrics_and_health_show_each_sweeps_last_run_as_recorded(world: World) 
     asset = rows["asset_expiry"]
     assert value(m, "avm_sweep_last_items", sweep="asset_expiry") == 1 == asset["last_items"]
     assert value(m, "avm_sweep_items_total", sweep="asset_expiry") == 1
-    assert value(m, "avm_sweep_last_items", sweep="job_timeouts") == 0
+    assert value(m, "avm_sweep_last_items", sweep="job_leases") == 0
     assert value(m, "avm_sweep_runs_total", sweep="asset_expiry") == 1
     assert value(m, "avm_sweep_failed_runs_total", sweep="asset_expiry") == 0
     assert value(m, "avm_sweep_last_failures", sweep="asset_expiry") == 0
@@ -176,7 +176,7 @@ def test_metrics_and_health_show_each_sweeps_last_run_as_recorded(world: World) 
     assert value(m, "avm_sweep_last_success_timestamp_seconds", sweep="asset_expiry") == pytest.approx(
         asset["last_started_at"].timestamp())
     sweeps = health["checks"]["sweeps"]
-    assert set(sweeps) == {"job_timeouts", "asset_expiry", "idempotency_keys"}
+    assert set(sweeps) == {"job_leases", "asset_expiry", "idempotency_keys"}
     assert (sweeps["asset_expiry"]["last_items"], sweeps["asset_expiry"]["runs"],
             sweeps["asset_expiry"]["last_error"]) == (1, 1, None)
     database = health["checks"]["database"]

@@ -154,7 +154,7 @@ def test_two_concurrent_job_sweeps_time_out_each_stalled_job_exactly_once(
 
     def sweep(_: int) -> int:
         barrier.wait()
-        return services.app.sweep_timeouts(CommandContext.system("avm jobs sweep"), jobs, now=later)
+        return services.app.sweep_expired_leases(CommandContext.system("avm jobs sweep"), jobs, now=later)
 
     with ThreadPoolExecutor(2) as pool:
         swept = sum(pool.map(sweep, range(2)))

@@ -26,7 +26,7 @@ from domain.assets import Asset
 from tests import support
 
 STORY = "The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. " * 4
-NAMES = ("job_timeouts", "asset_expiry", "idempotency_keys")
+NAMES = ("job_leases", "asset_expiry", "idempotency_keys")
 
 
 @dataclass
@@ -165,14 +165,14 @@ def test_a_bad_interval_stops_serve_before_it_serves(tmp_path: Path) -> None:
     name, url = support.fresh_database("avm_maint")
     try:
         env = {**os.environ, "DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path), "AVM_PORT": "1",
-               "AVM_SWEEP_JOB_TIMEOUTS_SECONDS": "soon"}
+               "AVM_SWEEP_JOB_LEASES_SECONDS": "soon"}
         env.pop("TEST_DATABASE_URL", None)
         done = subprocess.run([sys.executable, "-m", "api.cli", "serve"], env=env, capture_output=True, text=True,
                               timeout=120, cwd=support.ROOT)
     finally:
         support.drop_database(name)
     assert done.returncode != 0
-    assert "AVM_SWEEP_JOB_TIMEOUTS_SECONDS" in done.stderr and "avm serving" not in done.stdout
+    assert "AVM_SWEEP_JOB_LEASES_SECONDS" in done.stderr and "avm serving" not in done.stdout
 
 
 # -- one runner at a time --------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_maintenance_run_does_one_pass_of_every_sweep_and_records_it(db: Db, tmp
 
     again = avm(db, tmp_path, "maintenance", "run", "--only", "asset_expiry")
     assert again.returncode == 0 and again.stdout.strip().startswith("asset_expiry: 0 items in "), again.stdout
-    assert {n: r["runs"] for n, r in sweep_runs(db).items()} == {"job_timeouts": 1, "asset_expiry": 2,
+    assert {n: r["runs"] for n, r in sweep_runs(db).items()} == {"job_leases": 1, "asset_expiry": 2,
                                                                  "idempotency_keys": 1}
 
 

@@ -239,34 +239,34 @@ def test_a_job_backs_off_longer_after_each_failed_attempt() -> None:
 def test_a_running_job_silent_for_longer_than_its_timeout_fails_with_timeout_and_is_retried() -> None:
     job = given(*queued(claim(0), timeout_seconds=60))
 
-    then(when(job, lambda j: j.time_out(at(61), jitter=1.0)),
+    then(when(job, lambda j: j.expire_lease(at(61), jitter=1.0)),
          Recorded("Failed", will_retry=True, available_at=iso(62)))
     assert (job.status, job.error["code"], job.error["retryable"]) == ("queued", "TIMEOUT", True)
 
 
 def test_a_job_silent_for_exactly_its_timeout_is_still_reporting() -> None:
     with then_raises(Conflict):
-        when(given(*queued(claim(0), timeout_seconds=60)), lambda j: j.time_out(at(60), jitter=1.0))
+        when(given(*queued(claim(0), timeout_seconds=60)), lambda j: j.expire_lease(at(60), jitter=1.0))
 
 
 def test_progress_restarts_the_silence_a_timeout_is_measured_from() -> None:
     job = given(*queued(claim(0), progress("segment", 10, 50), timeout_seconds=60))
 
     with then_raises(Conflict):
-        when(job, lambda j: j.time_out(at(100), jitter=1.0))
-    then(when(job, lambda j: j.time_out(at(111), jitter=1.0)), Recorded("Failed"))
+        when(job, lambda j: j.expire_lease(at(100), jitter=1.0))
+    then(when(job, lambda j: j.expire_lease(at(111), jitter=1.0)), Recorded("Failed"))
 
 
 def test_a_timeout_on_the_last_attempt_fails_the_job_for_good() -> None:
     job = given(*queued(claim(0), timeout_seconds=60, max_attempts=1))
 
-    then(when(job, lambda j: j.time_out(at(61), jitter=1.0)), Recorded("Failed", will_retry=False))
+    then(when(job, lambda j: j.expire_lease(at(61), jitter=1.0)), Recorded("Failed", will_retry=False))
     assert (job.status, job.error["code"]) == ("failed", "TIMEOUT")
 
 
 def test_a_job_that_is_not_running_cannot_time_out() -> None:
     with then_raises(Conflict):
-        when(given(*queued()), lambda j: j.time_out(at(3600), jitter=1.0))
+        when(given(*queued()), lambda j: j.expire_lease(at(3600), jitter=1.0))
 
 
 # -- cancel -----------------------------------------------------------------------------------
@@ -319,9 +319,74 @@ def test_only_a_failed_or_cancelled_job_can_be_retried(commands: tuple[Command, 
 # -- replay -----------------------------------------------------------------------------------
 def test_a_job_with_retries_timeouts_and_a_manual_retry_is_rebuilt_from_its_events() -> None:
     job = new_job(max_attempts=2, timeout_seconds=30)
-    events = history(job, claim(0), progress("prompt", 50, 10), lambda j: j.time_out(at(41), 0.5), claim(45),
+    events = history(job, claim(0), progress("prompt", 50, 10), lambda j: j.expire_lease(at(41), 0.5), claim(45),
                      fail("SERVICE_ERROR", 50), lambda j: j.retry("prompt", at(60)), claim(61),
                      lambda j: j.complete(3.5, at(90)))
 
     assert (job.status, job.attempts, job.cost_actual) == ("succeeded", 1, 3.5)
     then_replays(job, events, state)
+
+
+# -- leases and forward steps (issue 14, item 2) --------------------------------------------
+def leased(seconds: float = 1, worker: str = "worker-a", lease: str = "lease-1", lease_seconds: int = 30) -> Command:
+    return lambda j: j.claim(worker_id=worker, now=at(seconds), lease_id=lease, lease_seconds=lease_seconds)
+
+
+def test_a_claim_records_its_lease_and_the_lease_ends_its_duration_after_the_claim() -> None:
+    job = given(*queued())
+
+    then(when(job, leased(5, lease_seconds=30)), Recorded("Claimed", lease_id="lease-1", lease_seconds=30))
+    assert job.lease_expires_at == at(35)
+    assert not job.lease_expired(at(35)) and job.lease_expired(at(35.001))
+
+
+def test_a_heartbeat_extends_the_lease_by_its_duration() -> None:
+    job = given(*queued(leased(0, lease_seconds=30), progress("segment", 10, 20)))
+
+    assert job.lease_expires_at == at(50)
+    job.check_claimed_by("worker-a", "lease-1", at(45))  # would have expired at 30 without the heartbeat
+
+
+def test_a_claim_stored_before_leases_reads_with_the_job_timeout_as_its_lease() -> None:
+    job = given(*queued(claim(0), timeout_seconds=60))
+
+    assert (job.lease_id, job.lease_seconds, job.lease_expires_at) == (None, None, at(60))
+
+
+@pytest.mark.parametrize(("worker", "lease", "now"), [("worker-b", "lease-1", 5), ("worker-a", "lease-0", 5),
+                                                      ("worker-a", "lease-1", 31)],
+                         ids=["another worker", "a stale lease", "an expired lease"])
+def test_only_the_holder_of_a_live_lease_may_report(worker: str, lease: str, now: float) -> None:
+    job = given(*queued(leased(0, lease_seconds=30)))
+
+    with then_raises(Conflict):
+        when(job, lambda j: j.check_claimed_by(worker, lease, at(now)))
+
+
+def test_a_step_before_the_current_one_is_refused_within_an_attempt() -> None:
+    job = given(*queued(claim(0), progress("image_generation", 10, 5)))
+
+    with then_raises(Conflict, field="step"):
+        when(job, progress("prompt", 90, 6))
+    with then_raises(Conflict, field="percentage"):
+        when(job, progress("image_generation", 5, 6))
+    then(when(job, progress("image_generation", 10, 7)), Recorded("Progressed"))  # a plain heartbeat
+
+
+def test_a_step_before_the_resume_step_is_refused_and_a_new_attempt_starts_again() -> None:
+    job = given(*queued(claim(1), fail("CONTENT_POLICY", 2), lambda j: j.retry("text_to_speech", at(3)), claim(4)))
+
+    with then_raises(Conflict, field="step"):
+        when(job, progress("prompt", 0, 5))
+    job = given(*queued(claim(0), progress("video_render", 50, 5), fail(seconds=6), claim(8)))
+    then(when(job, progress("segment", 5, 9)), Recorded("Progressed"))  # the retry's attempt starts at ingest
+
+
+def test_an_expired_lease_requeues_the_job_as_a_timeout_naming_the_lease() -> None:
+    job = given(*queued(leased(0, lease_seconds=30)))
+
+    with then_raises(Conflict):
+        when(job, lambda j: j.expire_lease(at(30), jitter=1.0))
+    then(when(job, lambda j: j.expire_lease(at(31), jitter=1.0)), Recorded("Failed", will_retry=True))
+    assert (job.status, job.error["code"], job.error["details"], job.lease_id) == (
+        "queued", "TIMEOUT", {"lease_id": "lease-1"}, None)

@@ -86,7 +86,7 @@ def test_a_new_project_is_one_draft_row_with_no_story_and_no_scenes() -> None:
 
     assert rows_of(ProjectsProjection(), events) == {"projects": [(
         T, project.id, "Night train", "By rail", "draft", default_config(), UUID(PRESET_ID), 0, 0, 1,
-        T0, T0, None)]}
+        T0, T0, None, None)]}
     assert rows_of(ScenesProjection(), events) == {"scenes": []}
 
 
@@ -167,7 +167,7 @@ def test_a_queued_job_is_one_row_in_the_render_queue() -> None:
     assert rows_of(JobsProjection(), events) == {"jobs": [(
         T, job.id, UUID(PRESET_ID), "queued", 1, {"aspect_ratio": "9:16"}, {"expected": 1.5}, None, 0, 2, "ingest",
         {"step": None, "completed_steps": [], "percentage": 0}, None, None, 60, T0, T0, None, None, None, 1,
-        T0, T0)]}
+        T0, T0, None, None, None)]}
 
 
 def test_a_job_requeued_after_a_failure_shows_its_error_attempts_and_when_it_is_available_again() -> None:
@@ -207,7 +207,7 @@ def test_a_registered_asset_is_one_row_with_its_links_and_expiry() -> None:
 
     assert rows_of(AssetsProjection(), events) == {"assets": [(
         T, asset.id, "image", "r2://b/k.png", 2048, {"w": 1}, UUID(PRESET_ID), None, 0, T0 + timedelta(days=1),
-        None, 1, T0, T0, None)]}
+        None, 1, T0, T0, None, None)]}
 
 
 def test_an_expired_then_deleted_asset_shows_both_times() -> None:
