@@ -3,6 +3,7 @@ a migrated template database, and fresh databases cloned from it."""
 from __future__ import annotations
 
 import os
+from typing import Any
 import uuid
 from pathlib import Path
 
@@ -72,3 +73,21 @@ def fresh_database(prefix: str = "avm_t") -> tuple[str, str]:
 def cleanup() -> None:
     if "template" in _state:
         drop_database(_state.pop("template"))
+
+
+STORY = "The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. " * 4
+
+
+def stalled_job(app: Any, ctx: Any, minutes_ago: int = 30) -> str:
+    """A job claimed `minutes_ago` whose worker never reported since (its lease is 300 s)."""
+    from datetime import datetime, timedelta, timezone
+
+    from domain.context import CommandContext
+
+    then = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    project = app.create_project(ctx, title="stalled", now=then)
+    app.set_story(ctx, str(project.id), None, STORY, now=then)
+    job = app.queue_job(ctx, str(project.id), now=then)
+    worker = CommandContext(tenant_id=ctx.tenant_id, actor_id="worker-1", role="worker")
+    assert app.claim_job(worker, [job.id], now=then + timedelta(seconds=1)) is not None
+    return str(job.id)

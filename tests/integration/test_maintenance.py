@@ -25,7 +25,7 @@ from domain.application import CommandContext
 from domain.assets import Asset
 from tests import support
 
-STORY = "The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. " * 4
+STORY = support.STORY
 NAMES = ("job_leases", "asset_expiry", "idempotency_keys")
 
 
@@ -67,15 +67,7 @@ def db() -> Iterator[Db]:
 
 
 def stalled_job(db: Db, ctx: CommandContext, minutes_ago: int = 30) -> str:
-    """A job claimed `minutes_ago` whose worker never reported since (its timeout is 300 s)."""
-    app = db.services.app
-    then = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-    project = app.create_project(ctx, title="stalled", now=then)
-    app.set_story(ctx, str(project.id), None, STORY, now=then)
-    job = app.queue_job(ctx, str(project.id), now=then)
-    worker = CommandContext(tenant_id=ctx.tenant_id, actor_id="worker-1", role="worker")
-    assert app.claim_job(worker, [job.id], now=then + timedelta(seconds=1)) is not None
-    return str(job.id)
+    return support.stalled_job(db.services.app, ctx, minutes_ago)
 
 
 def due_asset(db: Db, ctx: CommandContext, seconds_ago: int = 60) -> str:

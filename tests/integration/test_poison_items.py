@@ -25,7 +25,7 @@ from domain.application import CommandContext
 from domain.assets import Asset
 from tests import support
 
-STORY = "The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. " * 4
+STORY = support.STORY
 
 
 class World:
@@ -114,14 +114,7 @@ def test_an_unreadable_asset_first_in_line_does_not_stop_the_expiry_sweep_of_the
 
 
 def stalled_job(world: World, ctx: CommandContext, minutes_ago: int) -> str:
-    app = world.services.app
-    then = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-    project = app.create_project(ctx, title="stalled", now=then)
-    app.set_story(ctx, str(project.id), None, STORY, now=then)
-    job = app.queue_job(ctx, str(project.id), now=then)
-    worker = CommandContext(tenant_id=ctx.tenant_id, actor_id="worker-1", role="worker")
-    assert app.claim_job(worker, [job.id], now=then + timedelta(seconds=1)) is not None
-    return str(job.id)
+    return support.stalled_job(world.services.app, ctx, minutes_ago)
 
 
 def job_statuses(world: World, ids: list[str]) -> dict[str, str]:
