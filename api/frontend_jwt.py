@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from litestar.exceptions import TooManyRequestsException
 from prometheus_client import Counter
 
+from api.envvars import whole_number
+
 log = logging.getLogger("avm.frontend_jwt")
 
 PREFIX = "AVM_FRONTEND_JWT_"
@@ -224,9 +226,4 @@ def _public_key(pem: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise FrontendJwtConfigError(f"{PREFIX}{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return int(raw)
+    return whole_number(env, PREFIX + name, default, low, high, FrontendJwtConfigError)

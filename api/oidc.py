@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 import jwt
 from prometheus_client import Counter
 
+from api.envvars import whole_number
+
 log = logging.getLogger("avm.oidc")
 
 PREFIX = "AVM_OIDC_"
@@ -266,9 +268,4 @@ class Providers:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise OidcConfigError(f"{PREFIX}{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return int(raw)
+    return whole_number(env, PREFIX + name, default, low, high, OidcConfigError)
