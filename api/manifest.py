@@ -105,13 +105,9 @@ def build_manifest(services: Any, job: Job) -> JobManifest:
     project: Project = services.app.load(Project, job.project_id, job.tenant_id)
     with services.read(tenant) as conn:
         scenes = project_queries.list_scenes(conn, tenant, project.id)
-        images = {}
-        for scene in scenes:
-            if scene["image_asset_id"] is not None:
-                row = asset_queries.get_asset(conn, tenant, scene["image_asset_id"], include_expired=False)
-                if row is not None:
-                    images[row["id"]] = ManifestImage(id=row["id"], uri=row["uri"], size_bytes=row["size_bytes"],
-                                                      checksum=row.get("checksum"), metadata=row["metadata"])
+        linked = asset_queries.live_assets(conn, tenant, [s["image_asset_id"] for s in scenes if s["image_asset_id"]])
+    images = {id_: ManifestImage(id=id_, uri=row["uri"], size_bytes=row["size_bytes"], checksum=row.get("checksum"),
+                                 metadata=row["metadata"]) for id_, row in linked.items()}
     row = job_queries.job_row(job)
     voice = dict(job.config.get("voice", {}))
     base = msgspec.structs.asdict(from_row(WorkerJobOut, row, convert=True, lease=lease_of(job)))

@@ -61,6 +61,13 @@ def get_asset(conn: Any, tenant_id: UUID, asset_id: UUID, *, include_deleted: bo
     return row
 
 
+def live_assets(conn: Any, tenant_id: UUID, asset_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The tenant's assets among `asset_ids` that are neither deleted nor expired, by id (one query)."""
+    rows = conn.execute(f"SELECT {ASSET_COLUMNS} FROM assets WHERE tenant_id = %s AND id = ANY(%s)"
+                        " AND deleted_at IS NULL AND expired_at IS NULL", (tenant_id, asset_ids), prepare=True)
+    return {row["id"]: row for row in rows}
+
+
 def list_assets(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
                 type: str | None, project_id: UUID | None, include_expired: bool,  # noqa: A002
                 include_deleted: bool) -> list[dict[str, Any]]:
