@@ -1,0 +1,168 @@
+"""`avm db backup` / `avm db restore` with the real pg_dump and pg_restore against the embedded server."""
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from domain.application import CommandContext
+from eventstore import backup as b
+from tests import support
+
+
+@dataclass
+class Source:
+    url: str
+    env: dict[str, str]
+    alice: Any
+    bob: Any
+    tmp: Path
+
+
+def avm(env: dict[str, str], *args: str) -> Any:
+    from api.cli import main
+
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def app_on(url: str) -> Any:
+    from api.services import Services
+    from eventstore.database import Database
+
+    return Services(Database(url=url, embedded=False), pool_size=2)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Iterator[Source]:
+    name, url = support.fresh_database("avm_bk")
+    services = app_on(url)
+    try:
+        users = []
+        for email in ("alice@example.com", "bob@example.com"):
+            user, _token = services.app.register_user(CommandContext.system("tests"), email=email, name=None, role="user")
+            ctx = CommandContext(tenant_id=str(user.id), actor_id=str(user.id))
+            services.app.create_project(ctx, title=f"{email}'s first")
+            users.append(user)
+    finally:
+        services.close()
+    env = {"DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path / ".data"),
+           "AVM_ERASURE_LEDGER": str(tmp_path / "outside" / "erasure-ledger.jsonl")}
+    yield Source(url, env, users[0], users[1], tmp_path)
+    support.drop_database(name)
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    """A new database on the same server with nothing in it (not even the schema)."""
+    name = f"avm_rs_{support.uuid.uuid4().hex[:10]}"
+    url = support.create_database(name)
+    yield url
+    support.drop_database(name)
+
+
+def titles(url: str, tenant: Any) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT title FROM projects WHERE tenant_id = %s ORDER BY title",
+                                           (tenant.id,))]
+
+
+def test_backup_then_writes_then_an_erasure_then_restore_brings_back_the_snapshot_and_reapplies_the_erasure(
+        source: Source, target: str) -> None:
+    out = source.tmp / "backup"
+    made = avm(source.env, "db", "backup", "--out", str(out))
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((out / b.MANIFEST_NAME).read_text())
+    assert (out / b.DUMP_NAME).stat().st_size == manifest["dump"]["bytes"]
+    assert {t["tenant_id"] for t in manifest["tenants"]} == {str(source.alice.id), str(source.bob.id)}
+    assert manifest["log_position"] > 0 and manifest["revision"]
+
+    # After the backup: more writes, then bob is erased (the ledger lives outside the backup).
+    services = app_on(source.url)
+    try:
+        ctx = CommandContext(tenant_id=str(source.alice.id), actor_id=str(source.alice.id))
+        services.app.create_project(ctx, title="written after the backup")
+    finally:
+        services.close()
+    ledger = Path(source.env["AVM_ERASURE_LEDGER"])
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(json.dumps({"tenant_id": str(source.bob.id),
+                                  "erased_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+                                  "by": "system:tests"}) + "\n")
+
+    restored = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out))
+
+    assert restored.exit_code == 0, restored.output
+    assert f"erasure to re-apply: tenant {source.bob.id} (erased after this backup)" in restored.output
+    assert "1 tenant(s) to erase again" in restored.output
+    assert "2 match the manifest" in restored.output and "identical to a rebuild" in restored.output
+    assert titles(target, source.alice) == ["alice@example.com's first"]  # the backup's snapshot, no later write
+    # The restored store works: the service writes on, continuing each chain and the positions.
+    services = app_on(target)
+    try:
+        ctx = CommandContext(tenant_id=str(source.alice.id), actor_id=str(source.alice.id))
+        services.app.create_project(ctx, title="after the restore")
+    finally:
+        services.close()
+    assert avm({**source.env, "DATABASE_URL": target}, "audit", "verify").exit_code == 0
+
+
+def test_restore_refuses_a_database_that_holds_events_and_changes_nothing(source: Source) -> None:
+    out = source.tmp / "backup"
+    assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
+    before = titles(source.url, source.alice)
+
+    refused = avm(source.env, "db", "restore", str(out))
+
+    assert refused.exit_code != 0
+    assert "refusing to restore into a database that is not empty" in refused.output
+    assert titles(source.url, source.alice) == before
+
+
+def test_a_damaged_dump_is_refused_before_anything_is_touched(source: Source, target: str) -> None:
+    out = source.tmp / "backup"
+    assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
+    dump = out / b.DUMP_NAME
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dump.write_bytes(bytes(data))
+
+    refused = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out))
+
+    assert refused.exit_code != 0 and "does not match the checksum" in refused.output
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT to_regclass('public.events')").fetchone() == (None,)
+
+
+def test_backup_refuses_a_directory_that_is_not_empty(source: Source) -> None:
+    out = source.tmp / "full"
+    out.mkdir()
+    (out / "something").write_text("x")
+    refused = avm(source.env, "db", "backup", "--out", str(out))
+    assert refused.exit_code != 0 and "not a new or empty directory" in refused.output
+
+
+def _fake_tools(directory: Path, version: str) -> Path:
+    directory.mkdir(parents=True)
+    for name in ("pg_dump", "pg_restore"):
+        tool = directory / name
+        tool.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    return directory
+
+
+def test_the_tools_must_match_the_servers_major_version_or_the_error_says_what_was_found(tmp_path: Path) -> None:
+    old = _fake_tools(tmp_path / "15", "15.20")
+    new = _fake_tools(tmp_path / "18", "18.6")
+    assert b.find_tools(18, False, [old, new]) == b.Tools(new, 18)
+    with pytest.raises(b.BackupError) as refused:
+        b.find_tools(17, False, [old, new])
+    message = str(refused.value)
+    assert "no pg_dump/pg_restore of PostgreSQL 17" in message and "(15)" in message and "AVM_PG_BIN" in message
