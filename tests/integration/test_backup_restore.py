@@ -141,6 +141,19 @@ def test_a_damaged_dump_is_refused_before_anything_is_touched(source: Source, ta
         assert conn.execute("SELECT to_regclass('public.events')").fetchone() == (None,)
 
 
+def test_the_database_password_appears_neither_in_the_output_nor_in_the_backup(source: Source) -> None:
+    from psycopg.conninfo import make_conninfo
+
+    secret = "hunter2-never-shown"
+    env = {**source.env, "DATABASE_URL": make_conninfo(source.url, password=secret)}  # trusted: accepted, unused
+    out = source.tmp / "backup"
+    made = avm(env, "db", "backup", "--out", str(out))
+    assert made.exit_code == 0, made.output
+    assert secret not in made.output
+    assert secret.encode() not in (out / b.MANIFEST_NAME).read_bytes()
+    assert secret.encode() not in (out / b.DUMP_NAME).read_bytes()
+
+
 def test_backup_refuses_a_directory_that_is_not_empty(source: Source) -> None:
     out = source.tmp / "full"
     out.mkdir()
