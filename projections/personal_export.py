@@ -55,8 +55,10 @@ SECTIONS = (
     Section("usage", "usage", ("*",), ("day",)),
     Section("daily_usage", "daily_usage", ("*",), ("day",)),
 )
-# Columns never exported even where a section takes every column ("*").
-SECRET_COLUMNS = frozenset({"token_hash", "id_token_hash", "nonce", "ciphertext", "key_id", "tenant_id"})
+# Columns never exported even where a section takes every column ("*"): secrets and capabilities (a job's
+# lease id is its worker's), and the tenant id every row shares (it is in the manifest).
+SECRET_COLUMNS = frozenset({"token_hash", "id_token_hash", "nonce", "ciphertext", "key_id", "lease_id"})
+LEFT_OUT = SECRET_COLUMNS | {"tenant_id"}
 
 
 def section_page(conn: Any, section: Section, tenant_id: UUID, after: tuple[Any, ...] | None,
@@ -81,7 +83,7 @@ def section_rows(connect: Connect, section: Section, tenant_id: UUID, page_size:
             rows = section_page(conn, section, tenant_id, after, page_size)
         if not rows:
             return
-        yield [{k: v for k, v in row.items() if k not in SECRET_COLUMNS} for row in rows]
+        yield [{k: v for k, v in row.items() if k not in LEFT_OUT} for row in rows]
         if len(rows) < page_size:
             return
         after = tuple(rows[-1][k] for k in section.key)
