@@ -179,3 +179,27 @@ def test_the_tools_must_match_the_servers_major_version_or_the_error_says_what_w
         b.find_tools(17, False, [old, new])
     message = str(refused.value)
     assert "no pg_dump/pg_restore of PostgreSQL 17" in message and "(15)" in message and "AVM_PG_BIN" in message
+
+
+def test_the_embedded_server_is_backed_up_and_restored_with_its_own_binaries(tmp_path: Path) -> None:
+    """No DATABASE_URL: `avm db backup` / `restore` start the embedded server under ./.data and use its pg_dump."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "AVM_DATA_DIR")}
+
+    def run(*args: str, db: str = "avm") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=tmp_path, env={**env, "AVM_DB_NAME": db},
+                              capture_output=True, text=True, timeout=180)
+
+    assert run("db", "init").returncode == 0
+    made = run("db", "backup", "--out", "bk")
+    assert made.returncode == 0, made.stderr
+    manifest = json.loads((tmp_path / "bk" / b.MANIFEST_NAME).read_text())
+    assert manifest["tools_major"] == int(manifest["server_version"].split(".")[0])
+    restored = run("db", "restore", "bk", db="avm_restored")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "restore complete" in restored.stdout
+    refused = run("db", "restore", "bk")  # the original holds events
+    assert refused.returncode != 0 and "refusing to restore" in refused.stderr
