@@ -235,11 +235,16 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 # -- restore -----------------------------------------------------------------------------------------------
 def is_empty(url: str) -> tuple[bool, str]:
-    """(empty, why not): a database is empty when it holds no event (a freshly migrated one counts as empty)."""
+    """(empty, why not): empty is no relation at all, or an avm schema (migrated) holding no event."""
     with psycopg.connect(url, autocommit=True) as conn:
         has_events = conn.execute("SELECT to_regclass('public.events') IS NOT NULL").fetchone()[0]  # type: ignore[index]
         if not has_events:
-            return True, ""
+            others = conn.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
+                " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+                ).fetchone()[0]  # type: ignore[index]
+            return (others == 0, "" if others == 0 else f"it holds {others} tables or other relations, and no avm log")
         conn.execute("SELECT set_config('app.scope', 'system', false)")
         n = conn.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1) e").fetchone()[0]  # type: ignore[index]
     return (n == 0, "" if n == 0 else "it already holds events")

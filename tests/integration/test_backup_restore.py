@@ -126,6 +126,20 @@ def test_restore_refuses_a_database_that_holds_events_and_changes_nothing(source
     assert titles(source.url, source.alice) == before
 
 
+def test_restore_refuses_a_database_holding_tables_of_something_else(source: Source, target: str) -> None:
+    out = source.tmp / "backup"
+    assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
+    with psycopg.connect(target) as conn:
+        conn.execute("CREATE TABLE invoices (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO invoices VALUES (1)")
+
+    refused = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out))
+
+    assert refused.exit_code != 0 and "no avm log" in refused.output
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT id FROM invoices").fetchall() == [(1,)]
+
+
 def test_a_damaged_dump_is_refused_before_anything_is_touched(source: Source, target: str) -> None:
     out = source.tmp / "backup"
     assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
