@@ -91,7 +91,8 @@ def import_(paths: tuple[Path, ...]) -> None:
         with conn.transaction():
             position = importer.advance_positions(conn)
     except importer.ImportRefused as exc:
-        raise click.ClickException(f"{exc}; the tenants reported ok above are imported") from None
+        raise click.ClickException(f"{exc}; the tenants reported ok above were imported, no read model was built:"
+                                   " drop this database and import again into an empty one") from None
     finally:
         conn.close()
     _rebuild(database, position)
