@@ -84,7 +84,7 @@ class Tools:
 def tool_major(executable: Path) -> int | None:
     """The major version `executable --version` reports (None when it does not run)."""
     try:
-        out = subprocess.run([str(executable), "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([str(executable), "--version"], check=False, capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = _VERSION.search(out)
@@ -155,7 +155,7 @@ def _dbname_arg(url: str) -> str:
 
 
 def _run(args: list[str], url: str, what: str) -> None:
-    result = subprocess.run(args, env=_env(url), capture_output=True, text=True)
+    result = subprocess.run(args, env=_env(url), check=False, capture_output=True, text=True)
     if result.returncode != 0:
         detail = " ".join(result.stderr.strip().splitlines()[-3:]) or f"exit status {result.returncode}"
         raise BackupError(f"{what} failed: {detail}")
@@ -270,9 +270,10 @@ def restore(url: str, directory: Path, *, embedded: bool) -> dict[str, Any]:
     if not empty:
         raise BackupError(f"refusing to restore into a database that is not empty ({why});"
                           " restore into a new database (or `avm db reset --yes --no-seed` first)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        tools = find_tools(server_major(conn), embedded)  # before anything is dropped
     recreate(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        tools = find_tools(server_major(conn), embedded)
         conn.execute(ROLES_SQL)
     _run([tools.pg_restore, "--no-password", "--exit-on-error", "--single-transaction", "--no-owner",
           f"--dbname={_dbname_arg(url)}", str(directory / str(manifest["dump"]["file"]))], url, "pg_restore")

@@ -15,8 +15,8 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from eventstore.verify import ChainReport, row_of_line, verify_pages
 from eventstore import jsontext
+from eventstore.verify import ChainReport, row_of_line, verify_pages
 
 COLUMNS = ("notification_id", "tenant_id", "tenant_seq", "originator_id", "originator_version", "topic", "state",
            "recorded_at", "actor_id", "command_id", "correlation_id", "causation_id", "reason", "prev_hash", "hash")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -174,25 +173,6 @@ def test_backup_refuses_a_directory_that_is_not_empty(source: Source) -> None:
     (out / "something").write_text("x")
     refused = avm(source.env, "db", "backup", "--out", str(out))
     assert refused.exit_code != 0 and "not a new or empty directory" in refused.output
-
-
-def _fake_tools(directory: Path, version: str) -> Path:
-    directory.mkdir(parents=True)
-    for name in ("pg_dump", "pg_restore"):
-        tool = directory / name
-        tool.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
-        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    return directory
-
-
-def test_the_tools_must_match_the_servers_major_version_or_the_error_says_what_was_found(tmp_path: Path) -> None:
-    old = _fake_tools(tmp_path / "15", "15.20")
-    new = _fake_tools(tmp_path / "18", "18.6")
-    assert b.find_tools(18, False, [old, new]) == b.Tools(new, 18)
-    with pytest.raises(b.BackupError) as refused:
-        b.find_tools(17, False, [old, new])
-    message = str(refused.value)
-    assert "no pg_dump/pg_restore of PostgreSQL 17" in message and "(15)" in message and "AVM_PG_BIN" in message
 
 
 def test_the_embedded_server_is_backed_up_and_restored_with_its_own_binaries(tmp_path: Path) -> None:
