@@ -49,10 +49,11 @@ def backup(out: Path | None) -> None:
 
 
 @click.command("restore")
-@click.argument("backup_dir", metavar="BACKUP", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("backup_dir", metavar="BACKUP", type=click.Path(exists=True, path_type=Path))
 @fail_cleanly
 def restore(backup_dir: Path) -> None:
-    """Restore a backup into an EMPTY database, re-apply the erasure ledger, migrate, and verify.
+    """Restore a backup (its directory, or a file in it) into an EMPTY database, migrate, re-apply the erasure
+    ledger, and verify.
 
     Refuses a database that holds any event. After pg_restore: the schema is migrated to this
     version, erasures recorded in the ledger (made after the backup, too) are applied again, every
@@ -62,6 +63,8 @@ def restore(backup_dir: Path) -> None:
     from eventstore import backup as b
     from eventstore import migrate as m
 
+    if backup_dir.is_file():  # its manifest.json or database.dump: the backup is the directory holding it
+        backup_dir = backup_dir.parent
     database = open_database()
     try:
         manifest = b.restore(database.url, backup_dir, embedded=database.embedded)

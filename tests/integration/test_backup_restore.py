@@ -96,7 +96,7 @@ def test_backup_then_writes_then_an_erasure_then_restore_brings_back_the_snapsho
                                   "erased_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
                                   "by": "system:tests"}) + "\n")
 
-    restored = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out))
+    restored = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out / b.MANIFEST_NAME))
 
     assert restored.exit_code == 0, restored.output
     assert f"erasure to re-apply: tenant {source.bob.id} (erased after this backup)" in restored.output
