@@ -139,6 +139,21 @@ def test_restore_refuses_a_database_holding_tables_of_something_else(source: Sou
         assert conn.execute("SELECT id FROM invoices").fetchall() == [(1,)]
 
 
+def test_a_restore_whose_chains_do_not_hold_the_manifests_heads_fails(source: Source, target: str) -> None:
+    out = source.tmp / "backup"
+    assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
+    path = out / b.MANIFEST_NAME
+    manifest = json.loads(path.read_text())
+    manifest["tenants"][0]["head_hash"] = "00" * 32  # the dump is not the one this manifest describes
+    path.write_text(json.dumps(manifest))
+
+    restored = avm({**source.env, "DATABASE_URL": target}, "db", "restore", str(out))
+
+    assert restored.exit_code != 0
+    assert f"BAD  {manifest['tenants'][0]['tenant_id']}" in restored.output and "without the manifest's head" in restored.output
+    assert "does not verify: 1 problem(s)" in restored.output
+
+
 def test_a_damaged_dump_is_refused_before_anything_is_touched(source: Source, target: str) -> None:
     out = source.tmp / "backup"
     assert avm(source.env, "db", "backup", "--out", str(out)).exit_code == 0
