@@ -178,3 +178,33 @@ def test_admin_pages_show_the_queue_and_the_projections(studio, admin, client, t
     one = studio.get("/studio/projections/projects")
     assert one.status_code == 200 and 'id="start-rebuild"' in one.text
     assert studio.get("/studio/tenants").status_code == 200
+
+
+def test_projects_are_searched_and_paged_by_keyset_as_in_the_api(studio, client, make_tenant):
+    tenant = make_tenant("premium")  # a user may create 3 projects a day
+    for i in range(22):
+        create_project(client, tenant, f"Paged {i:02d}" if i != 7 else "The needle")
+    signed_in(studio, tenant)
+
+    first = studio.get("/studio/projects").text
+    m = re.search(r'rel="next" href="/studio/projects\?cursor=([A-Za-z0-9_-]{32})', first)
+    assert m and first.count("/studio/projects/") == 20
+    second = studio.get("/studio/projects", params={"cursor": m.group(1)}).text
+    assert second.count("/studio/projects/") == 2 and 'rel="next"' not in second
+    found = studio.get("/studio/projects", params={"q": "needle"}).text
+    assert found.count("/studio/projects/") == 1 and "The needle" in found
+    assert studio.get("/studio/projects", params={"status": "bogus"}).status_code == 400
+
+
+def test_the_export_form_downloads_the_trail_with_its_manifest(studio, client, tenant):
+    import json
+
+    create_project(client, tenant, "Exported")
+    signed_in(studio, tenant)
+
+    r = studio.post("/studio/audit/export", data={"csrf": csrf_of(studio.get("/studio/audit").text)})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    assert "attachment" in r.headers["content-disposition"]
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert lines[-1]["manifest"]["count"] == len(lines) - 1 >= 2
+    assert lines[-1]["manifest"]["tenant_id"] == tenant.id

@@ -159,8 +159,21 @@ def test_the_studio_in_a_real_browser(browser, server):
     assert "The white fox" in studio.find("#diff").text and "A winter tale" in studio.find("#diff").text
     studio.no_console_errors("history")
 
-    # audit: run the chain verification
+    # jobs (attempts), assets, presets
+    studio.open("/studio/jobs")
+    studio.text_in("table", "running")
+    assert "1 / " in studio.find("table").text  # the claim was its first attempt
+    studio.shot("jobs")
+    for name in ("assets", "presets"):
+        studio.open(f"/studio/{name}")
+        studio.text_in("h1", name.capitalize())
+        studio.shot(name)
+    studio.no_console_errors("jobs, assets, presets")
+
+    # audit: the last signed checkpoint, then run the chain verification
+    server.cli("audit", "checkpoint")
     studio.open("/studio/audit")
+    assert "holds tenant_seq" in browser.page_source and "with the checkpoint's hash" in browser.page_source
     studio.find("#run-verify").click()
     studio.text_in("#verify-result", "Chain intact")
     studio.shot("audit")
