@@ -69,6 +69,8 @@ async def principal_of(services: Services, credential: str) -> Principal | None:
 async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of every studio page but sign-in: the cookie's credential must be live (same rules as a bearer
     token); the principal becomes `request.user`, as the API's authentication middleware makes it."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own OPTIONS answer reveals only `Allow`, as on the API (api/auth.py requires_role)
     credential = credential_of(connection)
     if credential is None:
         raise SignInRequired
@@ -80,6 +82,8 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 
 
 def studio_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.scope.get("method") == "OPTIONS":
+        return
     if connection.user.role != "admin":
         raise NotFound("page not found")  # a user is not told that admin pages exist
 
