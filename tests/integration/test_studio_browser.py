@@ -187,9 +187,17 @@ def test_the_studio_in_a_real_browser(browser, server):
     studio.text_in("table", "studio-user@example.com")
     studio.shot("tenants")
     studio.open("/studio/queue")
-    studio.text_in("#counts", "running")
+    studio.text_in("#count-running", "1")
     assert "Running leases" in browser.page_source and "No job is running" not in browser.page_source
     studio.shot("queue")
+    # the counts are live: a job queued now shows up without a reload (htmx polls the panel)
+    queued = int(studio.find("#count-queued").text)
+    browser.execute_script("document.body.dataset.loaded = 'once'")  # gone if the page were reloaded
+    p2 = _api(server, admin, "POST", "/api/v1/projects", json={"title": "A second tale"})
+    _api(server, admin, "PUT", f"/api/v1/projects/{p2['id']}/story", json={"text": ENGLISH_STORY})
+    _api(server, admin, "POST", f"/api/v1/projects/{p2['id']}/jobs", json={})
+    studio.text_in("#count-queued", str(queued + 1))
+    assert browser.execute_script("return document.body.dataset.loaded") == "once"
     studio.no_console_errors("admin pages")
 
     # projections: start a rebuild and watch it finish on the page (htmx polls the progress panel)
