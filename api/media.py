@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -219,6 +220,36 @@ def discard(location: Location, key: str) -> None:
 
 
 # -- configuration ---------------------------------------------------------------------------------
+DEFAULT_ORPHAN_GRACE_SECONDS = 3600.0
+DEFAULT_DELETED_RETENTION_SECONDS = 7 * 86400.0
+MAX_SECONDS = 3650 * 86400.0
+
+
+def _seconds(name: str, default: float, environ: Mapping[str, str] | None) -> float:
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+        raise ValueError(f"{name} must be a number of seconds (0 to {MAX_SECONDS:.0f}), not {raw!r}")
+    return value
+
+
+def orphan_grace_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How old an object no asset holds must be before the orphan-bytes sweep removes it
+    (AVM_MEDIA_ORPHAN_GRACE_SECONDS, default 1 h): an upload is registered just after its commit."""
+    return _seconds("AVM_MEDIA_ORPHAN_GRACE_SECONDS", DEFAULT_ORPHAN_GRACE_SECONDS, environ)
+
+
+def deleted_retention_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How long a deleted asset keeps its bytes, and so can be restored
+    (AVM_MEDIA_DELETED_RETENTION_SECONDS, default 7 days)."""
+    return _seconds("AVM_MEDIA_DELETED_RETENTION_SECONDS", DEFAULT_DELETED_RETENTION_SECONDS, environ)
+
+
 def local_dir(environ: Mapping[str, str]) -> Path:
     from eventstore.database import data_dir
 
@@ -276,6 +307,7 @@ def media_store(environ: Mapping[str, str] | None = None) -> MediaStore:
     """The configured store: AVM_MEDIA_URL's object store when set, with the local directory still
     read (old `local://` URIs); else the local directory alone (zero configuration)."""
     environ = os.environ if environ is None else environ
+    orphan_grace_seconds(environ), deleted_retention_seconds(environ)  # a bad setting stops the start, not a later sweep
     local = local_location(local_dir(environ))
     configured = configured_location(environ)
     return MediaStore(configured, local) if configured is not None else MediaStore(local)

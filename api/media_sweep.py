@@ -11,13 +11,12 @@ orphan-bytes run removes them. An object younger than AVM_MEDIA_ORPHAN_GRACE_SEC
 from __future__ import annotations
 
 import logging
-import math
-import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from api.media import deleted_retention_seconds, orphan_grace_seconds
 from domain.errors import Conflict
 from projections import assets as q
 
@@ -26,32 +25,6 @@ if TYPE_CHECKING:
     from domain.context import CommandContext
 
 log = logging.getLogger("avm.media")
-DEFAULT_ORPHAN_GRACE_SECONDS = 3600.0
-DEFAULT_DELETED_RETENTION_SECONDS = 7 * 86400.0
-MAX_SECONDS = 3650 * 86400.0
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
-        raise ValueError(f"{name} must be a number of seconds (0 to {MAX_SECONDS:.0f}), not {raw!r}")
-    return value
-
-
-def orphan_grace_seconds() -> float:
-    """How old an unheld object must be before the orphan-bytes sweep removes it (default 1 h)."""
-    return _seconds("AVM_MEDIA_ORPHAN_GRACE_SECONDS", DEFAULT_ORPHAN_GRACE_SECONDS)
-
-
-def deleted_retention_seconds() -> float:
-    """How long a deleted asset keeps its bytes, and so can be restored (default 7 days)."""
-    return _seconds("AVM_MEDIA_DELETED_RETENTION_SECONDS", DEFAULT_DELETED_RETENTION_SECONDS)
 
 
 def _held_since(now: datetime) -> datetime:
