@@ -308,6 +308,8 @@ def media_store(environ: Mapping[str, str] | None = None) -> MediaStore:
     read (old `local://` URIs); else the local directory alone (zero configuration)."""
     environ = os.environ if environ is None else environ
     orphan_grace_seconds(environ), deleted_retention_seconds(environ)  # a bad setting stops the start, not a later sweep
-    local = local_location(local_dir(environ))
-    configured = configured_location(environ)
-    return MediaStore(configured, local) if configured is not None else MediaStore(local)
+    configured, root = configured_location(environ), local_dir(environ)
+    if configured is None:
+        return MediaStore(local_location(root))
+    # With a bucket, the local directory is read only if it exists (there are no old bytes otherwise).
+    return MediaStore(configured, local_location(root)) if root.is_dir() else MediaStore(configured)

@@ -47,6 +47,20 @@ def test_an_s3_compatible_store_is_built_from_its_settings(tmp_path: Path) -> No
     assert store.owns("s3://avm-media/prod/outputs/anything") and not store.owns("s3://avm-media/prod/other")
 
 
+def test_with_a_bucket_and_no_local_directory_only_the_bucket_is_used(tmp_path: Path) -> None:
+    store = media_store({"AVM_MEDIA_URL": "s3://avm-media", "AVM_MEDIA_REGION": "us-east-1",
+                         "AVM_MEDIA_DIR": str(tmp_path / "never-used")})
+    assert [loc.base for loc in store.locations] == ["s3://avm-media/"]
+    assert not (tmp_path / "never-used").exists()
+
+
+@pytest.mark.parametrize("name", ["AVM_MEDIA_ORPHAN_GRACE_SECONDS", "AVM_MEDIA_DELETED_RETENTION_SECONDS"])
+@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+def test_a_bad_removal_setting_stops_the_start(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        media_store({"AVM_MEDIA_DIR": str(tmp_path), name: value})
+
+
 def test_r2_and_gcs_and_https_endpoints() -> None:
     r2 = configured_location({"AVM_MEDIA_URL": "r2://media", "AVM_MEDIA_ENDPOINT": "https://acct.r2.cloudflarestorage.com",
                               "AVM_MEDIA_ACCESS_KEY_ID": "k", "AVM_MEDIA_SECRET_ACCESS_KEY": "s"})
