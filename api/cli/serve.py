@@ -23,6 +23,8 @@ from api.cli.support import fail_cleanly, open_services, shown_data_dir
 @fail_cleanly
 def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     """Migrate, seed an empty embedded database, and serve the HTTP API."""
+    import faulthandler
+
     import uvicorn
 
     from api.app import create_app
@@ -66,6 +68,8 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr (the log): what a stuck process waits on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # The async views run in-process unless AVM_PROJECTORS=0 (e.g. a separate `avm projections
     # run` service); running both is safe, an advisory lock keeps one runner per view.
     # They log in as avm_projector, never with the owner's URL (see docs/decisions/i11-privilege.md).
