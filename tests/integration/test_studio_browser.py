@@ -123,7 +123,7 @@ def test_the_studio_in_a_real_browser(browser, server):
                                                              "description": "A winter tale"})
     _api(server, user, "PUT", f"/api/v1/projects/{p['id']}/story", json={"text": ENGLISH_STORY})
     _api(server, user, "POST", f"/api/v1/projects/{p['id']}/jobs", json={})
-    _api(server, worker, "POST", "/api/v1/jobs/claim", json={})
+    claim = _api(server, worker, "POST", "/api/v1/jobs/claim", json={})
     _api(server, user, "PATCH", f"/api/v1/projects/{p['id']}", json={"title": "The white fox of the mountains"})
     latest = _api(server, user, "GET", f"/api/v1/projects/{p['id']}")["version"]
     studio = Studio(browser, server)
@@ -198,6 +198,14 @@ def test_the_studio_in_a_real_browser(browser, server):
     _api(server, admin, "POST", f"/api/v1/projects/{p2['id']}/jobs", json={})
     studio.text_in("#count-queued", str(queued + 1))
     assert browser.execute_script("return document.body.dataset.loaded") == "once"
+
+    # the job fails: its error shows on the tenant's jobs page (an admin look, as text)
+    _api(server, worker, "POST", f"/api/v1/jobs/{claim['id']}/fail", json={
+        "lease_id": claim["lease"]["id"], "error": {"code": "SERVICE_ERROR", "message": "<b>model down</b>"}})
+    tenant = _api(server, user, "GET", "/api/v1/me")["id"]  # a user is a tenant
+    studio.open(f"/studio/jobs?tenant_id={tenant}")
+    studio.text_in("table", "SERVICE_ERROR <b>model down</b>")
+    studio.shot("jobs-failed")
     studio.no_console_errors("admin pages")
 
     # projections: start a rebuild and watch it finish on the page (htmx polls the progress panel)
