@@ -53,6 +53,7 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
+    click.echo(f"studio:     http://{host}:{port}/studio  (sign in with an API or session token)")
     if token:
         click.echo(f"demo token: {token}")
     # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
