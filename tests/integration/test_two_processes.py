@@ -6,7 +6,9 @@ Three workloads run at the same time, every one of them split over both processe
   answered (no lost update), every other answer is a 412 (stale);
 - 12 queued jobs claimed by 6 workers until the queue answers 204: each job claimed exactly once;
 - 4 `user` tenants each sending 10 creates at once: exactly their daily quota (3) is created, the rest 429;
-- 6 creates each sent 4 times at once with one Idempotency-Key: one project per key, every answer the same.
+- 6 creates each sent 4 times at once with one Idempotency-Key: one project per key, every answer the same;
+- one email registered 6 times at once: one user, the others 409; one ready project queued 6 times at once:
+  one job, the others 409 (a project has one active job).
 Afterwards every tenant's hash chain verifies (`avm audit verify`, and GET /audit/verify through both
 processes), and the read models equal a rebuild from the log (`avm projections verify`).
 
@@ -38,6 +40,7 @@ PATCH_THREADS, PATCHES_EACH = 8, 12
 JOB_TENANTS, JOBS_EACH, WORKERS = 3, 4, 6
 QUOTA_TENANTS, CREATES_EACH, USER_DAILY_PROJECTS = 4, 10, 3
 KEYS, SENDS_PER_KEY = 6, 4
+SAME_EMAIL_SENDS, QUEUE_SENDS = 6, 6
 
 
 class Pair:
@@ -86,7 +89,17 @@ def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(go, jobs))
 
 
-# -- the three workloads -----------------------------------------------------------------------------
+def ready_project(pair: Pair, token: str, server: int = 0) -> str:
+    """A new project with a story (ready to render), made through one of the servers."""
+    with httpx.Client(base_url=pair.url(server), headers=auth(token), timeout=30) as http:
+        p = http.post(f"{V1}/projects", json={"title": "to render"})
+        assert p.status_code == 201, p.text
+        story = http.put(f"{V1}/projects/{p.json()['id']}/story", json={"text": STORY})
+        assert story.status_code == 200, story.text
+        return str(p.json()["id"])
+
+
+# -- the workloads -----------------------------------------------------------------------------
 def patch_loop(pair: Pair, token: str, project_id: str, thread: int) -> list[tuple[int, str, int | None]]:
     """Read the project, then PATCH its description with If-Match; (status, description, version answered)."""
     out = []
@@ -122,6 +135,7 @@ def create_once(pair: Pair, token: str, thread: int, title: str, key: str | None
 # -- the test --------------------------------------------------------------------------------------
 def test_two_serve_processes_on_one_database_lose_no_update_claim_once_and_keep_quotas(pair: Pair) -> None:
     failures: list[str] = []
+    t0 = time.monotonic()
     # Set-up, through both processes: the PATCHed project, the queued jobs, the quota tenants, the workers.
     owner_id, owner = pair.new_user("premium")
     r = httpx.post(f"{pair.url(1)}{V1}/projects", json={"title": "hammered"}, headers=auth(owner), timeout=30)
@@ -131,14 +145,10 @@ def test_two_serve_processes_on_one_database_lose_no_update_claim_once_and_keep_
     job_tenants = [pair.new_user("premium") for _ in range(JOB_TENANTS)]
     for t, (_, token) in enumerate(job_tenants):
         for j in range(JOBS_EACH):
-            with httpx.Client(base_url=pair.url(t + j), headers=auth(token), timeout=30) as http:
-                p = http.post(f"{V1}/projects", json={"title": f"to render {t}-{j}"})
-                assert p.status_code == 201, p.text
-                s = http.put(f"{V1}/projects/{p.json()['id']}/story", json={"text": STORY})
-                assert s.status_code == 200, s.text
-                q = http.post(f"{V1}/projects/{p.json()['id']}/jobs")
-                assert q.status_code == 201, q.text
-                queued.add(q.json()["id"])
+            project = ready_project(pair, token, t + j)
+            q = httpx.post(f"{pair.url(t + j + 1)}{V1}/projects/{project}/jobs", headers=auth(token), timeout=30)
+            assert q.status_code == 201, q.text
+            queued.add(q.json()["id"])
     workers = [pair.new_user("worker")[1] for _ in range(WORKERS)]
     quota_tenants = [pair.new_user("user") for _ in range(QUOTA_TENANTS)]
 
@@ -151,13 +161,25 @@ def test_two_serve_processes_on_one_database_lose_no_update_claim_once_and_keep_
     keys = [f"twin-{uuid.uuid4().hex}" for _ in range(KEYS)]
     jobs += [lambda k=k, i=i: ("keyed", (k, create_once(pair, keyed, i, f"keyed {k}", key=k)))
              for k in keys for i in range(SENDS_PER_KEY)]
+    email = f"same-{uuid.uuid4().hex[:12]}@example.com"
+    jobs += [lambda i=i: ("email", httpx.post(f"{pair.url(i)}{V1}/admin/users", headers=auth(pair.admin),
+                                              json={"email": email}, timeout=30).status_code)
+             for i in range(SAME_EMAIL_SENDS)]
+    _, queuer = pair.new_user("premium")
+    ready = ready_project(pair, queuer)
+    jobs += [lambda i=i: ("queue", httpx.post(f"{pair.url(i)}{V1}/projects/{ready}/jobs", headers=auth(queuer),
+                                              timeout=30)) for i in range(QUEUE_SENDS)]
     began = time.monotonic()
+    print(f"set-up {began - t0:.1f}s")
     results = run_together(jobs)
     took = time.monotonic() - began
     patches = [x for kind, rs in results if kind == "patch" for x in rs]
     claims = [x for kind, rs in results if kind == "claim" for x in rs]
     creates = [x for kind, x in results if kind == "create"]
     twins = [x for kind, x in results if kind == "keyed"]
+    queued |= {r.json()["id"] for kind, r in results if kind == "queue" and r.status_code == 201}  # workers take it too
+    others = {"email": Counter(x for k, x in results if k == "email"),
+              "queue": Counter(r.status_code for k, r in results if k == "queue")}
 
     # 1. No lost update: each 2xx PATCH is one Described event at the version it answered, with its text.
     ok = [(description, version) for status, description, version in patches if status == 200]
@@ -211,18 +233,29 @@ def test_two_serve_processes_on_one_database_lose_no_update_claim_once_and_keep_
     if sorted(p["title"] for p in listed) != sorted(f"keyed {k}" for k in keys):
         failures.append(f"{len(listed)} projects for {KEYS} keys: {sorted(p['title'] for p in listed)}")
 
-    # 5. The chains and the read models: through both processes and from the command line.
-    for i, (_, token) in enumerate([(owner_id, owner), *job_tenants, *quota_tenants, (None, keyed)]):
+    # 5. Unique across processes: one user per email, one active job per project.
+    for kind, n in (("email", SAME_EMAIL_SENDS), ("queue", QUEUE_SENDS)):
+        if others[kind] != Counter({201: 1, 409: n - 1}):
+            failures.append(f"{kind}: {n} concurrent sends answered {dict(others[kind])}")
+    with httpx.Client(base_url=pair.url(1), headers=auth(queuer), timeout=30) as http:
+        if len(http.get(f"{V1}/jobs", params={"project_id": ready}).json()["items"]) != 1:
+            failures.append("the project queued more than one job")
+
+    # 6. The chains and the read models: through both processes and from the command line.
+    for i, (_, token) in enumerate([(owner_id, owner), *job_tenants, *quota_tenants, (None, keyed), (None, queuer)]):
         for server in range(2):
             v = httpx.get(f"{pair.url(server + i)}{V1}/audit/verify", headers=auth(token), timeout=30).json()
             if not v.get("ok"):
                 failures.append(f"tenant {i}'s chain does not verify through server {server}: {v}")
+    t1 = time.monotonic()
     wait_until_projections_caught_up(pair)
+    print(f"checks {t1 - began - took:.1f}s, catch-up {time.monotonic() - t1:.1f}s")
     failures += cli_failures(pair.servers[0], "audit", "verify")
     failures += cli_failures(pair.servers[1], "projections", "verify")
 
     print(f"hammer: {len(jobs)} threads for {took:.1f}s; PATCH {dict(Counter(s for s, _, _ in patches))},"
-          f" claims {dict(Counter(s for s, _, _ in claims))}, creates {dict(Counter(s for _, (s, _) in creates))}")
+          f" claims {dict(Counter(s for s, _, _ in claims))}, creates {dict(Counter(s for _, (s, _) in creates))},"
+          f" same email {dict(others['email'])}, queue one project {dict(others['queue'])}")
     assert not failures, "\n".join(failures)
     # The hammering must have collided, or it proved nothing.
     assert any(status == 412 for status, _, _ in patches), "no PATCH was ever stale: no contention was tested"
