@@ -260,6 +260,9 @@ def test_two_serve_processes_on_one_database_lose_no_update_claim_once_and_keep_
     print(f"checks {t1 - began - took:.1f}s, catch-up {time.monotonic() - t1:.1f}s")
     failures += cli_failures(pair.servers[0], "audit", "verify")
     failures += cli_failures(pair.servers[1], "projections", "verify")
+    for name, server in zip("ab", pair.servers):  # a 500 is caught above; a crash in a thread shows only here
+        log = (Path(server.env["AVM_DATA_DIR"]) / "serve.log").read_text(errors="replace")
+        failures += [f"server {name}: {line}" for line in log.splitlines() if "Traceback" in line][:3]
 
     print(f"hammer: {len(jobs)} threads for {took:.1f}s; PATCH {dict(Counter(s for s, _, _ in patches))},"
           f" claims {dict(Counter(s for s, _, _ in claims))}, creates {dict(Counter(s for _, (s, _) in creates))},"
@@ -294,5 +297,5 @@ def test_the_pair_really_is_two_processes_on_one_database(pair: Pair) -> None:
     made = httpx.post(f"{pair.url(0)}{V1}/projects", json={"title": "seen by both"}, headers=auth(token), timeout=30)
     seen = httpx.get(f"{pair.url(1)}{V1}/projects/{made.json()['id']}", headers=auth(token), timeout=30)
     assert seen.status_code == 200 and seen.json()["title"] == "seen by both"
-    pids = {Path(s.env["AVM_DATA_DIR"]) for s in pair.servers}
-    assert len(pids) == 2 and pair.servers[0].url != pair.servers[1].url
+    data_dirs = {Path(s.env["AVM_DATA_DIR"]) for s in pair.servers}
+    assert len(data_dirs) == 2 and pair.servers[0].url != pair.servers[1].url
