@@ -298,3 +298,47 @@ def test_the_pair_really_is_two_processes_on_one_database(pair: Pair) -> None:
     assert seen.status_code == 200 and seen.json()["title"] == "seen by both"
     data_dirs = {Path(s.env["AVM_DATA_DIR"]) for s in pair.servers}
     assert len(data_dirs) == 2 and pair.servers[0].url != pair.servers[1].url
+
+
+def default_preset(pair: Pair, token: str) -> str | None:
+    me = httpx.get(f"{pair.url(0)}{V1}/me", headers=auth(token), timeout=30)
+    assert me.status_code == 200, me.text
+    return me.json().get("default_preset_id")
+
+
+def test_a_preset_deleted_through_one_process_cannot_become_the_default_through_the_other(pair: Pair) -> None:
+    # Process b has the preset in its aggregate cache (it made it the default, then another one);
+    # process a deletes it. Choosing it through b must see the deletion, not b's cached copy.
+    _, token = pair.new_user("premium")
+    with httpx.Client(headers=auth(token), timeout=30) as http:
+        made = http.post(f"{pair.url(1)}{V1}/presets", json={"name": "cached in b", "config": {}})
+        assert made.status_code == 201, made.text
+        preset = made.json()["id"]
+        other = http.post(f"{pair.url(1)}{V1}/presets", json={"name": "other", "config": {}}).json()["id"]
+        assert http.post(f"{pair.url(1)}{V1}/presets/{preset}/default").status_code == 200
+        assert http.post(f"{pair.url(1)}{V1}/presets/{other}/default").status_code == 200
+        assert http.delete(f"{pair.url(0)}{V1}/presets/{preset}").status_code == 204
+
+        chosen = http.post(f"{pair.url(1)}{V1}/presets/{preset}/default")
+
+    assert chosen.status_code == 404, chosen.text
+    assert default_preset(pair, token) == other
+
+
+def test_deleting_a_preset_while_the_other_process_makes_it_the_default_leaves_no_deleted_default(
+        pair: Pair) -> None:
+    # A write skew: the delete reads the user (not the default yet) and writes the preset; the choice
+    # reads the preset (not deleted yet) and writes the user. Whatever the order, a deleted preset is
+    # never the default afterwards.
+    _, token = pair.new_user("premium")
+    dangling = []
+    with httpx.Client(headers=auth(token), timeout=30) as http:
+        for i in range(12):
+            preset = http.post(f"{pair.url(i)}{V1}/presets", json={"name": f"raced {i}", "config": {}}).json()["id"]
+            delete, choose = run_together([
+                lambda: http.delete(f"{pair.url(i)}{V1}/presets/{preset}").status_code,
+                lambda: http.post(f"{pair.url(i + 1)}{V1}/presets/{preset}/default").status_code])
+            assert delete == 204 and choose in (200, 404), (delete, choose)
+            if default_preset(pair, token) == preset:
+                dangling.append((i, choose))
+    assert not dangling, f"a deleted preset is the default after {len(dangling)} of 12 races: {dangling}"
