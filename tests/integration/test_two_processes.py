@@ -14,6 +14,8 @@ processes), and the read models equal a rebuild from the log (`avm projections v
 
 Each process keeps its own caches (aggregates, tokens) and its own in-process locks; only the
 database is shared, so this is the test that the database alone serialises what must be serialised.
+The preset tests below are the one bug these tests found (docs/decisions/i17-scale.md): a check on an
+aggregate the command does not write, read from a stale cache or racing a concurrent write.
 """
 from __future__ import annotations
 
