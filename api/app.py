@@ -19,6 +19,7 @@ from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, JobOutputController, ProjectJobsController
+from api.controllers.me_export import PersonalExportController
 from api.controllers.metrics import PROMETHEUS, MetricsController
 from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
@@ -75,7 +76,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, JobOutputController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController, ModelKeyController,
-                        AuthController, SessionController, IdentityController, studio_router()],
+                        AuthController, SessionController, IdentityController, PersonalExportController,
+                        studio_router()],
         template_config=template_config(),
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).

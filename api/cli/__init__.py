@@ -11,6 +11,7 @@ import sys
 import click
 
 from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users
+from api.cli import audit_import, db_backup
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,10 @@ def main() -> None:
 for command in (serve.serve, db.db, users.users, sweeps.assets, sweeps.jobs, audit.audit, projections.projections,
                 bench.bench, maintenance.maintenance):
     main.add_command(command)
+# Recovery (issue 15): backup/restore under `avm db`, import under `avm audit`, each in its own module.
+db.db.add_command(db_backup.backup)
+db.db.add_command(db_backup.restore)
+audit.audit.add_command(audit_import.import_)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

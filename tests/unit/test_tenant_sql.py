@@ -39,6 +39,8 @@ _OPS = "service-wide counts for /metrics, /api/health, `avm db status` (no tenan
 _ADMIN = "an admin route (role admin, scope admin): reads every tenant by design"
 _AUTH = "authentication: the token, session or identity is the key that finds the tenant, before one is known"
 _REBUILD = "a rebuild or verify of a read model: every tenant's rows, or one tenant's (`--tenant`), by table name"
+_RECOVERY = ("backup, restore and import (docs/operations.md): the whole store, every tenant's head, the log's end,"
+             " whether it holds any event")
 
 # "module:function" (or "module:<module>") -> why it may reach across tenants. Each entry must still
 # match a statement or a scope switch (no stale entries).
@@ -106,6 +108,12 @@ CROSS_TENANT: dict[str, str] = {
     "api/maintenance.py:run_sweep": _SWEEP,
     "api/maintenance.py:record_run": _SWEEP + " (its run record, no tenant's row)",
     "api/idempotency.py:delete_expired_keys": _SWEEP + ": idempotency keys past their lifetime",
+    "eventstore/backup.py:_heads": _RECOVERY + " (the manifest's heads, read in the dump's snapshot)",
+    "eventstore/backup.py:backup": _RECOVERY + " (the log's last position, in the dump's snapshot)",
+    "eventstore/backup.py:is_empty": _RECOVERY + " (restore refuses a store holding any event)",
+    "eventstore/importer.py:store_is_empty": _RECOVERY + " (import refuses a store holding any event)",
+    "eventstore/importer.py:advance_positions": _RECOVERY + " (the position sequence moves past the imported log)",
+    "api/cli/db_backup.py:_verify_restored": _RECOVERY + " (every restored tenant's chain against the manifest)",
 }
 
 # Statements that relate rows of several tenant-table aliases other than by equal tenant_ids, and why.
