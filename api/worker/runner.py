@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from api.worker import render
-from api.worker.client import ContractError, JobStopped, ServiceClient, ServiceUnavailable
+from api.worker.client import ContractError, JobStopped, ServiceClient, ServiceUnavailable, WorkerRejected
 
 log = logging.getLogger("avm.worker")
 # The pipeline (domain-reference.md, Jobs); the worker reports them in this order and never goes back.
@@ -159,19 +159,24 @@ def render_job(manifest: dict[str, Any], client: ServiceClient, root: Path, opti
         client.complete(job.job_id, job.lease_id, video_id)
         log.info("completed job %s: video asset %s", job.job_id, video_id)
         return 1
-    except (Abandon, JobStopped) as exc:
+    except WorkerRejected:
+        raise  # the service refuses this worker: nothing to report with, the worker stops
+    except Exception as exc:  # noqa: BLE001 - every way a job ends is sorted below
         if isinstance(exc, JobStopped):
             job.stop(exc)
-        if job.stopped is None:  # the worker is stopping: give the job back now rather than at lease expiry
-            _fail(job, "SERVICE_ERROR", "the worker was stopped during the render", True)
-        log.warning("abandoned job %s: %s", job.job_id, job.stopped or exc)
-    except InvalidJob as exc:
-        _fail(job, "VALIDATION", str(exc), False)
-    except (render.RenderError, OSError, ServiceUnavailable) as exc:
-        _fail(job, "SERVICE_ERROR", f"{type(exc).__name__}: {exc}", True)
-    except Exception as exc:  # a bug of ours: said once, not retried forever
-        log.exception("job %s", job.job_id)
-        _fail(job, "INTERNAL", f"{type(exc).__name__}: {exc}", False)
+        if isinstance(exc, (Abandon, JobStopped)) or job.stopped is not None or stopping.is_set():
+            # cancelled or lease lost (nothing more to report), or stopping: give the job back now
+            # rather than at the lease's expiry (an ffmpeg killed for it ends here too)
+            if job.stopped is None:
+                _fail(job, "SERVICE_ERROR", "the worker was stopped during the render", True)
+            log.warning("abandoned job %s: %s", job.job_id, job.stopped or "the worker is stopping")
+        elif isinstance(exc, InvalidJob):
+            _fail(job, "VALIDATION", str(exc), False)
+        elif isinstance(exc, (render.RenderError, OSError, ServiceUnavailable)):
+            _fail(job, "SERVICE_ERROR", f"{type(exc).__name__}: {exc}", True)
+        else:  # a bug of ours: said once, not retried
+            log.exception("job %s", job.job_id)
+            _fail(job, "INTERNAL", f"{type(exc).__name__}: {exc}", False)
     finally:
         job.done.set()
         if job.process is not None and job.process.poll() is None:
