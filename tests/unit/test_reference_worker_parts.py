@@ -127,3 +127,59 @@ def test_a_report_answered_cancelled_stops_the_job() -> None:
     assert job.stopped is not None and job.stopped.reason == "cancelled"
     with pytest.raises(Abandon):
         job.check()
+
+
+class Contract(Reports):
+    """The service's side of one claimed job, as the runner sees it (no service here: the routes are
+    exercised for real by tests/integration/test_reference_worker.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploads: list[tuple[str, dict[str, Any]]] = []
+        self.failed: list[tuple[str, bool]] = []
+        self.completed: list[str] = []
+
+    def upload(self, job_id: str, lease_id: str, path: Path, kind: str, content_type: str, **params: Any) -> dict[str, Any]:
+        self.uploads.append((kind, params))
+        return {"id": f"{kind}-{len(self.uploads)}"}
+
+    def complete(self, job_id: str, lease_id: str, video_asset_id: str, cost_actual: float | None = None) -> None:
+        self.completed.append(video_asset_id)
+
+    def fail(self, job_id: str, lease_id: str, code: str, message: str, retryable: bool, details: Any = None) -> None:
+        self.failed.append((code, retryable))
+
+
+def _manifest(**config: Any) -> dict[str, Any]:
+    return {"id": "j", "attempt": 1, "start_step": "ingest", "lease": {"id": "l", "seconds": 60},
+            "config": {"aspect_ratio": "1:1", **config}, "voice": {"speed": 2.0}, "project": {"title": "t"},
+            "scenes": [{"index": 0, "text": "A fox.", "prompt": None, "image_asset": None}]}
+
+
+def _render(tmp_path: Path, manifest: dict[str, Any]) -> Contract:
+    from api.worker.runner import WorkerOptions, render_job
+
+    client = Contract()
+    render_job(manifest, client, tmp_path, WorkerOptions(url="http://x", token="t"), threading.Event())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []  # the job's directory is removed however it ends
+    return client
+
+
+def test_a_job_is_rendered_uploaded_and_completed(tmp_path: Path) -> None:
+    client = _render(tmp_path, _manifest())
+    assert [k for k, _ in client.uploads] == ["image", "audio", "video"]
+    assert client.uploads[0][1] == {"scene_index": 0, "width": 1080, "height": 1080}
+    assert client.uploads[2][1]["width"] == 1080 and client.completed == ["video-3"] and client.failed == []
+    assert [s for s, _ in client.sent][0] == "ingest" and client.sent[-1] == ("publish", 100.0)
+
+
+def test_a_failure_is_reported_retryable_or_not_by_its_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _render(tmp_path, _manifest(aspect_ratio="4:3")).failed == [("VALIDATION", False)]
+    assert _render(tmp_path, {**_manifest(), "scenes": []}).failed == [("VALIDATION", False)]
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise render.RenderError("ffmpeg exited with 1")
+
+    monkeypatch.setattr(render, "encode", broken)
+    client = _render(tmp_path, _manifest())
+    assert client.failed == [("SERVICE_ERROR", True)] and client.completed == []
