@@ -147,7 +147,7 @@ def encode_command(cards: list[tuple[Path, float]], audio: Path, out: Path, size
             "-map", "0:v:0", "-map", "1:a:0",
             "-vf", f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
                    f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps={FPS},format=yuv420p",
-            "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "96k", "-ar", "44100", "-t", f"{total:.3f}",
             "-movflags", "+faststart", str(out)]
 
