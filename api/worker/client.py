@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,8 @@ def _detail(response: httpx.Response) -> str:
 class ServiceClient:
     """One worker account's connection to the service (thread-safe: the heartbeat shares it)."""
 
-    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
-        self.http = httpx.Client(base_url=url.rstrip("/") + API, timeout=timeout,
+    def __init__(self, url: str, token: str, timeout: float = 60.0, transport: httpx.BaseTransport | None = None) -> None:
+        self.http = httpx.Client(base_url=url.rstrip("/") + API, timeout=timeout, transport=transport,
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "avm-reference-worker/1"})
 
     def close(self) -> None:
@@ -102,9 +103,16 @@ class ServiceClient:
         raise ContractError(f"{response.request.method} {response.request.url.path}: {status} {detail}")
 
     # -- the contract ------------------------------------------------------------------------------
+    @staticmethod
+    def _key(what: str) -> dict[str, str]:
+        """An Idempotency-Key for one command, the same on each of its retries: a claim, complete or
+        fail whose answer was lost is answered again, not applied twice (a second claim would take a
+        second job and leave the first to its lease's expiry)."""
+        return {"Idempotency-Key": f"worker-{what}-{uuid.uuid4()}"}
+
     def claim(self) -> dict[str, Any] | None:
         """The next job's manifest, or None when nothing is waiting."""
-        response = self._send("POST", "/jobs/claim")
+        response = self._send("POST", "/jobs/claim", headers=self._key("claim"))
         return None if response.status_code == 204 else dict(response.json())
 
     def progress(self, job_id: str, lease_id: str, step: str, percentage: float) -> dict[str, Any]:
@@ -127,11 +135,11 @@ class ServiceClient:
         body: dict[str, Any] = {"video_asset_id": video_asset_id, "lease_id": lease_id}
         if cost_actual is not None:
             body["cost_actual"] = cost_actual
-        self._send("POST", f"/jobs/{job_id}/complete", json=body)
+        self._send("POST", f"/jobs/{job_id}/complete", json=body, headers=self._key("complete"))
 
     def fail(self, job_id: str, lease_id: str, code: str, message: str, retryable: bool,
              details: dict[str, Any] | None = None) -> None:
         error: dict[str, Any] = {"code": code, "message": message[:2000] or code, "retryable": retryable}
         if details:
             error["details"] = details
-        self._send("POST", f"/jobs/{job_id}/fail", json={"error": error, "lease_id": lease_id})
+        self._send("POST", f"/jobs/{job_id}/fail", json={"error": error, "lease_id": lease_id}, headers=self._key("fail"))

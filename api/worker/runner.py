@@ -126,7 +126,14 @@ def run_worker(options: WorkerOptions, stopping: threading.Event | None = None) 
     completed = 0
     try:
         while not stopping.is_set():
-            manifest = client.claim()
+            try:
+                manifest = client.claim()
+            except ServiceUnavailable as exc:  # a restart of the service: keep knocking (not with --once)
+                if options.once:
+                    raise
+                log.warning("claim: %s", exc)
+                stopping.wait(max(options.poll_seconds, 5.0))
+                continue
             if manifest is None:
                 if options.once:
                     log.info("no job is waiting")

@@ -183,3 +183,22 @@ def test_a_failure_is_reported_retryable_or_not_by_its_kind(tmp_path: Path, monk
     monkeypatch.setattr(render, "encode", broken)
     client = _render(tmp_path, _manifest())
     assert client.failed == [("SERVICE_ERROR", True)] and client.completed == []
+
+
+def test_a_claim_whose_answer_was_lost_is_sent_again_with_the_same_idempotency_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.worker import client as client_module
+
+    monkeypatch.setattr(client_module, "BACKOFF_SECONDS", 0.0)
+    keys: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) == 1:
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(204)
+
+    service = ServiceClient("http://service", "t", transport=httpx.MockTransport(answer))
+    assert service.claim() is None
+    assert service.claim() is None
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]  # one key per claim, kept by its retries
