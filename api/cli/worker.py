@@ -53,7 +53,8 @@ def run(url: str, token: str, once: bool, poll: float, work_dir: Path | None, st
     from api.worker.runner import WorkerOptions, install_signal_handlers, run_worker
 
     logging.getLogger("avm.worker").setLevel(logging.INFO)
-    logging.getLogger().handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    for handler in logging.getLogger().handlers:  # main() configured one: a time on each line here
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     stopping = threading.Event()
     install_signal_handlers(stopping)
     click.echo(f"avm worker: claiming jobs from {url}", err=True)
