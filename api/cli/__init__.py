@@ -1,4 +1,4 @@
-"""The `avm` command line: serve, database, users, sweeps, maintenance, audit, projections and bench.
+"""The `avm` command line: serve, database, users, sweeps, maintenance, audit, projections, bench and worker.
 
 Each command module defines its group or command on its own and imports only `api.cli.support`
 (never this package); this module puts them together under `main`.
@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users
+from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users, worker
 from api.cli import audit_import, db_backup
 
 
@@ -25,7 +25,7 @@ def main() -> None:
 
 # The modules keep their names (api.cli.audit is the module, its group is api.cli.audit.audit).
 for command in (serve.serve, db.db, users.users, sweeps.assets, sweeps.jobs, audit.audit, projections.projections,
-                bench.bench, maintenance.maintenance):
+                bench.bench, maintenance.maintenance, worker.worker):
     main.add_command(command)
 # Recovery (issue 15): backup/restore under `avm db`, import under `avm audit`, each in its own module.
 db.db.add_command(db_backup.backup)
