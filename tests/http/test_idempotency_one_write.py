@@ -45,8 +45,10 @@ def key_writes(database_url: str) -> Iterator[Any]:
 
         try:
             yield writes
-        finally:
+        finally:  # nothing of the test's stays in the schema (tests/integration/test_tenant_schema.py reads it)
             conn.execute("DROP TRIGGER IF EXISTS test_log_key_write ON idempotency_keys")
+            conn.execute("DROP FUNCTION IF EXISTS test_log_key_write()")
+            conn.execute("DROP TABLE IF EXISTS test_key_writes")
 
 
 def test_a_keyed_command_writes_its_key_once_and_a_repeat_writes_nothing(
