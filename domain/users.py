@@ -266,3 +266,26 @@ class User(TenantAggregate):
     @event("ModelKeyRemoved")
     def _remove_model_key(self, provider: str, last4: str, fingerprint: str) -> None:
         self.model_keys = {p: k for p, k in self.model_keys.items() if p != provider}
+
+    # -- erasure (issue 15): the tenant's data key is destroyed with this event ------------------
+    @property
+    def erased(self) -> bool:
+        return bool(getattr(self, "erased_at", None))
+
+    def erase(self, at: str) -> None:
+        """Forget the user: no email, name, image, token or identity is left in its state, and it is
+        deleted (no sign-in). The event itself is non-personal (a time only)."""
+        if not self.erased:
+            self._erase(at=at)
+
+    @event("Erased")
+    def _erase(self, at: str) -> None:
+        self.erased_at = at
+        self.deleted = True
+        # Unique (users_email_key) and non-personal: derived from the user's id only.
+        self.email = f"erased-{self.id}@erased.invalid"
+        self.name = None
+        self.image = None
+        self.tokens = {}
+        self.identities = {}
+        self.model_keys = {}

@@ -171,6 +171,10 @@ class MsgspecTranscoder(JSONTranscoder):
                 value = _fromisoformat(data)
                 if _UTC_ISO(data):
                     return value
+            elif getattr(transcoding, "keyed", False):
+                # A sealed personal field (eventstore/sealing.py): its data is a fresh ciphertext each
+                # time, so it never writes back the same; whatever does not open is kept as written.
+                return transcoding.decode(data)
             else:
                 value = transcoding.decode(data)
             # The application's own tags are what `encode` wrote, so they read back to the same data;

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users
+from api.cli import audit, bench, db, maintenance, privacy, projections, serve, sweeps, users  # noqa: F401 - privacy adds `users erase`
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import admin_only, command_context
+from api.privacy import erase_tenant
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
@@ -18,11 +19,16 @@ from api.schemas import (
 from api.responses import from_row
 from api.services import Services
 from domain.application import CommandContext
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationProblem
 from domain.quotas import limits_for, usage_view
 from domain.users import User
 from projections.usage import used_on
 from projections import users as q
+
+
+def _check_confirmation(confirm: str | None, user_id: str) -> None:
+    if confirm is None or confirm.strip().lower() != str(user_id).lower():
+        raise ValidationProblem("must be the id of the user to erase: erasure is final", field="confirm")
 
 
 def user_out(source: dict[str, Any] | User) -> UserOut:
@@ -53,6 +59,17 @@ class MeController(Controller):
                    if v is not UNSET}
         user = services.app.update_me(ctx, expected_version=expected_version, **changes)
         return Response(user_out(user), headers=etag(user.version))
+
+    @delete("/", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def erase_me(self, services: Services, ctx: CommandContext,
+                 confirm: Annotated[str | None, Parameter(max_length=36, description=(
+                     "Your own user id: the explicit confirmation that every personal field of your account"
+                     " is to be erased, for good"))] = None) -> None:
+        """Erase the caller's account (issue 15): its data key is destroyed, so its personal data (email,
+        name, titles, texts, prompts, metadata) becomes unreadable everywhere, its sessions and tokens
+        end; non-personal facts and the hash chain stay."""
+        _check_confirmation(confirm, ctx.tenant_id)
+        erase_tenant(services, UUID(ctx.tenant_id), ctx)
 
     @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
     def create_token(self, data: CreateToken, services: Services, ctx: CommandContext) -> TokenCreated:
@@ -114,6 +131,15 @@ class AdminUserController(Controller):
         rows = rows[:limit]
         return UserList(items=[UserOut(**r) for r in rows],
                         next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+    @delete("/{user_id:uuid}", status_code=204, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    def erase_user(self, user_id: UUID, services: Services, ctx: CommandContext,
+                   confirm: Annotated[str | None, Parameter(max_length=36, description=(
+                       "The user's id again: the explicit confirmation of the erasure"))] = None) -> None:
+        """Erase a user's personal data (admin; issue 15): as `DELETE /me`, with the admin as actor.
+        Erasing an erased user again changes nothing."""
+        _check_confirmation(confirm, str(user_id))
+        erase_tenant(services, user_id, ctx)
 
     @put("/{user_id:uuid}/role", sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
     def change_role(self, user_id: UUID, data: ChangeRole,

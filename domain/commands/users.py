@@ -88,6 +88,40 @@ class UserCommands(Plumbing):
         user, _ = self._change(ctx, User, ctx.tenant_id, None, lambda u: u.remove_model_key(provider), writes=writes)
         return user
 
+    # -- erasure (issue 15) -----------------------------------------------------------------------
+    def erase_user(self, ctx: CommandContext, user_id: str, aggregate_ids: Sequence[Any], *,
+                   writes: Sequence[Write] = (), now: datetime | None = None) -> User:
+        """Append the user's non-personal `User.Erased`, end its open sessions, and rewrite the read
+        models of every aggregate of the tenant (`aggregate_ids`) from their state as loaded now: the
+        caller has made the tenant's sealed fields unreadable first, so they load redacted, exactly as
+        a rebuild will fold them. `writes` (destroying the data key) join the same transaction."""
+        from domain.sessions import Session
+
+        stamp = (now or datetime.now(timezone.utc)).isoformat()
+
+        self.forget_cached()  # nothing of the tenant may come from a copy loaded with its key
+        user = self.load(User, user_id, None)
+        user.erase(stamp)
+        changed: list[TenantAggregate] = [user]
+        others: list[Any] = []
+        for aggregate_id in aggregate_ids:
+            if str(aggregate_id) == str(user.id):
+                continue
+            try:
+                aggregate = self.repository.get(aggregate_id)
+            except Exception:  # noqa: BLE001 - no aggregate this code folds (a rebuild skips it too)
+                continue
+            if getattr(aggregate, "tenant_id", None) != user.tenant_id:
+                continue
+            if isinstance(aggregate, Session) and not aggregate.ended:
+                aggregate.end("erased")
+                changed.append(aggregate)
+            else:
+                others.append(aggregate)
+        rewrites = list(self.inline_writes(others, ())) if self.inline_writes is not None else []
+        self._save(ctx, *changed, writes=[*rewrites, *writes])
+        return user
+
     # -- admin access ---------------------------------------------------------------------------
     def record_access(self, ctx: CommandContext, tenant_id: str, *, action: str, resource: str,
                       details: dict[str, Any] | None = None) -> Access:
