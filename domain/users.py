@@ -282,7 +282,7 @@ class User(TenantAggregate):
     def _erase(self, at: str) -> None:
         self.erased_at = at
         self.deleted = True
-        # Unique (users_email_key) and non-personal: derived from the user's id only.
+        # Unique (emails are) and non-personal: derived from the user's id only.
         self.email = f"erased-{self.id}@erased.invalid"
         self.name = None
         self.image = None

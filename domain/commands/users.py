@@ -95,6 +95,7 @@ class UserCommands(Plumbing):
         models of every aggregate of the tenant (`aggregate_ids`) from their state as loaded now: the
         caller has made the tenant's sealed fields unreadable first, so they load redacted, exactly as
         a rebuild will fold them. `writes` (destroying the data key) join the same transaction."""
+        from domain.jobs import Job
         from domain.sessions import Session
 
         stamp = (now or datetime.now(timezone.utc)).isoformat()
@@ -102,8 +103,7 @@ class UserCommands(Plumbing):
         self.forget_cached()  # nothing of the tenant may come from a copy loaded with its key
         user = self.load(User, user_id, None)
         user.erase(stamp)
-        changed: list[TenantAggregate] = [user]
-        others: list[Any] = []
+        loaded: dict[str, Any] = {}
         for aggregate_id in aggregate_ids:
             if str(aggregate_id) == str(user.id):
                 continue
@@ -111,15 +111,26 @@ class UserCommands(Plumbing):
                 aggregate = self.repository.get(aggregate_id)
             except Exception:  # noqa: BLE001 - no aggregate this code folds (a rebuild skips it too)
                 continue
-            if getattr(aggregate, "tenant_id", None) != user.tenant_id:
-                continue
+            if getattr(aggregate, "tenant_id", None) == user.tenant_id:
+                loaded[str(aggregate.id)] = aggregate
+        changed: dict[str, Any] = {str(user.id): user}
+        when = now or datetime.now(timezone.utc)
+        for key, aggregate in loaded.items():
             if isinstance(aggregate, Session) and not aggregate.ended:
                 aggregate.end("erased")
-                changed.append(aggregate)
-            else:
-                others.append(aggregate)
-        rewrites = list(self.inline_writes(others, ())) if self.inline_writes is not None else []
-        self._save(ctx, *changed, writes=[*rewrites, *writes])
+                changed[key] = aggregate
+            elif isinstance(aggregate, Job) and aggregate.active:
+                # No render of an erased tenant's data: its queued and running jobs are cancelled.
+                aggregate.cancel(when)
+                changed[key] = aggregate
+                project = loaded.get(str(aggregate.project_id))
+                if project is not None:
+                    project.job_ended(key, "cancelled")
+                    changed[str(project.id)] = project
+        # Every read model of every aggregate, whatever its events' topics touch: all of them hold fields
+        # that now read redacted.
+        rewrites = list(self.inline_writes(list(loaded.values()), ())) if self.inline_writes is not None else []
+        self._save(ctx, *changed.values(), writes=[*rewrites, *writes])
         return user
 
     # -- admin access ---------------------------------------------------------------------------

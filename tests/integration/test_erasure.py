@@ -221,6 +221,7 @@ def test_erasing_a_tenant_makes_its_data_unreadable_everywhere_and_every_chain_s
     assert before["api_tokens"] == [] and before["identities"] == []
     assert [r["ended_reason"] for r in before["sessions"]] == ["erased"]
     assert before["projects"][0]["title"] == "[erased]" and before["jobs"] and before["assets"]
+    assert [j["status"] for j in before["jobs"]] == ["cancelled"]  # no render of an erased tenant's data
 
     # A rebuild from the log gives the same erased state, and leaves Bob as he was.
     with world.owner() as conn:
