@@ -166,15 +166,19 @@ class MsgspecTranscoder(JSONTranscoder):
         if transcoding is None:
             return d
         data = d["_data_"]
+        if getattr(transcoding, "keyed", False):
+            # A sealed personal field (eventstore/sealing.py): a fresh ciphertext each time, so it never
+            # writes back the same. What is no sealed value of ours is kept as written; a missing master
+            # key (a configuration error, not the data's) is raised, never read as redacted.
+            try:
+                return transcoding.decode(data)
+            except (ValueError, TypeError):
+                return d
         try:
             if type(transcoding) is DatetimeAsISO and type(data) is str:  # the tag of every event
                 value = _fromisoformat(data)
                 if _UTC_ISO(data):
                     return value
-            elif getattr(transcoding, "keyed", False):
-                # A sealed personal field (eventstore/sealing.py): its data is a fresh ciphertext each
-                # time, so it never writes back the same; whatever does not open is kept as written.
-                return transcoding.decode(data)
             else:
                 value = transcoding.decode(data)
             # The application's own tags are what `encode` wrote, so they read back to the same data;

@@ -97,10 +97,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             for title in ("hello world", "second", "third"):
                 project = services.app.create_project(ctx, title=title)
             services.app.update_project(ctx, str(project.id), None, title="renamed")
-        from eventstore.checkpoint import secrets_dir
-
-        # The command line shares the service's secrets (the data master key among them).
-        env = {"DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path / ".data"), "AVM_SECRETS_DIR": str(secrets_dir()),
+        env = {"DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path / ".data"),
                "AVM_CHECKPOINT_KEY": str(tmp_path / "keys" / "checkpoint.pem")}
         with TestClient(create_app(services), raise_server_exceptions=False) as client:
             yield World(url, services, client, alice, bob, admin, env, tmp_path)

@@ -70,6 +70,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("AVM_DATA_DIR", str(data))  # the master key, the ledger and checkpoints: this test's
     monkeypatch.delenv("AVM_SECRETS_DIR", raising=False)
     monkeypatch.delenv("AVM_ERASURE_LEDGER", raising=False)
+    monkeypatch.delenv("AVM_DATA_MASTER_KEY", raising=False)  # made on first use, in the data dir
     monkeypatch.setenv("AVM_CHECKPOINT_KEY", str(tmp_path / "keys" / "checkpoint.pem"))
     name, url = support.fresh_database("avm_erase")
     services = Services(Database(url=url, embedded=False), pool_size=3)
