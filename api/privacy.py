@@ -87,6 +87,7 @@ def erase_tenant(services: Any, tenant_id: UUID, ctx: CommandContext, *, ledger:
     by = ctx.actor_id
     keys = services.data_keys
     if keys.is_erased(tenant_id):
+        _forget_outside_the_log(services, tenant_id)
         return Erasure(tenant_id, already=True)
     services.app.load(User, tenant_id, None)  # NotFound for anything but an existing user
     now = datetime.now(timezone.utc)
@@ -103,6 +104,7 @@ def erase_tenant(services: Any, tenant_id: UUID, ctx: CommandContext, *, ledger:
 
         def destroy(curs: Any) -> None:
             curs.execute(destroy_key_sql(), (tenant_id, by))
+            curs.execute("DELETE FROM model_keys WHERE tenant_id = %s", (tenant_id,))  # its own API keys
 
         services.app.erase_user(ctx, str(tenant_id), ids, writes=[destroy], now=now)
         done = True
@@ -110,8 +112,23 @@ def erase_tenant(services: Any, tenant_id: UUID, ctx: CommandContext, *, ledger:
         keys.end_erasure(tenant_id, erased=done)
         services.app.forget_cached()
         services.forget_tokens()
+    _forget_outside_the_log(services, tenant_id)
     log.info("tenant %s erased by %s", tenant_id, by)
     return Erasure(tenant_id, already=False)
+
+
+def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
+    """After the erasure: the idempotency rows (unkeyed hashes of the tenant's requests) and the media
+    bytes the service holds for its outputs. Both are re-done by a repeated erasure (admin, ledger)."""
+    from api.media import key_of
+
+    with services.read(scope="system") as conn:
+        conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s", (tenant_id,))
+        uris = [r["uri"] for r in conn.execute("SELECT uri FROM assets WHERE tenant_id = %s", (tenant_id,))]
+    for uri in uris:
+        key = key_of(uri) if isinstance(uri, str) else None
+        if key is not None:
+            services.media.delete(key)
 
 
 def reapply_erasures(services: Any, ledger: Path | None = None) -> list[str]:

@@ -95,7 +95,8 @@ def fill(world: World, who: Who, words: list[str]) -> dict[str, str]:
     c = world.client
     assert c.patch(f"{V1}/me", json={"name": words[0], "image": f"https://img.example/{words[1]}.png"},
                    headers=who.headers).status_code == 200
-    r = c.post(PROJECTS, json={"title": words[2], "description": words[3]}, headers=who.headers)
+    r = c.post(PROJECTS, json={"title": words[2], "description": words[3]},
+               headers={**who.headers, "Idempotency-Key": f"key-{secrets.token_hex(6)}"})
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
     story = ENGLISH_STORY.replace("Ming", words[4])
@@ -216,6 +217,9 @@ def test_erasing_a_tenant_makes_its_data_unreadable_everywhere_and_every_chain_s
         key = conn.execute("SELECT * FROM tenant_data_keys WHERE tenant_id = %s", (alice.id,)).fetchone()
         assert key["wrapped"] is None and key["nonce"] is None and key["erased_at"] is not None
         assert len(raw_hits(conn, bob_words)) > 0  # Bob's read models hold his data, in clear, for serving
+        keyed = {r["tenant_id"]: r["n"] for r in conn.execute(
+            "SELECT tenant_id, count(*) AS n FROM idempotency_keys GROUP BY tenant_id")}
+        assert str(alice.id) not in {str(t) for t in keyed} and keyed  # hashes of Alice's requests are gone
         before = tenant_rows(conn, alice.id)
     user = before["users"][0]
     assert user["deleted_at"] is not None and user["name"] is None and user["email"].endswith("@erased.invalid")
