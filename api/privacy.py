@@ -118,10 +118,14 @@ def erase_tenant(services: Any, tenant_id: UUID, ctx: CommandContext, *, ledger:
 
 
 def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
-    """After the erasure: the idempotency rows (unkeyed hashes of the tenant's requests) and the media
-    bytes the service holds for its outputs. Both are re-done by a repeated erasure (admin, ledger)."""
+    """After the erasure: snapshots taken meanwhile, the idempotency rows (unkeyed hashes of the tenant's
+    requests) and the media bytes the service holds for its outputs; redone by a repeated erasure."""
     from api.media import key_of
 
+    with services.read(tenant_id) as conn:  # snapshots another process took meanwhile, with the old key
+        ids = [r["originator_id"] for r in conn.execute(
+            "SELECT DISTINCT originator_id FROM events WHERE tenant_id = %s", (tenant_id,))]
+        conn.execute("SELECT avm_forget_snapshots(%s::uuid[])", (ids,))
     with services.read(scope="system") as conn:
         conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s", (tenant_id,))
         uris = [r["uri"] for r in conn.execute("SELECT uri FROM assets WHERE tenant_id = %s", (tenant_id,))]
