@@ -91,11 +91,12 @@ class Sealer:
         if type(obj) is not dict:
             return None
         changed = False
+        key = None
         for name in fields:
             value = obj.get(name)
             if value is None or is_sealed(value):
                 continue
-            key = self.keys.for_writing(tenant)
+            key = key or self.keys.for_writing(tenant)  # once per event, and only when there is a value
             if type(value) is list and value and all(type(v) is str for v in value):
                 obj[name] = [seal_value(key, tenant, v) for v in value]
             else:
