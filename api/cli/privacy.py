@@ -31,6 +31,20 @@ def users_erase(user_id: UUID, yes: bool) -> None:
     click.echo(f"{user_id}: {'already erased' if result.already else 'erased'}")
 
 
+@users.command("reapply-erasures")
+@fail_cleanly
+def users_reapply_erasures() -> None:
+    """Erase again every user the erasure ledger names that this database does not show as erased
+    (after restoring a backup taken before those erasures; `avm db restore` does it by itself)."""
+    from api.privacy import ledger_path, reapply_erasures
+
+    services = open_services()
+    done = reapply_erasures(services)
+    for tenant in done:
+        click.echo(f"{tenant}: erased again")
+    click.echo(f"{len(done)} erasure(s) re-applied from {ledger_path()}")
+
+
 def plaintext_report(conn: Any) -> dict[UUID, int]:
     """Per tenant, how many events hold a personal field in clear (stored before sealing existed)."""
     from domain.privacy import PERSONAL_FIELDS

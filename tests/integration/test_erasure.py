@@ -300,6 +300,9 @@ def test_the_admin_erases_a_user_explicitly_once_and_the_cli_and_the_ledger_do_i
     assert reapply_erasures(world.services, ledger) == [erin.id]
     assert reapply_erasures(world.services, ledger) == []
     assert world.client.get(f"{V1}/me", headers=erin.headers).status_code == 401
+    # The command line re-applies the default ledger: Erin's line is there too, already applied.
+    again = world.avm("users", "reapply-erasures")
+    assert again.exit_code == 0 and "0 erasure(s) re-applied" in again.output, again.output
 
 
 def test_another_process_stops_opening_an_erased_tenants_fields_within_its_cache_time(world: World) -> None:
