@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,12 +135,15 @@ def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
             services.media.delete(key)
 
 
-def reapply_erasures(services: Any, ledger: Path | None = None) -> list[str]:
+def reapply_erasures(services: Any, ledger: Path | str | Iterable[Mapping[str, Any]] | None = None) -> list[str]:
     """Erase every tenant the ledger names that the database does not show as erased (after a restore
-    of a backup taken before those erasures). Idempotent; returns the tenants erased now."""
+    of a backup taken before those erasures). `ledger`: its path (default: `ledger_path()`), or its entries
+    as read already. Idempotent; returns the tenants erased now."""
+    entries = read_ledger(Path(ledger) if isinstance(ledger, (str, Path)) else None) if ledger is None or \
+        isinstance(ledger, (str, Path)) else ledger
     done: list[str] = []
     seen: set[UUID] = set()
-    for entry in read_ledger(ledger):
+    for entry in entries:
         tenant = UUID(entry["tenant_id"])
         if tenant in seen:
             continue
