@@ -19,16 +19,19 @@ from api.schemas import (
 from api.responses import from_row
 from api.services import Services
 from domain.application import CommandContext
-from domain.errors import NotFound, ValidationProblem
+from domain.errors import Conflict, NotFound
 from domain.quotas import limits_for, usage_view
 from domain.users import User
 from projections.usage import used_on
 from projections import users as q
 
 
-def _check_confirmation(confirm: str | None, user_id: str) -> None:
-    if confirm is None or confirm.strip().lower() != str(user_id).lower():
-        raise ValidationProblem("must be the id of the user to erase: erasure is final", field="confirm")
+def _check_confirmation(confirm: UUID, user_id: str) -> None:
+    """The confirmation is required and a UUID (the schema says so: 4xx otherwise); naming another user
+    than the one erased is a conflict with the request's own target, nothing is erased."""
+    if confirm != UUID(str(user_id)):
+        raise Conflict("the confirmation names another user than the one to erase: nothing was erased",
+                       field="confirm")
 
 
 def user_out(source: dict[str, Any] | User) -> UserOut:
@@ -62,9 +65,9 @@ class MeController(Controller):
 
     @delete("/", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
     def erase_me(self, services: Services, ctx: CommandContext,
-                 confirm: Annotated[str | None, Parameter(max_length=36, description=(
+                 confirm: Annotated[UUID, Parameter(description=(
                      "Your own user id: the explicit confirmation that every personal field of your account"
-                     " is to be erased, for good"))] = None) -> None:
+                     " is to be erased, for good (another id: 409)"))]) -> None:
         """Erase the caller's account (issue 15): its data key is destroyed, so its personal data (email,
         name, titles, texts, prompts, metadata) becomes unreadable everywhere, its sessions and tokens
         end; non-personal facts and the hash chain stay."""
@@ -134,8 +137,8 @@ class AdminUserController(Controller):
 
     @delete("/{user_id:uuid}", status_code=204, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
     def erase_user(self, user_id: UUID, services: Services, ctx: CommandContext,
-                   confirm: Annotated[str | None, Parameter(max_length=36, description=(
-                       "The user's id again: the explicit confirmation of the erasure"))] = None) -> None:
+                   confirm: Annotated[UUID, Parameter(description=(
+                       "The user's id again: the explicit confirmation of the erasure (another id: 409)"))]) -> None:
         """Erase a user's personal data (admin; issue 15): as `DELETE /me`, with the admin as actor.
         Erasing an erased user again changes nothing."""
         _check_confirmation(confirm, str(user_id))

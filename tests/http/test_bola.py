@@ -67,7 +67,7 @@ MATRIX: dict[str, list[Case]] = {
     # -- the caller's own account: nothing of anyone else's is named
     f"GET {V1}/me": [own()],
     f"PATCH {V1}/me": [own(body={"name": "Renamed"})],
-    f"DELETE {V1}/me": [own(204, query={"confirm": "{user_id}"})],  # B's replay names A: refused (422)
+    f"DELETE {V1}/me": [own(204, query={"confirm": "{user_id}"})],  # B's replay names A: refused (409)
     f"GET {V1}/me/tokens": [own()],
     f"POST {V1}/me/tokens": [own(201, body={"name": "laptop"})],
     f"DELETE {V1}/me/tokens/{{token_id}}": [path_id(204)],

@@ -176,9 +176,12 @@ def test_erasing_a_tenant_makes_its_data_unreadable_everywhere_and_every_chain_s
     checkpoint = world.tmp / "before.json"
     assert world.avm("audit", "checkpoint", "--out", str(checkpoint)).exit_code == 0
 
-    # An explicit confirmation: none, or another id, is a 422 naming `confirm`, and nothing is erased.
-    assert_problem(world.client.delete(f"{V1}/me", headers=alice.headers), 422, "confirm")
-    assert_problem(world.client.delete(f"{V1}/me", params={"confirm": bob.id}, headers=alice.headers), 422, "confirm")
+    # An explicit confirmation: none or no id is refused (4xx naming `confirm`), another id is a 409; nothing
+    # is erased.
+    for params in ({}, {"confirm": "yes"}):
+        refused = world.client.delete(f"{V1}/me", params=params, headers=alice.headers)
+        assert 400 <= refused.status_code < 500 and "confirm" in refused.text, refused.text
+    assert_problem(world.client.delete(f"{V1}/me", params={"confirm": bob.id}, headers=alice.headers), 409, "confirm")
     assert world.client.get(f"{V1}/me", headers=alice.headers).json()["name"] == alice_words[0]
 
     r = world.client.delete(f"{V1}/me", params={"confirm": alice.id}, headers=alice.headers)
@@ -272,7 +275,8 @@ def test_the_admin_erases_a_user_explicitly_once_and_the_cli_and_the_ledger_do_i
     fill(world, carol, words)
     assert world.client.delete(f"{V1}/admin/users/{carol.id}", params={"confirm": carol.id},
                                headers=dave.headers).status_code == 403
-    assert_problem(world.client.delete(f"{V1}/admin/users/{carol.id}", headers=admin.headers), 422, "confirm")
+    assert_problem(world.client.delete(f"{V1}/admin/users/{carol.id}", params={"confirm": dave.id},
+                                       headers=admin.headers), 409, "confirm")
     for _ in range(2):  # erasing an erased user again changes nothing
         r = world.client.delete(f"{V1}/admin/users/{carol.id}", params={"confirm": carol.id}, headers=admin.headers)
         assert r.status_code == 204, r.text
