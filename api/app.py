@@ -19,6 +19,7 @@ from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, JobOutputController, ProjectJobsController
+from api.controllers.me_export import PersonalExportController
 from api.controllers.metrics import PROMETHEUS, MetricsController
 from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
@@ -33,8 +34,10 @@ from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import if_match, refuse_unsupported_at
 from api.services import VERSION, Services
+from api.studio import studio_router, template_config
 
-PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
+# /studio authenticates by its own cookie (api/studio/web.py), with the same credentials and checks.
+PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics", "^/studio"]
 BEARER_DESCRIPTION = (
     "An API token (`avm_…`, from `POST /api/v1/me/tokens` or `avm users create`). Where the operator has"
     " enabled it (AVM_FRONTEND_JWT_*), also a JWT signed by the web front end (HS256 with the shared secret,"
@@ -73,7 +76,9 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
                         JobController, JobOutputController, AssetController, AdminAssetController, PresetController, AuditController,
                         AdminProjectionController, UsageController, MetricsController, ModelKeyController,
-                        AuthController, SessionController, IdentityController],
+                        AuthController, SessionController, IdentityController, PersonalExportController,
+                        studio_router()],
+        template_config=template_config(),
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),

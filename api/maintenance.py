@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from api.controllers.assets import expire_due
 from api.idempotency import delete_expired_keys
+from api.media_sweep import sweep_orphan_bytes
 from api.services import Services
 from domain.context import CommandContext
 from projections.stats import get_sweep_run
@@ -79,12 +80,15 @@ class Sweep:
         return f"AVM_SWEEP_{self.name.upper()}_SECONDS"
 
 
-# The registry: one entry per sweep (the object store's orphan-bytes sweep, issue 14 item 4, will be one more).
+# The registry: one entry per sweep.
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("job_leases", expire_job_leases, 30.0, "requeue (or fail after its attempts) every running job whose lease expired"),
     Sweep("asset_expiry", expire_assets, 300.0, "mark every asset past its expiry as expired"),
     Sweep("idempotency_keys", delete_old_idempotency_keys, 3600.0,
           "delete Idempotency-Keys older than AVM_IDEMPOTENCY_KEY_RETENTION_SECONDS (24 h)"),
+    Sweep("orphan_bytes", sweep_orphan_bytes, 3600.0,
+          "remove stored media bytes no asset holds (expired, or deleted past AVM_MEDIA_DELETED_RETENTION_SECONDS)"
+          " and older than AVM_MEDIA_ORPHAN_GRACE_SECONDS"),
 )
 
 

@@ -120,8 +120,6 @@ def erase_tenant(services: Any, tenant_id: UUID, ctx: CommandContext, *, ledger:
 def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
     """After the erasure: snapshots taken meanwhile, the idempotency rows (unkeyed hashes of the tenant's
     requests) and the media bytes the service holds for its outputs; redone by a repeated erasure."""
-    from api.media import key_of
-
     with services.read(tenant_id) as conn:  # snapshots another process took meanwhile, with the old key
         ids = [r["originator_id"] for r in conn.execute(
             "SELECT DISTINCT originator_id FROM events WHERE tenant_id = %s", (tenant_id,))]
@@ -130,9 +128,10 @@ def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
         conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s", (tenant_id,))
         uris = [r["uri"] for r in conn.execute("SELECT uri FROM assets WHERE tenant_id = %s", (tenant_id,))]
     for uri in uris:
-        key = key_of(uri) if isinstance(uri, str) else None
-        if key is not None:
-            services.media.delete(key)
+        if isinstance(uri, str):
+            found = services.media.resolve(uri)  # only the bytes of the service's own stores, for this tenant
+            if found is not None and found[1].split("/")[0] == str(tenant_id):
+                services.media.delete_uri(uri)
 
 
 def reapply_erasures(services: Any, ledger: Path | str | Iterable[Mapping[str, Any]] | None = None) -> list[str]:

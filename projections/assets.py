@@ -84,3 +84,17 @@ def due_assets(conn: Any, limit: int = 1000, exclude: Collection[UUID] = ()) -> 
     return [r["id"] for r in conn.execute(
         "SELECT id FROM assets WHERE expired_at IS NULL AND expires_at <= now() AND id <> ALL(%s)"
         " ORDER BY expires_at LIMIT %s", (list(exclude), limit))]
+
+
+def held_uris(conn: Any, uris: list[str], deleted_after: datetime) -> set[str]:
+    """Which of `uris` an asset still holds (the orphan-bytes sweep): one not expired, and not
+    deleted, or deleted after `deleted_after` (it may still be restored). Across tenants."""
+    return {r["uri"] for r in conn.execute(
+        "SELECT uri FROM assets WHERE uri = ANY(%s) AND expired_at IS NULL"
+        " AND (deleted_at IS NULL OR deleted_at > %s)", (uris, deleted_after))}
+
+
+def expired_uris(conn: Any, asset_ids: list[UUID]) -> list[str]:
+    """The URIs of those of `asset_ids` that have expired (their bytes go with them). Across tenants."""
+    return [r["uri"] for r in conn.execute(
+        "SELECT uri FROM assets WHERE id = ANY(%s) AND expired_at IS NOT NULL", (asset_ids,))]

@@ -61,3 +61,17 @@ def list_sweep_runs(conn: Any) -> list[dict[str, Any]]:
 def get_sweep_run(conn: Any, name: str) -> dict[str, Any] | None:
     return conn.execute(f"SELECT {', '.join(SWEEP_RUN_COLUMNS)} FROM sweep_runs WHERE name = %s",
                         (name,)).fetchone()
+
+
+def oldest_queued(conn: Any) -> dict[str, Any] | None:
+    """The job that has waited longest in the queue (any tenant): what the queue page names."""
+    return conn.execute("SELECT tenant_id, id, project_id, priority, queued_at, attempts FROM jobs"
+                        " WHERE status = 'queued' ORDER BY queued_at, id LIMIT 1").fetchone()
+
+
+def running_leases(conn: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The running jobs' leases (any tenant), the soonest to expire first: who holds what until when."""
+    return conn.execute("SELECT tenant_id, id, worker_id, lease_id, lease_expires_at, heartbeat_at, started_at,"
+                        " attempts, max_attempts, lease_expires_at < now() AS expired FROM jobs"
+                        " WHERE status = 'running' ORDER BY lease_expires_at NULLS LAST, id LIMIT %s",
+                        (limit,)).fetchall()

@@ -43,8 +43,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def live_server(data_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
-    name, database_url = support.fresh_database("avm_live")
+def live_server(data_dir: Path, database: tuple[str, str] | None = None, **extra_env: str) -> Iterator[LiveServer]:
+    """`database`: (name, url) of a database another server shares (then neither created nor dropped here)."""
+    name, database_url = database or support.fresh_database("avm_live")
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "AVM_DATA_DIR": str(data_dir), "AVM_HOST": "127.0.0.1",
            "AVM_PORT": str(port), "AVM_RATE_LIMIT": "0", **extra_env}
@@ -75,4 +76,5 @@ def live_server(data_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
-        support.drop_database(name)
+        if database is None:
+            support.drop_database(name)

@@ -1,4 +1,4 @@
-"""The `avm` command line: serve, database, users, sweeps, maintenance, audit, projections and bench.
+"""The `avm` command line: serve, database, users, sweeps, maintenance, audit, projections, bench and worker.
 
 Each command module defines its group or command on its own and imports only `api.cli.support`
 (never this package); this module puts them together under `main`.
@@ -10,7 +10,9 @@ import sys
 
 import click
 
-from api.cli import audit, bench, db, maintenance, privacy, projections, serve, sweeps, users  # noqa: F401 - privacy adds `users erase`
+from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users, worker
+from api.cli import privacy  # noqa: F401 - adds `avm users erase` and `users reapply-erasures`
+from api.cli import audit_import, db_backup
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,8 +26,12 @@ def main() -> None:
 
 # The modules keep their names (api.cli.audit is the module, its group is api.cli.audit.audit).
 for command in (serve.serve, db.db, users.users, sweeps.assets, sweeps.jobs, audit.audit, projections.projections,
-                bench.bench, maintenance.maintenance):
+                bench.bench, maintenance.maintenance, worker.worker):
     main.add_command(command)
+# Recovery (issue 15): backup/restore under `avm db`, import under `avm audit`, each in its own module.
+db.db.add_command(db_backup.backup)
+db.db.add_command(db_backup.restore)
+audit.audit.add_command(audit_import.import_)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

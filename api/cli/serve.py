@@ -23,6 +23,8 @@ from api.cli.support import fail_cleanly, open_services, shown_data_dir
 @fail_cleanly
 def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     """Migrate, seed an empty embedded database, and serve the HTTP API."""
+    import faulthandler
+
     import uvicorn
 
     from api.app import create_app
@@ -51,6 +53,7 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     click.echo(f"avm serving on http://{host}:{port}  (database: {where}"
                f"{f', {workers} workers' if workers > 1 else ''})")
     click.echo(f"API docs:   http://{host}:{port}/schema")
+    click.echo(f"studio:     http://{host}:{port}/studio  (sign in with an API or session token)")
     if token:
         click.echo(f"demo token: {token}")
     # This process owns the embedded server (with --workers, as the supervisor): it restarts it if it dies.
@@ -65,6 +68,8 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr (the log): what a stuck process waits on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # The async views run in-process unless AVM_PROJECTORS=0 (e.g. a separate `avm projections
     # run` service); running both is safe, an advisory lock keeps one runner per view.
     # They log in as avm_projector, never with the owner's URL (see docs/decisions/i11-privilege.md).

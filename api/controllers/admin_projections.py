@@ -66,6 +66,28 @@ def _progress(p: Any) -> RebuildProgressOut:
                               started_at=v["started_at"], tenant_id=v["tenant_id"])
 
 
+def projection_list(services: Services) -> ProjectionList:
+    """Every projection's kind, position, lag and state, with this process's running and last rebuild
+    (the admin route and the studio's projections page)."""
+    database = database_key(services.db.url)
+    with services.read(scope="admin") as conn:
+        head = log_head(conn)
+        states = projection_states(conn, max_view_lag())
+        elsewhere = rebuilds_elsewhere(conn)
+    items = []
+    for s in states:
+        inline = BY_NAME.get(s["name"]) if s["kind"] == "inline" else None
+        running = RUNNING.running(database, s["name"]) if inline else None
+        last = RUNNING.last(database, s["name"]) if inline else None
+        building = running is not None or s["name"] in elsewhere or s["state"] == "building"
+        items.append(ProjectionOut(
+            name=s["name"], kind=s["kind"], tables=list(inline.tables) if inline else [s["name"]],
+            position=s["position"], lag=s["lag"], state="building" if building else "live",
+            rebuildable=inline is not None, progress=_progress(running) if running else None,
+            last_rebuild=LastRebuildOut(**last) if last else None))
+    return ProjectionList(head=head, items=items)
+
+
 class AdminProjectionController(Controller):
     path = "/api/v1/admin/projections"
     tags = ["admin"]
@@ -74,23 +96,7 @@ class AdminProjectionController(Controller):
     @get("/", sync_to_thread=True, responses=errors(401, 403, 503))
     def list_projections(self, services: Services) -> ProjectionList:
         """Every projection: kind, tracking position, lag, state, and the progress of a running rebuild (admin)."""
-        database = database_key(services.db.url)
-        with services.read(scope="admin") as conn:
-            head = log_head(conn)
-            states = projection_states(conn, max_view_lag())
-            elsewhere = rebuilds_elsewhere(conn)
-        items = []
-        for s in states:
-            inline = BY_NAME.get(s["name"]) if s["kind"] == "inline" else None
-            running = RUNNING.running(database, s["name"]) if inline else None
-            last = RUNNING.last(database, s["name"]) if inline else None
-            building = running is not None or s["name"] in elsewhere or s["state"] == "building"
-            items.append(ProjectionOut(
-                name=s["name"], kind=s["kind"], tables=list(inline.tables) if inline else [s["name"]],
-                position=s["position"], lag=s["lag"], state="building" if building else "live",
-                rebuildable=inline is not None, progress=_progress(running) if running else None,
-                last_rebuild=LastRebuildOut(**last) if last else None))
-        return ProjectionList(head=head, items=items)
+        return projection_list(services)
 
     @post("/{name:str}/rebuild", status_code=202, sync_to_thread=True,
           responses=errors(400, 401, 403, 404, 409, 422, 503))

@@ -11,13 +11,13 @@ from litestar.response import Stream
 
 from api.auth import admin_only, tenant_roles
 from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
-from api.media import key_of
+from api.media_sweep import check_restorable, remove_expired_bytes
 from api.schemas import AssetList, AssetOut, History, RegisterAsset, SweepResult
 from api.responses import from_row
 from api.services import Services
 from domain.application import CommandContext
 from domain.assets import Asset
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationProblem
 from projections import assets as q
 
 
@@ -28,8 +28,10 @@ def asset_out(source: dict[str, Any] | Asset) -> AssetOut:
 
 
 def expire_due(services: Services, ctx: CommandContext, skipped: set[UUID] | None = None) -> int:
-    """One expiry sweep: every asset past its expiry gets exactly one Expired event. An asset that
-    fails is logged, counted, added to `skipped`, not tried again in this run, and left for the next."""
+    """One expiry sweep: every asset past its expiry gets exactly one Expired event, and its bytes
+    in the service's store are removed (api/media_sweep.py; if the store fails, by the orphan-bytes
+    sweep later). An asset that fails is logged, counted, added to `skipped`, not tried again in
+    this run, and left for the next."""
     total = 0
     skipped = set() if skipped is None else skipped
     while True:
@@ -39,6 +41,7 @@ def expire_due(services: Services, ctx: CommandContext, skipped: set[UUID] | Non
             return total
         failed_before = len(skipped)
         done = services.app.expire_assets(ctx, due, skipped=skipped)
+        remove_expired_bytes(services, due)
         total += done
         if done == 0 and len(skipped) == failed_before:  # all expired by a concurrent sweep meanwhile
             with services.read(scope="system") as conn:
@@ -53,7 +56,11 @@ class AssetController(Controller):
 
     @post("/", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
     def register_asset(self, data: RegisterAsset, services: Services, ctx: CommandContext) -> Response[AssetOut]:
-        """Register an asset (default expiry 30 days); an image with a scene_index becomes that scene's image."""
+        """Register an asset (default expiry 30 days); an image with a scene_index becomes that scene's image.
+        Its URI may not name the service's own media store (a job's outputs are uploaded instead): 422."""
+        if services.media.owns(data.uri):
+            raise ValidationProblem("uri names the service's media store: outputs are uploaded through "
+                                    "POST /api/v1/jobs/{id}/outputs", field="uri")
         asset = services.app.register_asset(
             ctx, type=data.type, uri=data.uri, size_bytes=data.size_bytes,
             metadata=data.metadata, project_id=str(data.project_id) if data.project_id else None,
@@ -104,26 +111,27 @@ class AssetController(Controller):
         404 for any other asset, an expired or deleted one, and another tenant's."""
         with services.read(tenant) as conn:
             row = q.get_asset(conn, tenant, asset_id, include_expired=False)
-        key = key_of(row["uri"]) if row is not None else None
-        # The key's first part is the tenant the bytes were stored for: never serve another tenant's.
-        chunks = services.media.open(key) if key is not None and key.split("/")[0] == str(tenant) else None
-        if row is None or chunks is None:
+        # Only keys stored for this tenant (their first part) are served, whatever URI the asset names.
+        opened = services.media.open_uri(row["uri"], tenant=tenant) if row is not None else None
+        if row is None or opened is None:
             raise NotFound("asset not found")
         media_type = row["metadata"].get("content_type") or "application/octet-stream"
-        return Stream(chunks, media_type=media_type, headers={
-            "Content-Length": str(services.media.size(key) or 0), **etag(row["version"]),
+        return Stream(opened.chunks, media_type=media_type, headers={
+            "Content-Length": str(opened.size), **etag(row["version"]),
             "Content-Disposition": f'attachment; filename="{asset_id}"'})
 
     @delete("/{asset_id:uuid}", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
     def delete_asset(self, asset_id: UUID, services: Services,
                      ctx: CommandContext, expected_version: int | None) -> None:
-        """Soft-delete an asset (restorable)."""
+        """Soft-delete an asset: restorable, bytes and all, for AVM_MEDIA_DELETED_RETENTION_SECONDS (7 days);
+        then its bytes in the service's store are removed (the orphan-bytes sweep)."""
         services.app.delete_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
 
     @post("/{asset_id:uuid}/restore", status_code=200, sync_to_thread=True, responses=COMMAND_ERRORS)
     def restore_asset(self, asset_id: UUID, services: Services,
                       ctx: CommandContext, expected_version: int | None) -> Response[AssetOut]:
-        """Restore a soft-deleted asset."""
+        """Restore a soft-deleted asset; 409 once its bytes were removed (deleted longer ago than the retention)."""
+        check_restorable(services, UUID(ctx.tenant_id), asset_id)
         asset = services.app.restore_asset(ctx, asset_id=str(asset_id), expected_version=expected_version)
         return Response(asset_out(asset), headers=etag(asset.version))
 

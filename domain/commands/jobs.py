@@ -57,7 +57,7 @@ class JobCommands(DailyUsage):
         now = now or datetime.now(timezone.utc)
 
         def claim(job_id: UUID) -> tuple[list[TenantAggregate], Job | None]:
-            job = self.load(Job, job_id, None)
+            job = self._fresh_unless(Job, job_id, lambda j: j.claimable(now))
             if not job.claimable(now):
                 return [], None
             project = self.load(Project, job.project_id, job.tenant_id)
@@ -184,7 +184,7 @@ class JobCommands(DailyUsage):
         now = now or datetime.now(timezone.utc)
 
         def expire(job_id: UUID) -> tuple[list[TenantAggregate], bool]:
-            job = self.load(Job, job_id, None)
+            job = self._fresh_unless(Job, job_id, lambda j: j.lease_expired(now))
             if not job.lease_expired(now):
                 return [], False
             project = self.load(Project, job.project_id, job.tenant_id)
@@ -194,6 +194,19 @@ class JobCommands(DailyUsage):
 
         return sum(bool(self._sweep_item(ctx, "job lease sweep", job_id, lambda job_id=job_id: expire(job_id),
                                          skipped)) for job_id in candidates)
+
+    def _fresh_unless(self, cls: type[Job], job_id: UUID, due: Callable[[Job], bool]) -> Job:
+        """The job, read again from the store when the cached copy says it is not `due`. The queue
+        and the sweep pick their candidates from the read model; a cached copy older than a change
+        another process made (the lease sweep runs in `avm serve`'s maintenance thread with its own
+        application, replicas each have one) would otherwise make the claim skip a requeued job, or
+        the sweep a re-claimed one, silently and for as long as it stays cached (no save, so no
+        version conflict to evict it)."""
+        job = self.load(cls, job_id, None)
+        if due(job):
+            return job
+        self.evict(job)
+        return self.load(cls, job_id, None)
 
     @staticmethod
     def _jitter(jitter: float | None) -> float:

@@ -1,8 +1,10 @@
 """Preset commands: create, change, soft delete and restore, and the tenant's default."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 from domain.context import CommandContext
 from domain.errors import Forbidden
@@ -10,6 +12,8 @@ from domain.plumbing import Plumbing
 from domain.presets import BUILTIN_IDS, Preset
 from domain.shared import TenantAggregate
 from domain.users import User
+
+A = TypeVar("A", bound=TenantAggregate)
 
 
 class PresetCommands(Plumbing):
@@ -67,7 +71,9 @@ class PresetCommands(Plumbing):
                 user.choose_default_preset(None)
             return [preset, user], preset
 
-        return self.retry_on_conflict(ctx, build, expected_version=expected_version)
+        deleted = self.retry_on_conflict(ctx, build, expected_version=expected_version)
+        self._no_deleted_default(ctx, preset_id)
+        return deleted
 
     def restore_preset(self, ctx: CommandContext, preset_id: str,
                        expected_version: int | None) -> tuple[Preset, str | None]:
@@ -78,10 +84,40 @@ class PresetCommands(Plumbing):
         def build() -> tuple[list[TenantAggregate], tuple[User, Preset | None]]:
             preset = None
             if preset_id not in BUILTIN_IDS:
-                preset = self.load(Preset, preset_id, ctx.tenant_id)
+                # Read, not written: a cached copy would never be checked at commit (another process
+                # may have deleted it), so read it from the log.
+                preset = self._load_fresh(Preset, preset_id, ctx.tenant_id)
                 preset.check_not_deleted()
             user = self.load(User, ctx.tenant_id, ctx.tenant_id)
             user.choose_default_preset(preset_id)
             return [user], (user, preset)
 
-        return self.retry_on_conflict(ctx, build)
+        chosen = self.retry_on_conflict(ctx, build)
+        if preset_id not in BUILTIN_IDS:
+            self._no_deleted_default(ctx, preset_id)
+        return chosen
+
+    def _load_fresh(self, cls: type[A], aggregate_id: str, tenant_id: str) -> A:
+        """The aggregate as the log has it now, not as this process's cache remembers it."""
+        if self.repository.cache is not None:
+            with contextlib.suppress(KeyError, ValueError):  # not cached; not an id (load answers NotFound)
+                self.repository.cache.get(UUID(aggregate_id), evict=True)
+        return self.load(cls, aggregate_id, tenant_id)
+
+    def _no_deleted_default(self, ctx: CommandContext, preset_id: str) -> None:
+        """After a delete or a choice of default has committed: clear the default if it is now a
+        deleted preset. The two commands each read the aggregate the other writes (the choice reads
+        the preset, the delete the user), so neither conflicts with the other at commit (a write
+        skew): both may commit, leaving a deleted default. Whichever commits second sees the other's
+        change here, from the log, and clears it; the outcome is that of the choice, then the delete."""
+        preset = self._load_fresh(Preset, preset_id, ctx.tenant_id)
+        if not preset.deleted:
+            return
+
+        def clear() -> tuple[list[TenantAggregate], None]:
+            user = self._load_fresh(User, ctx.tenant_id, ctx.tenant_id)
+            if user.default_preset_id == preset_id:
+                user.choose_default_preset(None)
+            return [user], None
+
+        self.retry_on_conflict(ctx.unkeyed(), clear)

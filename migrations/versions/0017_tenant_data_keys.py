@@ -14,13 +14,13 @@ snapshots otherwise): an erasure drops the tenant's aggregate caches so nothing 
 sealed with the destroyed key. Snapshots are caches, rebuilt from the events on demand.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

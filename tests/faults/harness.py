@@ -47,14 +47,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1,
+             on_timeout: Callable[[], str] | None = None) -> Any:
+    """Polls `predicate` until it is true; on timeout fails, with what `on_timeout` tells (e.g. stacks)."""
     deadline = now() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if now() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            told = f"\n{on_timeout()}" if on_timeout else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{told}")
         time.sleep(interval)
 
 
@@ -248,6 +251,16 @@ class Serve:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def stacks(self) -> str:
+        """Every thread's stack in the service now (`avm serve` dumps them on SIGUSR1): what a stuck
+        request waits on, printed with the failure instead of a bare timeout."""
+        if not self.alive():
+            return f"avm serve is not running:\n{self.log()[-3000:]}"
+        before = len(self.log())
+        os.kill(self.pid, signal.SIGUSR1)
+        time.sleep(1.0)
+        return f"avm serve thread stacks (SIGUSR1):\n{self.log()[before:][-20000:]}"
 
     def wait_ready(self, timeout: float = 60) -> Serve:
         deadline = now() + timeout

@@ -69,7 +69,7 @@ def test_postgres_outage_answers_503_recovers_by_itself_and_loses_or_duplicates_
         outages.append(Outage(stop0, stop1, start0, start1))
         log(f"PostgreSQL started again after {start0 - stop1:.1f}s down, in {start1 - start0:.2f}s")
         wait_for(lambda: load.settled_since(start1, quiet=1.5), RECOVERY_LIMIT_S + 5,
-                 "the load to succeed again after the restart", interval=0.2)
+                 "the load to succeed again after the restart", interval=0.2, on_timeout=serve.stacks)
     attempts = load.stop()
     log(f"load: {len(attempts)} commands ({status_table(attempts)})")
     if os.environ.get("AVM_FAULTS_DEBUG"):

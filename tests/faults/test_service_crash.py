@@ -114,3 +114,13 @@ def test_kill_9_of_the_service_loses_nothing_acknowledged_and_shows_nothing_half
     failures += unhandled_exceptions(second.log(), " in the restarted service's log")
 
     conclude(rig, failures, began, BUDGET_S)
+
+
+def test_sigusr1_prints_every_thread_stack_of_a_running_service(rig: FaultRig) -> None:
+    """What a stuck `avm serve` waits on can be read without stopping it: SIGUSR1 writes every thread's
+    stack to its log (and the service goes on serving)."""
+    serve = rig.start_serve()
+    stacks = serve.stacks()
+    assert "most recent call first" in stacks and "uvicorn" in stacks, stacks[-2000:]
+    assert stacks.count("Thread 0x") >= 2, stacks[-2000:]  # every thread, not only the main one
+    assert create_project(serve.port, serve.demo_token or "", "usr1", "after the dump").status == 201

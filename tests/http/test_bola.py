@@ -169,6 +169,7 @@ MATRIX: dict[str, list[Case]] = {
     ],
     f"GET {V1}/audit/export": [Case(200, 404, query={"tenant_id": "{tenant_id}"})],
     f"GET {V1}/audit/verify": [Case(200, 404, query={"tenant_id": "{tenant_id}"})],
+    f"GET {V1}/me/export": [own(), Case(200, 404, query={"tenant_id": "{tenant_id}"}, variant="tenant_id")],
 }
 
 # Placeholders that name no resource of A's: kept as they are in the random-id replay, never looked for in B's answers.

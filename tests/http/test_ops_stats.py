@@ -154,7 +154,7 @@ def test_metrics_and_health_show_each_sweeps_last_run_as_recorded(world: World) 
     due_asset(world.db, ctx)
     outcomes = {o.sweep: o for o in run_pass(world.db.services)}
     assert {n: o.state for n, o in outcomes.items()} == dict.fromkeys(("job_leases", "asset_expiry",
-                                                                       "idempotency_keys"), "ran")
+                                                                       "idempotency_keys", "orphan_bytes"), "ran")
 
     m = scrape(world.client)
     health = world.client.get("/api/health").json()
@@ -176,7 +176,7 @@ def test_metrics_and_health_show_each_sweeps_last_run_as_recorded(world: World) 
     assert value(m, "avm_sweep_last_success_timestamp_seconds", sweep="asset_expiry") == pytest.approx(
         asset["last_started_at"].timestamp())
     sweeps = health["checks"]["sweeps"]
-    assert set(sweeps) == {"job_leases", "asset_expiry", "idempotency_keys"}
+    assert set(sweeps) == {"job_leases", "asset_expiry", "idempotency_keys", "orphan_bytes"}
     assert (sweeps["asset_expiry"]["last_items"], sweeps["asset_expiry"]["runs"],
             sweeps["asset_expiry"]["last_error"]) == (1, 1, None)
     database = health["checks"]["database"]

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ from domain.assets import Asset
 from tests import support
 
 STORY = support.STORY
-NAMES = ("job_leases", "asset_expiry", "idempotency_keys")
+NAMES = ("job_leases", "asset_expiry", "idempotency_keys", "orphan_bytes")
 
 
 @dataclass
@@ -49,10 +50,15 @@ class Db:
 
 
 def open_db(url: str) -> Db:
+    """Services on `url` with a media store of their own: the orphan-bytes sweep of this fresh
+    database must never list the default directory (.data/media), whose bytes it does not know."""
+    from api.media import MediaStore, local_location
     from api.services import Services
     from eventstore.database import Database
 
-    return Db(url, Services(Database(url=url, embedded=False), pool_size=3))
+    services = Services(Database(url=url, embedded=False), pool_size=3)
+    services.media = MediaStore(local_location(Path(tempfile.mkdtemp(prefix="avm-media-"))))
+    return Db(url, services)
 
 
 @pytest.fixture
@@ -88,9 +94,19 @@ def keys(db: Db, ctx: CommandContext) -> tuple[str, str]:
     return old, fresh
 
 
-def seed_all(db: Db) -> dict[str, Any]:
+def orphan_bytes(media: Path, ctx: CommandContext) -> Path:
+    """Bytes in the store (the local directory `media`) that no asset names, two hours old."""
+    path = media / ctx.tenant_id / str(uuid.uuid4()) / str(uuid.uuid4())
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"nobody's")
+    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    return path
+
+
+def seed_all(db: Db, media: Path | None = None) -> dict[str, Any]:
     ctx = db.tenant()
-    return {"job": stalled_job(db, ctx), "asset": due_asset(db, ctx), "keys": keys(db, ctx)}
+    return {"job": stalled_job(db, ctx), "asset": due_asset(db, ctx), "keys": keys(db, ctx),
+            "orphan": orphan_bytes(media, ctx) if media is not None else None}
 
 
 def assert_swept(db: Db, seeded: dict[str, Any]) -> None:
@@ -100,6 +116,7 @@ def assert_swept(db: Db, seeded: dict[str, Any]) -> None:
     old, fresh = seeded["keys"]
     assert [r["key"] for r in db.sql("SELECT key FROM idempotency_keys WHERE key = ANY(%s)", ([old, fresh],))] == [
         fresh]
+    assert seeded["orphan"] is None or not seeded["orphan"].exists()
 
 
 def sweep_runs(db: Db) -> dict[str, dict[str, Any]]:
@@ -114,7 +131,7 @@ def test_serve_runs_the_sweeps_by_itself_on_their_intervals(tmp_path: Path) -> N
     with live_server(tmp_path, AVM_PROJECTORS="0", **intervals) as live:
         d = open_db(live.database_url)
         try:
-            seeded = seed_all(d)
+            seeded = seed_all(d, tmp_path / "media")
             deadline = time.monotonic() + 60
             while True:
                 runs = sweep_runs(d)
@@ -223,7 +240,7 @@ def avm(db: Db, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_maintenance_run_does_one_pass_of_every_sweep_and_records_it(db: Db, tmp_path: Path) -> None:
-    seeded = seed_all(db)
+    seeded = seed_all(db, tmp_path / ".data" / "media")
 
     done = avm(db, tmp_path, "maintenance", "run")
 
@@ -240,7 +257,7 @@ def test_maintenance_run_does_one_pass_of_every_sweep_and_records_it(db: Db, tmp
     again = avm(db, tmp_path, "maintenance", "run", "--only", "asset_expiry")
     assert again.returncode == 0 and again.stdout.strip().startswith("asset_expiry: 0 items in "), again.stdout
     assert {n: r["runs"] for n, r in sweep_runs(db).items()} == {"job_leases": 1, "asset_expiry": 2,
-                                                                 "idempotency_keys": 1}
+                                                                 "idempotency_keys": 1, "orphan_bytes": 1}
 
 
 def test_maintenance_run_refuses_an_unknown_sweep_naming_the_known_ones(db: Db, tmp_path: Path) -> None:
