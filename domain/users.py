@@ -10,6 +10,7 @@ from eventsourcing.domain import event
 from domain.config import merge_defaults, readable_defaults
 from domain.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from domain.input_limits import as_written
+from domain.redaction import erased_email
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
@@ -282,8 +283,7 @@ class User(TenantAggregate):
     def _erase(self, at: str) -> None:
         self.erased_at = at
         self.deleted = True
-        # Unique (emails are) and non-personal: derived from the user's id only.
-        self.email = f"erased-{self.id}@erased.invalid"
+        self.email = erased_email(self.id)  # unique (emails are) and non-personal
         self.name = None
         self.image = None
         self.tokens = {}

@@ -38,7 +38,7 @@ from eventstore.datakeys import DataKeys
 
 TAG = "avm_sealed"
 VERSION = "1"
-REDACTED = "[erased]"
+REDACTED = "[erased]"  # what a sealed string reads as once its tenant's data key is destroyed (or absent)
 REDACTIONS: dict[str, Any] = {"s": REDACTED, "o": {}, "a": [], "v": None}
 NONCE = 12
 log = logging.getLogger("avm.sealing")

@@ -258,15 +258,17 @@ def _unsealed_as_shown(derived: Any, shown: Any) -> Any:
     as the line shows it: its clear text (or its redaction) cannot be checked against the ciphertext
     without the tenant's key, but the ciphertext itself is in the hashed state (eventstore/sealing.py).
     Sealed values sit at the payload's top level, or as the elements of a top-level list."""
-    if type(derived) is not dict or type(shown) is not dict:
+    if type(derived) is not dict:
         return derived
+    if type(shown) is not dict:
+        shown = {}
     out = dict(derived)
     for k, v in derived.items():
-        if isinstance(v, Opaque) and k in shown:
-            out[k] = shown[k]
-        elif type(v) is list and any(isinstance(x, Opaque) for x in v) and type(shown.get(k)) is list \
-                and len(shown[k]) == len(v):
-            out[k] = [shown[k][i] if isinstance(x, Opaque) else x for i, x in enumerate(v)]
+        if isinstance(v, Opaque):
+            out[k] = shown[k] if k in shown else str(v)  # absent from the line: the ciphertext, which differs
+        elif type(v) is list and any(isinstance(x, Opaque) for x in v):
+            same = type(shown.get(k)) is list and len(shown[k]) == len(v)
+            out[k] = [(shown[k][i] if same else str(x)) if isinstance(x, Opaque) else x for i, x in enumerate(v)]
     return out
 
 
