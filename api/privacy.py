@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from api.idempotency import forget_tenant as forget_idempotency
 from domain.context import CommandContext
 from domain.errors import NotFound
 from domain.users import User
@@ -125,7 +126,7 @@ def _forget_outside_the_log(services: Any, tenant_id: UUID) -> None:
             "SELECT DISTINCT originator_id FROM events WHERE tenant_id = %s", (tenant_id,))]
         conn.execute("SELECT avm_forget_snapshots(%s::uuid[])", (ids,))
     with services.read(scope="system") as conn:
-        conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s", (tenant_id,))
+        forget_idempotency(conn, tenant_id)
         uris = [r["uri"] for r in conn.execute("SELECT uri FROM assets WHERE tenant_id = %s", (tenant_id,))]
     for uri in uris:
         if isinstance(uri, str):
