@@ -66,3 +66,21 @@ def wire_reads(services: Any) -> None:
     from api.idempotency import recall
 
     services.app.recorded_result = partial(recall, services.read)
+
+
+def wire_sealing(services: Any) -> None:
+    """Personal fields sealed with the tenant's data key (issue 15): the keys, read and made in the
+    service's `system` scope; the sealer on the events' and the snapshots' recorders; the opener on the
+    application's transcoder (every reader: history, export, replay, rebuild)."""
+    from domain.privacy import PERSONAL_FIELDS
+    from eventstore.datakeys import DataKeys
+    from eventstore.sealing import Sealer, register
+
+    keys = DataKeys(partial(services.read, scope="system"))
+    services.data_keys = keys
+    app = services.app
+    register(app.mapper.transcoder, keys)
+    sealer = Sealer(keys, PERSONAL_FIELDS)
+    app.recorder.sealer = sealer
+    if app.snapshots is not None:
+        app.snapshots.recorder.sealer = sealer

@@ -123,3 +123,9 @@ async def mark_replayed(message: Message, scope: Scope) -> None:
     """before_send: the answer to a repeat says so (`Idempotent-Replayed: true`)."""
     if message["type"] == "http.response.start" and (scope.get("state") or {}).get("idempotency_replayed"):
         message["headers"] = [*message.get("headers", []), (b"idempotent-replayed", b"true")]
+
+
+def forget_tenant(conn: Any, tenant_id: Any) -> None:
+    """Delete a tenant's keys and recorded results (an erasure, issue 15: each row holds the unkeyed
+    hash of a request of theirs). `conn` is in the system scope (the rows are their callers' under RLS)."""
+    conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s", (tenant_id,))

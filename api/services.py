@@ -15,7 +15,7 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from api.composition import build_application, wire_reads
+from api.composition import build_application, wire_reads, wire_sealing
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from api.model_keys import stored_count
 from api.oidc import Providers
@@ -119,6 +119,8 @@ class Services:
         self.app = build_application(self.app_url, pool_size=pool_size or int(os.environ.get("AVM_POOL_SIZE", "10")))
         self.pool = self.app.factory.datastore.pool  # type: ignore[attr-defined]
         wire_reads(self)
+        self.data_keys: Any = None
+        wire_sealing(self)  # personal fields sealed with the tenant's data key (eventstore/sealing.py)
         self._tokens: dict[bytes, tuple[Principal | None, float]] = {}
         self.media: MediaStore = media_store()  # the bytes of job outputs (api/media.py)
 

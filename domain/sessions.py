@@ -6,7 +6,7 @@ from eventsourcing.domain import event
 from domain.errors import ValidationProblem
 from domain.shared import TenantAggregate
 
-END_REASONS = ("logout", "revoked", "revoked_others")
+END_REASONS = ("logout", "revoked", "revoked_others", "erased")
 MAX_USER_AGENT_CHARS = 256
 
 
@@ -22,7 +22,7 @@ def user_agent_of(value: str | None) -> str | None:
 class Session(TenantAggregate):
     """A session of a user (its tenant), opened by a sign-in with a linked identity.
 
-    Lifecycle: Started, then at most one Ended (logout, revoked, revoked_others). Invariants: only
+    Lifecycle: Started, then at most one Ended (logout, revoked, revoked_others, erased). Invariants: only
     the SHA-256 of the session token and of the ID token it was opened with are recorded, never a
     token; an ended session never starts again. Its sliding expiry is not an event (see
     docs/decisions/i13-signin.md): it is kept beside the read model and checked on every use.

@@ -10,6 +10,7 @@ from eventsourcing.domain import event
 from domain.config import merge_defaults, readable_defaults
 from domain.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from domain.input_limits import as_written
+from domain.redaction import erased_email
 from domain.shared import TenantAggregate
 
 ROLES = ("user", "premium", "admin", "worker")
@@ -266,3 +267,25 @@ class User(TenantAggregate):
     @event("ModelKeyRemoved")
     def _remove_model_key(self, provider: str, last4: str, fingerprint: str) -> None:
         self.model_keys = {p: k for p, k in self.model_keys.items() if p != provider}
+
+    # -- erasure (issue 15): the tenant's data key is destroyed with this event ------------------
+    @property
+    def erased(self) -> bool:
+        return bool(getattr(self, "erased_at", None))
+
+    def erase(self, at: str) -> None:
+        """Forget the user: no email, name, image, token or identity is left in its state, and it is
+        deleted (no sign-in). The event itself is non-personal (a time only)."""
+        if not self.erased:
+            self._erase(at=at)
+
+    @event("Erased")
+    def _erase(self, at: str) -> None:
+        self.erased_at = at
+        self.deleted = True
+        self.email = erased_email(self.id)  # unique (emails are) and non-personal
+        self.name = None
+        self.image = None
+        self.tokens = {}
+        self.identities = {}
+        self.model_keys = {}

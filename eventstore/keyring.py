@@ -120,17 +120,18 @@ class Keyring:
         return hmac.new(self._primary.mac_key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def configured_secret(env: Mapping[str, str] | None = None) -> str | None:
-    """$AVM_MODEL_KEYS_SECRET, or the content of the file $AVM_MODEL_KEYS_SECRET_FILE names, or None."""
+def configured_secret(env: Mapping[str, str] | None = None, *, name: str = SECRET_ENV) -> str | None:
+    """$AVM_MODEL_KEYS_SECRET, or the content of the file $AVM_MODEL_KEYS_SECRET_FILE names, or None
+    (`name`: another secret of the same form, e.g. the data master key of eventstore/datakeys.py)."""
     env = os.environ if env is None else env
-    value, path = env.get(SECRET_ENV), env.get(SECRET_ENV + "_FILE")
+    value, path = env.get(name), env.get(name + "_FILE")
     if value and path:
-        raise KeyringProblem(f"set {SECRET_ENV} or {SECRET_ENV}_FILE, not both")
+        raise KeyringProblem(f"set {name} or {name}_FILE, not both")
     if path:
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise KeyringProblem(f"{SECRET_ENV}_FILE: cannot read {path}: {exc.__class__.__name__}") from None
+            raise KeyringProblem(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}") from None
     return value or None
 
 
@@ -138,7 +139,8 @@ def secret_path() -> Path:
     return secrets_dir() / FILE_NAME
 
 
-def load_keyring(configured: str | None, *, in_use: Callable[[], int], path: Path | None = None) -> Keyring:
+def load_keyring(configured: str | None, *, in_use: Callable[[], int], path: Path | None = None,
+                 name: str = SECRET_ENV, what: str = "model key(s)") -> Keyring:
     """The keyring of the configured secret, else of the secret file, generated (mode 600) only while no
     model key is stored: once keys were sealed, a missing secret is an error, never silently replaced
     (a new one would leave every stored key unopenable)."""
@@ -150,8 +152,8 @@ def load_keyring(configured: str | None, *, in_use: Callable[[], int], path: Pat
     stored = in_use()
     if stored:
         raise KeyringProblem(
-            f"the model keys secret {path} is missing but {stored} model key(s) are sealed with it: restore it"
-            f" ({SECRET_ENV}, {SECRET_ENV}_FILE or AVM_SECRETS_DIR); it is never regenerated silently")
+            f"the secret {path} is missing but {stored} {what} are sealed with it: restore it"
+            f" ({name}, {name}_FILE or AVM_SECRETS_DIR); it is never regenerated silently")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = base64.b64encode(secrets.token_bytes(32)).decode("ascii") + "\n"
     # Written whole under a temporary name, then linked into place: a concurrent starter either wins

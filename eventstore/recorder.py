@@ -111,6 +111,9 @@ class AvmRecorder(PostgresApplicationRecorder):
         # constraint means (raised instead of a bare IntegrityError).
         self.inline_projections = list(inline_projections)
         self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
+        # Seals personal fields with the tenant's data key before the insert (eventstore/sealing.py);
+        # wired by the composition root, None in the library's own recorder test suites.
+        self.sealer: Any = None
         table = events_table_name
         self.insert_sql = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state, tenant_id,"
@@ -215,6 +218,8 @@ class AvmRecorder(PostgresApplicationRecorder):
         writes: list[Write] = list(kwargs.get("writes") or ())
         if not stored_events and not writes:
             return []
+        if self.sealer is not None and stored_events:
+            stored_events = self.sealer.seal_events(stored_events, tenants)
         item = _Item(stored_events, meta, tenants, writes)
         if self.committer is not None:
             return self.committer.submit(item)
@@ -370,11 +375,23 @@ class Factory(PostgresFactory):
         return recorder
 
     def aggregate_recorder(self, purpose: str = "events") -> PostgresAggregateRecorder:
-        return PostgresAggregateRecorder(self.datastore, events_table_name=purpose)
+        return SnapshotRecorder(self.datastore, events_table_name=purpose)
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
         cls = tracking_recorder_class or PostgresTrackingRecorder
         return cls(datastore=self.datastore, tracking_table_name="tracking")
+
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The library's recorder of snapshots; a snapshot's aggregate state is sealed whole with its
+    tenant's data key when a sealer is wired (eventstore/sealing.py)."""
+
+    sealer: Any = None
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if self.sealer is not None and stored_events:
+            stored_events = self.sealer.seal_snapshots(stored_events)
+        return super().insert_events(stored_events, **kwargs)
 
 
 def _is_uuid(value: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from eventstore import jsontext
+from eventstore.sealing import Opaque
 from eventstore.chain import GENESIS, link_hash
 
 _HASHED = ("tenant_id", "tenant_seq", "originator_id", "originator_version", "topic", "state", "recorded_at",
@@ -214,7 +215,8 @@ def verify_export(lines: Iterable[bytes | str], derive: Callable[[Mapping[str, A
                 report = ExportReport(tenant_id=str(row["tenant_id"]), anchor_hash=row["prev_hash"].hex())
                 verifier.report = report
                 wanted = {int(s): h for s, h in ((expect or {}).get(str(row["tenant_id"])) or {}).items()}
-            shown = derive(row)
+            shown = dict(derive(row))
+            shown["data"] = _unsealed_as_shown(shown["data"], record["data"])
             differs = [k for k in ("type", "aggregate_type", "data") if _normal(record[k]) != _normal(shown[k])]
             if differs:
                 problem = f"line {n}: {', '.join(differs)} differs from the event's stored bytes (the line was edited)"
@@ -249,6 +251,25 @@ def _check_line(n: int, raw: str, after_manifest: bool) -> tuple[str | None, int
     if "error" in record:
         return f"line {n}: the export was interrupted ({record['error']})", None, None
     return None, record.get("position") if isinstance(record.get("position"), int) else None, record
+
+
+def _unsealed_as_shown(derived: Any, shown: Any) -> Any:
+    """The derived payload with each sealed personal field (read offline as `Opaque`: no key here) taken
+    as the line shows it: its clear text (or its redaction) cannot be checked against the ciphertext
+    without the tenant's key, but the ciphertext itself is in the hashed state (eventstore/sealing.py).
+    Sealed values sit at the payload's top level, or as the elements of a top-level list."""
+    if type(derived) is not dict:
+        return derived
+    if type(shown) is not dict:
+        shown = {}
+    out = dict(derived)
+    for k, v in derived.items():
+        if isinstance(v, Opaque):
+            out[k] = shown[k] if k in shown else str(v)  # absent from the line: the ciphertext, which differs
+        elif type(v) is list and any(isinstance(x, Opaque) for x in v):
+            same = type(shown.get(k)) is list and len(shown[k]) == len(v)
+            out[k] = [(shown[k][i] if same else str(x)) if isinstance(x, Opaque) else x for i, x in enumerate(v)]
+    return out
 
 
 def _normal(value: Any) -> bytes:

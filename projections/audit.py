@@ -203,7 +203,10 @@ def offline_decoder() -> Decode:
     what checks an export file offline (`avm audit verify --file`)."""
     from domain.application import AvmApplication
 
+    from eventstore.sealing import register
+
     app = AvmApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "n"})
+    register(app.mapper.transcoder, None)  # sealed personal fields read as `Opaque` (no key offline)
     return app.mapper.transcoder.decode  # type: ignore[no-any-return]
 
 

@@ -6,13 +6,16 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
+from domain.redaction import erased_email
 from domain.users import User, readable_settings
+from eventstore.sealing import REDACTED
 from projections.base import InlineProjection, RowMapping, map_row, select_list
 
 USER_ROW: RowMapping = {
     "tenant_id": lambda u: UUID(u.tenant_id),
     "id": attrgetter("id"),
-    "email": attrgetter("email"),
+    # An email that no longer reads (its tenant's data key is gone) must not collide with another's.
+    "email": lambda u: erased_email(u.id) if u.email == REDACTED else u.email,
     "name": attrgetter("name"),
     "image": attrgetter("image"),
     "role": attrgetter("role"),
@@ -48,7 +51,8 @@ def identity_rows(u: User) -> list[dict[str, Any]]:
     tenant = UUID(u.tenant_id)
     return [dict(zip(IDENTITY_COLUMNS, (tenant, UUID(identity_id), i["provider"], i["subject"], i["email"],
                                         datetime.fromisoformat(i["linked_at"]))))
-            for identity_id, i in getattr(u, "identities", {}).items()]
+            for identity_id, i in getattr(u, "identities", {}).items()
+            if i["subject"] != REDACTED]  # unreadable (no key): no sign-in can match it, and it is not unique
 
 
 class UsersProjection(InlineProjection):

@@ -113,3 +113,7 @@ def pytest_configure(config: Any) -> None:
     # The HTTP tests hammer the API with one token: no limiter (tests/http/test_limits.py tests it).
     os.environ.setdefault("AVM_RATE_LIMIT", "0")
     os.environ.setdefault("AVM_SIGNIN_RATE_LIMIT", "0")  # tests/http/test_signin.py tests it
+    # One data master key (issue 15) for the test process and every `avm` it starts with a data dir of its
+    # own: as in a deployment, the command line must share the service's secrets to read sealed fields.
+    # tests/integration/test_erasure.py removes it to test the generated key file.
+    os.environ.setdefault("AVM_DATA_MASTER_KEY", "test-data-master-key-" + "0" * 32)

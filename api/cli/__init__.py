@@ -11,6 +11,7 @@ import sys
 import click
 
 from api.cli import audit, bench, db, maintenance, projections, serve, sweeps, users, worker
+from api.cli import privacy  # noqa: F401 - adds `avm users erase` and `users reapply-erasures`
 from api.cli import audit_import, db_backup
 
 

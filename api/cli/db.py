@@ -117,13 +117,14 @@ def db_status() -> None:
 @fail_cleanly
 def db_verify() -> None:
     """Check the schema: at the head revision, every expected table present, no orphan rows."""
+    from api.cli.privacy import plaintext_report
     from eventstore import migrate as m
     from projections.inline import INLINE_PROJECTIONS
 
     services = open_services(migrate=False)
     current, head = m.status(services.db.url)
     problems = [] if current == head else [f"revision {current} is not head {head}"]
-    expected = {"events", "snapshots", "tracking"} | {t for p in INLINE_PROJECTIONS for t in p.tables}
+    expected = {"events", "snapshots", "tracking", "tenant_data_keys"} | {t for p in INLINE_PROJECTIONS for t in p.tables}
     with services.read(scope="system") as conn:
         present = {r["tablename"] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         problems += [f"table {t} is missing" for t in sorted(expected - present)]
@@ -133,6 +134,11 @@ def db_verify() -> None:
                 " ON p.tenant_id = s.tenant_id AND p.id = s.project_id WHERE p.id IS NULL").fetchone()["n"]
             if orphans:
                 problems.append(f"{orphans} scene rows have no project")
+        plaintext = plaintext_report(conn) if not problems else {}
     if problems:
         raise click.ClickException("; ".join(problems))
     click.echo(f"schema ok: revision {current}, {len(expected)} tables")
+    # Events stored before personal fields were sealed (issue 15): readable, not erasable by key destruction.
+    for tenant, n in sorted(plaintext.items(), key=lambda kv: str(kv[0])):
+        click.echo(f"tenant {tenant}: {n} event(s) with personal fields in clear (stored before encryption)")
+    click.echo(f"plaintext personal data: {sum(plaintext.values())} event(s) in {len(plaintext)} tenant(s)")

@@ -75,7 +75,7 @@ def restore(backup_dir: Path) -> None:
     m.upgrade(database.url)
     current, _head = m.status(database.url)
     click.echo(f"migrated to revision {current}")
-    _reapply_erasure_ledger(ledger_path(), manifest)
+    _reapply_erasure_ledger(ledger_path(), manifest, erase=partial(_erase_again, database))
     problems = _verify_restored(database, manifest)
     if problems:
         raise click.ClickException(f"the restored database does not verify: {problems} problem(s), see the BAD lines")
@@ -108,7 +108,20 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _reapply_erasure_ledger(path: Path, manifest: dict[str, Any]) -> list[str]:
+def _erase_again(database: Any, entries: list[dict[str, Any]]) -> list[str]:
+    """Erase every tenant of the ledger the restored database does not show as erased (api/privacy.py)."""
+    from api.privacy import reapply_erasures
+    from api.services import Services
+
+    services = Services(database, pool_size=2)
+    try:
+        return reapply_erasures(services, entries)
+    finally:
+        services.close()
+
+
+def _reapply_erasure_ledger(path: Path, manifest: dict[str, Any],
+                            erase: Any = None) -> list[str]:
     """Erase again every tenant the erasure ledger names, so a restore never brings erased data back.
 
     The ledger lives outside the database (and so outside every backup); erasures made after the
@@ -125,8 +138,10 @@ def _reapply_erasure_ledger(path: Path, manifest: dict[str, Any]) -> list[str]:
              if made is None or (_time(e.get("erased_at")) or datetime.max.replace(tzinfo=timezone.utc)) > made}
     for tenant in tenants:
         click.echo(f"erasure to re-apply: tenant {tenant}{' (erased after this backup)' if tenant in later else ''}")
-    # Wired at merge with the erasure work: api.privacy.reapply_erasures(services, entries) erases each tenant.
     click.echo(f"erasure ledger {path}: {len(tenants)} tenant(s) to erase again, {len(later)} erased after the backup")
+    if erase is not None and tenants:
+        erased = erase(entries)  # idempotent: a tenant the restored database shows erased is left as it is
+        click.echo(f"erased again: {len(erased)} tenant(s){': ' + ', '.join(erased) if erased else ''}")
     return tenants
 
 

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import admin_only, command_context
+from api.privacy import erase_tenant
 from api.http import COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, errors, etag
 from api.schemas import (
     ChangeRole, CreateToken, CreateUser, MeOut, TokenCreated, TokenList, TokenOut, UpdateMe, UserCreated,
@@ -18,11 +19,19 @@ from api.schemas import (
 from api.responses import from_row
 from api.services import Services
 from domain.application import CommandContext
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.quotas import limits_for, usage_view
 from domain.users import User
 from projections.usage import used_on
 from projections import users as q
+
+
+def _check_confirmation(confirm: UUID, user_id: str) -> None:
+    """The confirmation is required and a UUID (the schema says so: 4xx otherwise); naming another user
+    than the one erased is a conflict with the request's own target, nothing is erased."""
+    if confirm != UUID(str(user_id)):
+        raise Conflict("the confirmation names another user than the one to erase: nothing was erased",
+                       field="confirm")
 
 
 def user_out(source: dict[str, Any] | User) -> UserOut:
@@ -53,6 +62,17 @@ class MeController(Controller):
                    if v is not UNSET}
         user = services.app.update_me(ctx, expected_version=expected_version, **changes)
         return Response(user_out(user), headers=etag(user.version))
+
+    @delete("/", status_code=204, sync_to_thread=True, responses=COMMAND_ERRORS)
+    def erase_me(self, services: Services, ctx: CommandContext,
+                 confirm: Annotated[UUID, Parameter(description=(
+                     "Your own user id: the explicit confirmation that every personal field of your account"
+                     " is to be erased, for good (another id: 409)"))]) -> None:
+        """Erase the caller's account (issue 15): its data key is destroyed, so its personal data (email,
+        name, titles, texts, prompts, metadata) becomes unreadable everywhere, its sessions and tokens
+        end; non-personal facts and the hash chain stay."""
+        _check_confirmation(confirm, ctx.tenant_id)
+        erase_tenant(services, UUID(ctx.tenant_id), ctx)
 
     @post("/tokens", status_code=201, sync_to_thread=True, responses=COMMAND_ERRORS)
     def create_token(self, data: CreateToken, services: Services, ctx: CommandContext) -> TokenCreated:
@@ -114,6 +134,15 @@ class AdminUserController(Controller):
         rows = rows[:limit]
         return UserList(items=[UserOut(**r) for r in rows],
                         next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)
+
+    @delete("/{user_id:uuid}", status_code=204, sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
+    def erase_user(self, user_id: UUID, services: Services, ctx: CommandContext,
+                   confirm: Annotated[UUID, Parameter(description=(
+                       "The user's id again: the explicit confirmation of the erasure (another id: 409)"))]) -> None:
+        """Erase a user's personal data (admin; issue 15): as `DELETE /me`, with the admin as actor.
+        Erasing an erased user again changes nothing."""
+        _check_confirmation(confirm, str(user_id))
+        erase_tenant(services, user_id, ctx)
 
     @put("/{user_id:uuid}/role", sync_to_thread=True, responses={**COMMAND_ERRORS, **errors(403)})
     def change_role(self, user_id: UUID, data: ChangeRole,

@@ -88,6 +88,51 @@ class UserCommands(Plumbing):
         user, _ = self._change(ctx, User, ctx.tenant_id, None, lambda u: u.remove_model_key(provider), writes=writes)
         return user
 
+    # -- erasure (issue 15) -----------------------------------------------------------------------
+    def erase_user(self, ctx: CommandContext, user_id: str, aggregate_ids: Sequence[Any], *,
+                   writes: Sequence[Write] = (), now: datetime | None = None) -> User:
+        """Append the user's non-personal `User.Erased`, end its open sessions, and rewrite the read
+        models of every aggregate of the tenant (`aggregate_ids`) from their state as loaded now: the
+        caller has made the tenant's sealed fields unreadable first, so they load redacted, exactly as
+        a rebuild will fold them. `writes` (destroying the data key) join the same transaction."""
+        from domain.jobs import Job
+        from domain.sessions import Session
+
+        stamp = (now or datetime.now(timezone.utc)).isoformat()
+
+        self.forget_cached()  # nothing of the tenant may come from a copy loaded with its key
+        user = self.load(User, user_id, None)
+        user.erase(stamp)
+        loaded: dict[str, Any] = {}
+        for aggregate_id in aggregate_ids:
+            if str(aggregate_id) == str(user.id):
+                continue
+            try:
+                aggregate = self.repository.get(aggregate_id)
+            except Exception:  # noqa: BLE001 - no aggregate this code folds (a rebuild skips it too)
+                continue
+            if getattr(aggregate, "tenant_id", None) == user.tenant_id:
+                loaded[str(aggregate.id)] = aggregate
+        changed: dict[str, Any] = {str(user.id): user}
+        when = now or datetime.now(timezone.utc)
+        for key, aggregate in loaded.items():
+            if isinstance(aggregate, Session) and not aggregate.ended:
+                aggregate.end("erased")
+                changed[key] = aggregate
+            elif isinstance(aggregate, Job) and aggregate.active:
+                # No render of an erased tenant's data: its queued and running jobs are cancelled.
+                aggregate.cancel(when)
+                changed[key] = aggregate
+                project = loaded.get(str(aggregate.project_id))
+                if project is not None:
+                    project.job_ended(key, "cancelled")
+                    changed[str(project.id)] = project
+        # Every read model of every aggregate, whatever its events' topics touch: all of them hold fields
+        # that now read redacted.
+        rewrites = list(self.inline_writes(list(loaded.values()), ())) if self.inline_writes is not None else []
+        self._save(ctx, *changed.values(), writes=[*rewrites, *writes])
+        return user
+
     # -- admin access ---------------------------------------------------------------------------
     def record_access(self, ctx: CommandContext, tenant_id: str, *, action: str, resource: str,
                       details: dict[str, Any] | None = None) -> Access:

@@ -35,7 +35,7 @@ def concrete(path: str) -> str:
     ("/api/v1/projects", "GET, HEAD, OPTIONS, POST"),
     (f"/api/v1/projects/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PATCH"),
     (f"/api/v1/presets/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PATCH"),
-    ("/api/v1/me", "GET, HEAD, OPTIONS, PATCH"),
+    ("/api/v1/me", "DELETE, GET, HEAD, OPTIONS, PATCH"),  # DELETE: erasure (issue 15)
     ("/api/v1/jobs/claim", "OPTIONS, POST"),
     (f"/api/v1/projects/{uuid.uuid4()}/story", "GET, HEAD, OPTIONS, PUT"),
     ("/api/health", "GET, HEAD, OPTIONS"),

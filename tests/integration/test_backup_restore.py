@@ -101,6 +101,7 @@ def test_backup_then_writes_then_an_erasure_then_restore_brings_back_the_snapsho
     assert restored.exit_code == 0, restored.output
     assert f"erasure to re-apply: tenant {source.bob.id} (erased after this backup)" in restored.output
     assert "1 tenant(s) to erase again" in restored.output
+    assert f"erased again: 1 tenant(s): {source.bob.id}" in restored.output  # the data key destroyed again
     assert "2 match the manifest" in restored.output and "identical to a rebuild" in restored.output
     assert titles(target, source.alice) == ["alice@example.com's first"]  # the backup's snapshot, no later write
     # The restored store works: the service writes on, continuing each chain and the positions.

@@ -28,7 +28,7 @@ PACKAGES = ("api", "projections", "eventstore", "domain")
 # Tables with a tenant_id column (the integration test checks this list against the catalog).
 TENANT_TABLES = frozenset({
     "api_tokens", "assets", "daily_usage", "daily_usage_assets", "events", "idempotency_keys", "identities",
-    "jobs", "model_keys", "presets", "projects", "scenes", "session_activity", "sessions", "usage", "users"})
+    "jobs", "model_keys", "presets", "projects", "scenes", "session_activity", "sessions", "tenant_data_keys", "usage", "users"})
 
 _STORE = "the event store: the library reads an aggregate by its id (a UUID, globally unique) and the notification log"
 _LOG = "the global event order (notification_id): replay, rebuilds and the async views read the log in order"
@@ -77,6 +77,16 @@ CROSS_TENANT: dict[str, str] = {
     "projections/base.py:_upsert_sql": "an inline projection's upsert by key, the key starting with tenant_id",
     "projections/base.py:_insert_sql": "an inline projection's insert: rows carry the event's tenant_id",
     "api/model_keys.py:stored_count": _OPS,
+    # Issue 15, personal data (docs/decisions/i15-crypto.md):
+    "api/composition.py:wire_sealing": "the data keys are read and made in the system scope: every reader decodes"
+                                       " any tenant's sealed fields (a rebuild, an admin's audit read), each key"
+                                       " looked up by its tenant_id",
+    "eventstore/datakeys.py:load_master": _OPS + " (whether any data key is wrapped: the master key is never"
+                                           " regenerated then)",
+    "api/privacy.py:_forget_outside_the_log": "an erasure's clean-up of one tenant (by tenant_id) in the system"
+                                              " scope: its idempotency rows are the caller's under RLS",
+    "api/cli/privacy.py:plaintext_report": _OPS + " (`avm db verify`: per tenant, the events stored in clear"
+                                           " before encryption)",
     "api/model_keys.py:model_keys_for_job": "the lease holder (a worker) reads the job owner's sealed keys",
     "api/cli/db.py:db_status": _OPS,
     "api/cli/db.py:db_verify": _OPS,
