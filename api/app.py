@@ -33,6 +33,7 @@ from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import if_match, refuse_unsupported_at
 from api.services import VERSION, Services
+from domain.context import CommandContext
 
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics"]
 BEARER_DESCRIPTION = (
@@ -53,6 +54,19 @@ async def before_request(request: Any) -> Any:
 
 def provide_services(state: State) -> Services:
     return state.services  # type: ignore[no-any-return]
+
+
+# `ctx` names `services`, and `expected_version` names `ctx`, only so that Litestar resolves a
+# command's three dependencies one after another: dependencies that need none of each other are
+# resolved concurrently, in an anyio task group of their own, which cost every command more than
+# the three functions themselves (docs/decisions/i12-perf.md). Every route that takes
+# `expected_version` takes `ctx`, and `ctx` only on authenticated routes.
+def provide_ctx(request: Any, services: Any) -> CommandContext:
+    return command_context(request)
+
+
+def provide_expected_version(request: Any, ctx: Any) -> int | None:
+    return if_match(request)
 
 
 def create_app(services: Services | None = None, *, close_services: bool | None = None) -> Litestar:
@@ -77,8 +91,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
-                      "ctx": Provide(command_context, sync_to_thread=False),
-                      "expected_version": Provide(if_match, sync_to_thread=False),
+                      "ctx": Provide(provide_ctx, sync_to_thread=False),
+                      "expected_version": Provide(provide_expected_version, sync_to_thread=False),
                       "tenant": Provide(provide_tenant, sync_to_thread=True)},
         middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
                     *rate_limit_middleware()],
