@@ -8,7 +8,8 @@ embedded PostgreSQL in a temp directory, a fresh migrated database), so the HTTP
 not in the profile. Each scenario is warmed up, then `-n` requests run under yappi (CPU clock);
 the report has the CPU per request of every function (own and cumulative time, calls per request),
 and the statements each request sent (the psycopg cursor's `execute` calls, per request).
-Needs `pip install yappi` in that worktree's virtualenv (a measuring tool, not a dependency).
+Needs `pip install yappi` in that worktree's virtualenv (a measuring tool, not a dependency);
+`--plain` runs without it and reports only the process's CPU per request (client included).
 """
 from __future__ import annotations
 
@@ -99,11 +100,15 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--plain", action="store_true",
+                    help="no profiler: the process's CPU per request only (app, client and committer together)")
     args = ap.parse_args()
     import logging
 
     import psycopg
-    import yappi
+
+    if not args.plain:
+        import yappi
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -124,6 +129,14 @@ def main() -> int:
             send(i)
         time.sleep(0.5)  # let the in-process projector finish the warm-up
         statements.clear()
+        if args.plain:
+            t0 = time.process_time()
+            for i in range(args.warmup, args.warmup + args.n):
+                send(i)
+            report[name] = {"process_cpu_ms_per_req": round(1000 * (time.process_time() - t0) / args.n, 3),
+                            "statements_per_req": round(len(statements) / args.n, 2)}
+            print(f"{name}: {report[name]}", flush=True)
+            continue
         yappi.clear_stats()
         yappi.set_clock_type("cpu")
         t0 = time.process_time()
