@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.getcwd())  # the worktree being measured, not this file's
+# as the suite runs avm: the limiters on, never reached (the default 200 a second would be)
+os.environ.setdefault("AVM_RATE_LIMIT", "1000000")
+os.environ.setdefault("AVM_RATE_LIMIT_PREMIUM", "1000000")
 
 STORY = ("The lighthouse keeper of Keelung had not seen a ship in forty days, and the harbour was silent. "
          "Every evening she climbed the hundred and twelve steps, trimmed the wick, and watched the grey water. ") * 8
