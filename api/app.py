@@ -35,6 +35,7 @@ from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_
 from api.http import if_match, refuse_unsupported_at
 from api.services import VERSION, Services
 from api.studio import studio_router, template_config
+from domain.context import CommandContext
 
 # /studio authenticates by its own cookie (api/studio/web.py), with the same credentials and checks.
 PUBLIC_PATHS = ["^/api/health", "^/schema", "^/metrics", "^/studio"]
@@ -56,6 +57,19 @@ async def before_request(request: Any) -> Any:
 
 def provide_services(state: State) -> Services:
     return state.services  # type: ignore[no-any-return]
+
+
+# `ctx` names `services`, and `expected_version` names `ctx`, only so that Litestar resolves a
+# command's three dependencies one after another: dependencies that need none of each other are
+# resolved concurrently, in an anyio task group of their own, which cost every command more than
+# the three functions themselves (docs/decisions/i12-perf.md). Every route that takes
+# `expected_version` takes `ctx`, and `ctx` only on authenticated routes.
+def provide_ctx(request: Any, services: Any) -> CommandContext:
+    return command_context(request)
+
+
+def provide_expected_version(request: Any, ctx: Any) -> int | None:
+    return if_match(request)
 
 
 def create_app(services: Services | None = None, *, close_services: bool | None = None) -> Litestar:
@@ -82,8 +96,8 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
         # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
-                      "ctx": Provide(command_context, sync_to_thread=False),
-                      "expected_version": Provide(if_match, sync_to_thread=False),
+                      "ctx": Provide(provide_ctx, sync_to_thread=False),
+                      "expected_version": Provide(provide_expected_version, sync_to_thread=False),
                       "tenant": Provide(provide_tenant, sync_to_thread=True)},
         middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
                     *rate_limit_middleware()],

@@ -17,6 +17,7 @@ import msgspec
 
 from api.responses import from_row
 from api.schemas import LeaseOut, Step, WorkerJobOut
+from domain.errors import Conflict
 from domain.jobs import Job
 from domain.projects import Project
 from projections import assets as asset_queries
@@ -78,9 +79,18 @@ def _owners_keys(services: Any, job_id: UUID) -> dict[str, str]:
 model_keys_for_job: Callable[[Any, UUID], dict[str, str]] = _owners_keys
 
 
-def owners_model_keys(services: Any, job_id: UUID) -> dict[str, str]:
-    """The hook the manifest calls (looked up at call time, so a replacement takes effect)."""
-    return dict(model_keys_for_job(services, job_id))
+def owners_model_keys(services: Any, job: Job, conn: Any = None) -> dict[str, str]:
+    """The hook the manifest calls (looked up at call time, so a replacement takes effect). The
+    default reads on `conn`, the manifest's own transaction in the job's tenant scope, when given:
+    the same answer as `_owners_keys` without two transactions of its own."""
+    if model_keys_for_job is not _owners_keys or conn is None:
+        return dict(model_keys_for_job(services, job.id))
+    from api.model_keys import owners_keys_in
+
+    try:
+        return owners_keys_in(services, conn, job.tenant_id, job.id)
+    except Conflict:
+        return {}  # as _owners_keys
 
 
 def lease_of(job: Job | dict[str, Any]) -> LeaseOut | None:
@@ -105,7 +115,9 @@ def build_manifest(services: Any, job: Job) -> JobManifest:
     project: Project = services.app.load(Project, job.project_id, job.tenant_id)
     with services.read(tenant) as conn:
         scenes = project_queries.list_scenes(conn, tenant, project.id)
-        linked = asset_queries.live_assets(conn, tenant, [s["image_asset_id"] for s in scenes if s["image_asset_id"]])
+        image_ids = [s["image_asset_id"] for s in scenes if s["image_asset_id"]]
+        linked = asset_queries.live_assets(conn, tenant, image_ids) if image_ids else {}
+        model_keys = owners_model_keys(services, job, conn)
     images = {id_: ManifestImage(id=id_, uri=row["uri"], size_bytes=row["size_bytes"], checksum=row.get("checksum"),
                                  metadata=row["metadata"]) for id_, row in linked.items()}
     row = job_queries.job_row(job)
@@ -119,14 +131,14 @@ def build_manifest(services: Any, job: Job) -> JobManifest:
         voice=voice,
         scenes=[ManifestScene(index=s["index"], text=s["text"], prompt=s["prompt"],
                               image_asset=images.get(s["image_asset_id"])) for s in scenes],
-        model_keys=owners_model_keys(services, job.id),
+        model_keys=model_keys,
     )
 
 
 def manifest_or_none(services: Any, job_id: UUID, worker_id: str, now: datetime) -> JobManifest | None:
     """The manifest when `worker_id` holds the job's live lease; None otherwise (a read: the caller
     answers 404, as for a job that does not exist)."""
-    from domain.errors import Conflict, DomainProblem
+    from domain.errors import DomainProblem
 
     try:
         job = services.app.load(Job, job_id, None)

@@ -29,7 +29,6 @@ _UPSERT = ("INSERT INTO model_keys (tenant_id, provider, key_id, nonce, cipherte
 _DELETE = "DELETE FROM model_keys WHERE tenant_id = %s AND provider = %s"
 _LIST = ("SELECT provider, last4, fingerprint, set_at FROM model_keys WHERE tenant_id = %s"
          " ORDER BY provider")
-_SEALED = "SELECT provider, key_id, nonce, ciphertext FROM model_keys WHERE tenant_id = %s"
 
 
 def keyring(services: Any) -> Keyring:
@@ -77,18 +76,32 @@ def model_keys_for_job(services: Any, job_id: UUID | str, providers: Iterable[st
     Conflict for a job that is not running (keys go only to a job being rendered)."""
     wanted = None if providers is None else {check_provider(p) for p in providers}
     with services.read(scope="worker") as conn:
-        job = conn.execute("SELECT tenant_id, status FROM jobs WHERE id = %s", (UUID(str(job_id)),)).fetchone()
+        job = conn.execute("SELECT tenant_id FROM jobs WHERE id = %s", (UUID(str(job_id)),)).fetchone()
     if job is None:
         raise NotFound("job not found")
-    if job["status"] != "running":
-        raise Conflict(f"job is {job['status']}, not running: its owner's model keys go only to a running job")
-    tenant = job["tenant_id"]
-    with services.read(tenant) as conn:
-        owner = conn.execute("SELECT role FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL",
-                             (tenant, tenant)).fetchone()
-        if owner is None or owner["role"] not in MODEL_KEY_ROLES:
-            return {}
-        rows = conn.execute(_SEALED, (tenant,), prepare=True).fetchall()
+    with services.read(job["tenant_id"]) as conn:
+        return owners_keys_in(services, conn, job["tenant_id"], job_id, wanted)
+
+
+# The job's status, and its owner's sealed keys when the owner may have keys: one statement.
+_JOB_KEYS = ("SELECT j.status, k.provider, k.key_id, k.nonce, k.ciphertext FROM jobs j"
+             " LEFT JOIN users u ON u.tenant_id = j.tenant_id AND u.id = j.tenant_id AND u.deleted_at IS NULL"
+             " AND u.role = ANY(%s) LEFT JOIN model_keys k ON k.tenant_id = u.tenant_id"
+             " WHERE j.tenant_id = %s AND j.id = %s")
+
+
+def owners_keys_in(services: Any, conn: Any, tenant: UUID | str, job_id: UUID | str,
+                   wanted: set[str] | None = None) -> dict[str, str]:
+    """`model_keys_for_job` for a job of `tenant`, read on `conn` (a transaction in that tenant's
+    scope, e.g. the manifest's own read): NotFound when the tenant has no such job, Conflict when
+    it is not running, else the owner's keys (none when the owner is no longer premium or admin)."""
+    tenant = UUID(str(tenant))
+    rows = conn.execute(_JOB_KEYS, (list(MODEL_KEY_ROLES), tenant, UUID(str(job_id))), prepare=True).fetchall()
+    if not rows:
+        raise NotFound("job not found")
+    if rows[0]["status"] != "running":
+        raise Conflict(f"job is {rows[0]['status']}, not running: its owner's model keys go only to a running job")
+    rows = [r for r in rows if r["provider"] is not None]
     ring = keyring(services) if rows else None
     keys = {}
     for row in rows:

@@ -282,9 +282,20 @@ async def reject_number_spellings_in_query(request: Request[Any, Any, Any]) -> N
     _reject_null_literals(request)
 
 
+_PARAMETERS: dict[Any, dict[str, Any]] = {}
+
+
 def _parameters(handler: Any) -> dict[str, Any]:
     """The request parameters of the handler and of the dependencies it takes (`?tenant_id=` is
-    declared by api.auth.provide_tenant, the `tenant` dependency); not the injected values."""
+    declared by api.auth.provide_tenant, the `tenant` dependency); not the injected values.
+    Computed once per handler (as `_integer_queries`): resolving them cost every request ~0.1 ms."""
+    found = _PARAMETERS.get(handler)
+    if found is None:
+        found = _PARAMETERS[handler] = _handler_parameters(handler)
+    return found
+
+
+def _handler_parameters(handler: Any) -> dict[str, Any]:
     dependencies = handler.resolve_dependencies()
     own = handler.parsed_fn_signature.parameters
     found: dict[str, Any] = {}

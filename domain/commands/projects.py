@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
 
 from domain.commands.usage import DailyUsage
 from domain.config import BUILTIN_PRESETS, merge_config
@@ -11,7 +14,7 @@ from domain.errors import NotFound
 from domain.presets import Preset
 from domain.projects import Project
 from domain.quotas import limits_for
-from domain.shared import TenantAggregate
+from domain.shared import TenantAggregate, deep_copy
 from domain.users import User
 
 
@@ -48,14 +51,19 @@ class ProjectCommands(DailyUsage):
                 config, preset_id = self.preset_config(tenant_id, user.default_preset_id), user.default_preset_id
             except NotFound:
                 pass
-        defaults = user.generation_defaults if user is not None else {}
+        defaults = deep_copy(user.generation_defaults) if user is not None else {}  # never the cached user's own
         return (merge_config(config, defaults) if defaults else config), preset_id
 
     def _tenant_user(self, tenant_id: str) -> User | None:
+        """The tenant's user as the aggregate cache holds it, not a copy (`load` copies): only read
+        here, never changed or kept, and copying the whole user cost a create more than the rest
+        of its domain work (docs/decisions/i12-perf.md). None for a tenant without a user aggregate
+        (seeded or test data): no defaults."""
         try:
-            return self.load(User, tenant_id, tenant_id)
-        except NotFound:
-            return None  # a tenant without a user aggregate (seeded or test data) has no defaults
+            user = self.repository.get(UUID(tenant_id), deepcopy_from_cache=False)
+        except (AggregateNotFoundError, ValueError):
+            return None
+        return user if isinstance(user, User) and user.tenant_id == tenant_id else None
 
     def create_project(self, ctx: CommandContext, *, title: str, description: str = "",
                        config: dict[str, Any] | None = None, preset_id: str | None = None,
