@@ -3,6 +3,7 @@ a migrated template database, and fresh databases cloned from it."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 import uuid
 from pathlib import Path
@@ -91,3 +92,16 @@ def stalled_job(app: Any, ctx: Any, minutes_ago: int = 30) -> str:
     worker = CommandContext(tenant_id=ctx.tenant_id, actor_id="worker-1", role="worker")
     assert app.claim_job(worker, [job.id], now=then + timedelta(seconds=1)) is not None
     return str(job.id)
+
+
+@dataclass
+class Caller:
+    """A user as an HTTP client sees it: its id and its bearer token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,10 @@ from click.testing import CliRunner
 
 from domain.application import CommandContext
 from tests import support
+from tests.support import Caller
 from tests.http.helpers import ENGLISH_STORY
 
 API = "/api/v1"
-
-
-@dataclass
-class Person:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 def avm(env: dict[str, str], *args: str) -> Any:
@@ -62,12 +52,12 @@ def databases(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     support.drop_database(target_name)
 
 
-def build_world(client: Any, services: Any) -> list[tuple[Person, list[str]]]:
+def build_world(client: Any, services: Any) -> list[tuple[Caller, list[str]]]:
     """Two tenants with projects, stories (scenes), renames, a scene edit, a delete, a preset and jobs."""
     people = []
     for email in ("alice@example.com", "bob@example.com"):
         user, token = services.app.register_user(CommandContext.system("tests"), email=email, name="N", role="user")
-        who = Person(str(user.id), token)
+        who = Caller(str(user.id), token)
         ids = []
         for title in ("one", "two", "three"):
             r = client.post(f"{API}/projects", json={"title": f"{email} {title}"}, headers=who.headers)
@@ -87,7 +77,7 @@ def build_world(client: Any, services: Any) -> list[tuple[Person, list[str]]]:
     return people
 
 
-def answers(client: Any, who: Person, ids: list[str]) -> dict[str, Any]:
+def answers(client: Any, who: Caller, ids: list[str]) -> dict[str, Any]:
     """What the API answers this person (body and ETag) for projects, scenes, jobs and history."""
     paths = [f"{API}/projects", f"{API}/projects?include_deleted=true", f"{API}/jobs", f"{API}/presets"]
     for pid in ids:

@@ -22,16 +22,7 @@ from psycopg.rows import dict_row
 from domain.application import CommandContext
 from eventstore.chain import link_hash
 from tests import support
-
-
-@dataclass
-class User:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+from tests.support import Caller
 
 
 @dataclass
@@ -41,13 +32,13 @@ class World:
     url: str
     services: Any
     client: Any
-    alice: User
-    bob: User
-    admin: User
+    alice: Caller
+    bob: Caller
+    admin: Caller
     env: dict[str, str]
     tmp: Path
 
-    def rows(self, who: User) -> list[dict[str, Any]]:
+    def rows(self, who: Caller) -> list[dict[str, Any]]:
         with psycopg.connect(self.url, row_factory=dict_row) as conn:
             return conn.execute("SELECT * FROM events WHERE tenant_id = %s ORDER BY tenant_seq",
                                 (who.id,)).fetchall()
@@ -59,13 +50,13 @@ class World:
             for sql, params in statements:
                 conn.execute(sql, params)
 
-    def verify(self, who: User, as_: User | None = None) -> dict[str, Any]:
+    def verify(self, who: Caller, as_: Caller | None = None) -> dict[str, Any]:
         params = {"tenant_id": who.id} if as_ is not None else {}
         r = self.client.get("/api/v1/audit/verify", params=params, headers=(as_ or who).headers)
         assert r.status_code == 200, r.text
         return r.json()
 
-    def export(self, who: User) -> bytes:
+    def export(self, who: Caller) -> bytes:
         r = self.client.get("/api/v1/audit/export", headers=who.headers)
         assert r.status_code == 200, r.text
         return r.content
@@ -90,7 +81,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         users = []
         for email, role in (("alice@example.com", "user"), ("bob@example.com", "user"), ("root@example.com", "admin")):
             user, token = services.app.register_user(CommandContext.system("tests"), email=email, name=None, role=role)
-            users.append(User(str(user.id), token))
+            users.append(Caller(str(user.id), token))
         alice, bob, admin = users
         for who in (alice, bob):
             ctx = CommandContext(tenant_id=who.id, actor_id=who.id)
@@ -224,7 +215,7 @@ def test_an_offline_verify_passes_on_a_fresh_export_without_any_database(world):
     assert not (Path(world.env["AVM_DATA_DIR"]) / "pg").exists()  # no embedded server was started either
 
 
-def _lines(world: World, who: User) -> list[bytes]:
+def _lines(world: World, who: Caller) -> list[bytes]:
     return world.export(who).splitlines()
 
 

@@ -22,19 +22,10 @@ from psycopg.rows import dict_row
 
 from domain.application import CommandContext
 from tests import support
+from tests.support import Caller
 from tests.http.helpers import ENGLISH_STORY, PROJECTS, assert_problem, edit_scenes
 
 V1 = "/api/v1"
-
-
-@dataclass
-class Who:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @dataclass
@@ -45,11 +36,11 @@ class World:
     env: dict[str, str]
     tmp: Path
 
-    def user(self, role: str = "user", name: str | None = None) -> Who:
+    def user(self, role: str = "user", name: str | None = None) -> Caller:
         email = f"u-{secrets.token_hex(6)}@example.com"
         user, token = self.services.app.register_user(CommandContext.system("tests"), email=email, name=name,
                                                       role=role)
-        return Who(str(user.id), token)
+        return Caller(str(user.id), token)
 
     def avm(self, *args: str) -> Any:
         from api.cli import main
@@ -89,7 +80,7 @@ def secret_words(n: int = 10) -> list[str]:
     return [f"zq{secrets.token_hex(8)}" for _ in range(n)]
 
 
-def fill(world: World, who: Who, words: list[str]) -> dict[str, str]:
+def fill(world: World, who: Caller, words: list[str]) -> dict[str, str]:
     """A tenant with a profile, a project with a story and scenes, a job, an asset and a session, each
     carrying one of `words` in a personal field."""
     from domain.commands.signin import Identity
