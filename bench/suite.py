@@ -196,6 +196,9 @@ class Suite(Preparation, Measuring, BigStore, Shutdown):
 
             # Segmenting is deterministic and the suite reuses a few texts: cache it, in this process only.
             domain.projects.segment = functools.lru_cache(maxsize=64)(domain.projects.segment)  # type: ignore[assignment]
+            # The servers' data dir holds the master key that seals personal fields (issue 15): this process
+            # must open the same one, not ./.data of wherever the suite was started.
+            os.environ["AVM_DATA_DIR"] = str(self.data_dir)
             self.services = Services(Database(url=pg_conninfo(self.pm(), "avm"), embedded=False), pool_size=2)
         return self.services
 
