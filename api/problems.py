@@ -124,6 +124,10 @@ def bad_body_handler(_: Request[Any, Any, Any], exc: BadBody) -> Response[Any]:
     return problem(400, "Malformed JSON", detail, [FieldError(field=exc.field, reason=exc.detail)])
 
 
+# Litestar's words for a required query, header, cookie or path parameter that is absent: the field is its name.
+_MISSING_PARAMETER = re.compile(r"Missing required (query|header|cookie|path) parameter '([^']{1,200})'")
+
+
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = _field_errors(exc)
     text = (exc.detail or "") + " ".join(f.reason for f in errors)
@@ -131,7 +135,9 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
         return problem(400, "Malformed JSON", "the request body is not valid JSON",
                        errors or [FieldError(field="body", reason="malformed JSON")])
     if not errors:
-        errors = [FieldError(field="body", reason=exc.detail or "invalid request")]
+        missing = _MISSING_PARAMETER.match(exc.detail or "")
+        errors = [FieldError(field=missing[2], reason=f"is required (a {missing[1]} parameter)") if missing
+                  else FieldError(field="body", reason=exc.detail or "invalid request")]
     detail = "; ".join(f"{f.field}: {f.reason}" for f in errors)
     return problem(422, "Invalid input", detail, errors)
 

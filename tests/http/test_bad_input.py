@@ -322,3 +322,11 @@ def test_a_nul_character_in_a_string_is_refused_naming_the_field(client, service
 def test_a_nul_character_in_a_query_parameter_is_refused(client, tenant):
     r = client.get("/api/v1/projects", params={"q": "a\u0000b"}, headers=tenant.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "q"
+
+
+def test_a_missing_required_query_parameter_is_named_and_nothing_is_erased(client: Any, tenant: Any) -> None:
+    """DELETE /me without its confirmation: 422 naming `confirm` (not "body"), and the user is still there."""
+    problem = assert_problem(client.delete("/api/v1/me", headers=tenant.headers), 422, "confirm")
+    assert [e["field"] for e in problem["errors"]] == ["confirm"], problem
+    assert "query parameter" in problem["errors"][0]["reason"], problem
+    assert client.get("/api/v1/me", headers=tenant.headers).status_code == 200
