@@ -62,11 +62,39 @@ def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
 
 class AvmRepository(Repository[UUID]):
     """The library's repository, folding events with `mutate_all` unless told otherwise, and
-    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`."""
+    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`.
+
+    With `fastforward` (AGGREGATE_CACHE_FASTFORWARD=y, which `avm serve --workers N` sets for its
+    workers) a cached aggregate is brought up to date with the events stored after its version (one
+    read) before it is used: with several processes writing, a copy cached by one is stale whenever
+    another wrote since, and a stale copy costs a failed commit and a retry (decisions/i17-multi.md).
+    Unlike the library's fast-forward, the cached object is never folded in place (a thread may be
+    copying it): the copy is, and the cache is given a copy of the result."""
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,  # type: ignore[override]
             projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
-        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(self.cache) and version is None
+        cache = self.cache
+        if self.fastforward and cache is not None and version is None:
+            try:
+                cached = cache.get(aggregate_id)
+            except KeyError:
+                aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+                cache.put(aggregate_id, aggregate)
+                return deep_copy(aggregate) if deepcopy_from_cache and self.deepcopy_from_cache else aggregate
+            newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
+            if not newer:
+                return deep_copy(cached) if deepcopy_from_cache and self.deepcopy_from_cache else cached
+            aggregate = projector_func(deep_copy(cached), newer)
+            if aggregate is None:
+                raise AggregateNotFoundError(aggregate_id)
+            try:
+                current = cache.get(aggregate_id).version
+            except KeyError:
+                current = -1
+            if current < aggregate.version:  # not overtaken by a save meanwhile
+                cache.put(aggregate_id, deep_copy(aggregate))
+            return aggregate
+        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(cache) and version is None
         aggregate = super().get(aggregate_id, version=version, projector_func=projector_func,
                                 deepcopy_from_cache=False, **kwargs)
         return deep_copy(aggregate) if copy else aggregate
@@ -100,6 +128,9 @@ class Plumbing(Application[UUID]):
     # The same-transaction writes of a command the caller keyed, given its encoded result, when the
     # command appends events (the key and the result, api/idempotency.py); wired by the composition root.
     command_writes: Callable[[CommandContext, bytes], list[Any]] | None = None
+    # Told each time a command is run again after its save met a conflict (a newer version of one
+    # of its aggregates, or its key, saved first); the composition root counts it on /metrics.
+    conflict_retried: Callable[[], None] | None = None
     # The encoded result a keyed command recorded, read afresh (None: its key is not recorded), for a
     # command whose save met its key recorded by a concurrent twin; wired by the composition root.
     recorded_result: Callable[[CommandContext], bytes | None] | None = None
@@ -136,6 +167,21 @@ class Plumbing(Application[UUID]):
         )
 
     # -- the aggregate cache --------------------------------------------------------------------
+    def _record(self, processing_event: Any) -> Any:
+        """The library caches what a command saved only without fast-forward; with it, too (the next
+        load then reads no events of this process's own)."""
+        recordings = super()._record(processing_event)
+        cache = self.repository.cache
+        if cache is not None and self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                try:
+                    current = cache.get(aggregate_id).version
+                except KeyError:
+                    current = -1
+                if current < aggregate.version:
+                    cache.put(aggregate_id, aggregate)
+        return recordings
+
     def forget_cached(self) -> None:
         """Empty the aggregate cache. Not `LRUCache.clear()`: it resets the library's linked list
         but keeps the dict and the `full` flag, so the next insertion into a full cache evicts a
@@ -196,16 +242,22 @@ class Plumbing(Application[UUID]):
         if expected_version == ANY_VERSION:
             expected_version = None  # `*` pins no version: a concurrent change is retried as without one
         with self._serialised(keys):
+            fresh = self.repository.fastforward  # every load reads what other processes stored since
             for attempt in range(MAX_CONFLICT_RETRIES):
                 if attempt:
-                    backoff(attempt)
+                    if self.conflict_retried is not None:
+                        self.conflict_retried()
+                    # Fast-forwarded, the first retry loads what beat this attempt (committed: the
+                    # events lock) and goes again at once; later ones back off (real contention).
+                    if attempt > 1 or not fresh:
+                        backoff(attempt)
                     # A concurrent twin (same key) may be what this attempt collided with.
                     if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
                         return recalled
                 try:
                     aggregates, result = build()
                 except StaleVersion:
-                    if attempt or self.repository.cache is None:
+                    if attempt or self.repository.cache is None or fresh:
                         raise
                     self.forget_cached()  # the cached copy may be the stale one: read afresh
                     continue
@@ -216,7 +268,8 @@ class Plumbing(Application[UUID]):
                     self._save(ctx, *changed, result=result, writes=writes)
                     return result
                 except ConcurrentChange:
-                    self.evict(*changed)
+                    if not fresh:  # fast-forwarded, the next load reads only the events that beat it
+                        self.evict(*changed)
                     if expected_version is not None:
                         if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
                             return recalled

@@ -31,6 +31,12 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     from api.cli.seed import demo_token, is_empty
     from api.cli.seed import seed as seed_demo
 
+    if workers > 1:
+        # Every process (the workers, and this one's sweeps) caches aggregates the others write: a
+        # cached one is brought up to date before a command uses it (one read), else nearly every
+        # command on a hot aggregate fails its first save on the version and is retried
+        # (docs/decisions/i17-multi.md). A value set in the environment is kept.
+        os.environ.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
     services = open_services()
     if seed is None:
         wanted = os.environ.get("AVM_SEED_DEMO", "")

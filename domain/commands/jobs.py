@@ -3,6 +3,7 @@ and the expired-lease sweep."""
 from __future__ import annotations
 
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -26,6 +27,10 @@ R = TypeVar("R")
 
 
 class JobCommands(DailyUsage):
+    # The jobs this process's claimers are claiming right now (see `claim_job`).
+    _claiming: set[UUID] = set()
+    _claiming_lock = threading.Lock()
+
     def queue_job(self, ctx: CommandContext, project_id: str, config: dict[str, Any] | None = None,
                   now: datetime | None = None) -> Job:
         now = now or datetime.now(timezone.utc)
@@ -67,9 +72,20 @@ class JobCommands(DailyUsage):
             return [job, project], job
 
         for job_id in candidates:
-            # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
-            job = self._sweep_item(ctx, "job claim", job_id, lambda job_id=job_id: claim(job_id), None,
-                                   reraise=(IntegrityError,))
+            # A job another thread of this process is claiming is left to it: claimers reading the
+            # same candidates at once spread over them instead of colliding on the first, which costs
+            # every loser a failed save (its claim is retried, finds the job taken and moves on).
+            with self._claiming_lock:
+                if job_id in self._claiming:
+                    continue
+                self._claiming.add(job_id)
+            try:
+                # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
+                job = self._sweep_item(ctx, "job claim", job_id, lambda job_id=job_id: claim(job_id), None,
+                                       reraise=(IntegrityError,))
+            finally:
+                with self._claiming_lock:
+                    self._claiming.discard(job_id)
             if job is not None:
                 return job
         return None
@@ -203,7 +219,7 @@ class JobCommands(DailyUsage):
         the sweep a re-claimed one, silently and for as long as it stays cached (no save, so no
         version conflict to evict it)."""
         job = self.load(cls, job_id, None)
-        if due(job):
+        if due(job) or self.repository.fastforward:  # fast-forwarded: as fresh as a read from the store
             return job
         self.evict(job)
         return self.load(cls, job_id, None)

@@ -1,0 +1,179 @@
+"""Issue 17, two workers not slower than one (docs/decisions/i17-multi.md): with several processes on
+one database, each caching aggregates the others write, AGGREGATE_CACHE_FASTFORWARD=y (what `avm serve
+--workers N` sets for its processes) brings a cached aggregate up to date before a command uses it.
+
+Two applications with caches of their own on one database stand for two processes here. Without the
+fast-forward, every command through the process whose copy is stale failed its first save on the version
+and was retried (counted: `avm_conflict_retries`), and a check on a stale copy answered wrongly (a job
+claimed through the other process could not be completed through this one: "job is queued").
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.application import CommandContext
+from domain.errors import StaleVersion
+from domain.jobs import Job
+from domain.projects import Project
+from tests import support
+from tests.live import AVM, _free_port
+
+STORY = ("The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. "
+         "Snow fell on the old pier while the gulls argued about bread. ") * 3
+
+
+class Process:
+    """One 'process': its own Services (pool, aggregate cache), and the conflict retries it counted."""
+
+    def __init__(self, database_url: str) -> None:
+        from api.services import Services
+        from eventstore.database import Database
+
+        self.services = Services(Database(url=database_url, embedded=False), pool_size=2)
+        self.retries = 0
+        self.services.app.conflict_retried = self._count
+
+    def _count(self) -> None:
+        self.retries += 1
+
+    @property
+    def app(self) -> Any:
+        return self.services.app
+
+
+@pytest.fixture
+def two(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Process, Process]]:
+    monkeypatch.setenv("AGGREGATE_CACHE_FASTFORWARD", "y")
+    a, b = Process(database_url), Process(database_url)
+    try:
+        assert a.app.repository.fastforward and b.app.repository.fastforward
+        yield a, b
+    finally:
+        a.services.close()
+        b.services.close()
+
+
+def admin_ctx(p: Process) -> CommandContext:
+    user, _ = p.app.register_user(CommandContext.system("tests"), email=f"ff-{uuid.uuid4().hex[:8]}@example.com",
+                                  name="F", role="admin")  # no daily quota
+    return CommandContext(tenant_id=str(user.id), actor_id=str(user.id), role="admin")
+
+
+def worker_ctx(p: Process) -> CommandContext:
+    user, _ = p.app.register_user(CommandContext.system("tests"), email=f"fw-{uuid.uuid4().hex[:8]}@example.com",
+                                  name="W", role="worker")
+    return CommandContext(tenant_id=str(user.id), actor_id=str(user.id), role="worker")
+
+
+def test_writes_alternating_between_two_processes_never_conflict(two: tuple[Process, Process]) -> None:
+    a, b = two
+    ctx = admin_ctx(a)
+    project = a.app.create_project(ctx, title="t0")
+    b.app.load(Project, project.id, ctx.tenant_id)  # cached by both
+    for i in range(1, 11):
+        p = (a, b)[i % 2]  # each write goes through the process whose copy the other made stale
+        renamed = p.app.update_project(ctx, str(project.id), None, title=f"t{i}")
+        assert (renamed.title, renamed.version) == (f"t{i}", 1 + i)
+    assert (a.retries, b.retries) == (0, 0)
+    assert a.app.repository.cache.get(project.id).version == 11  # a saved the last one and cached it
+    assert b.app.load(Project, project.id, ctx.tenant_id).version == 11  # b's copy fast-forwarded
+
+
+def test_a_job_claimed_through_one_process_is_completed_through_the_other(two: tuple[Process, Process]) -> None:
+    a, b = two
+    ctx = admin_ctx(a)
+    project = a.app.create_project(ctx, title="to render")
+    a.app.set_story(ctx, str(project.id), None, STORY)
+    job = a.app.queue_job(ctx, str(project.id))  # cached by a as queued
+    worker = worker_ctx(a)
+    claimed = b.app.claim_job(worker, [job.id])
+    assert claimed is not None and claimed.status == "running"
+    # a's copy says queued: without the fast-forward, 'job is queued, not running' (409)
+    done = a.app.complete_job(worker, str(job.id), 0.5)
+    assert done.status == "succeeded"
+    assert a.app.load(Project, project.id, ctx.tenant_id).status == "completed"
+    assert b.app.load(Job, job.id, None).status == "succeeded"
+    assert (a.retries, b.retries) == (0, 0)
+
+
+def test_an_if_match_is_checked_against_the_newest_version_and_the_cache_is_kept(two: tuple[Process, Process]) -> None:
+    a, b = two
+    ctx = admin_ctx(a)
+    project = a.app.create_project(ctx, title="v1")  # cached by a at version 1
+    b.app.update_project(ctx, str(project.id), 1, title="v2")
+    other = a.app.create_project(ctx, title="kept")
+    # a's copy is at 1: without the fast-forward, If-Match 2 looked stale, the whole cache was emptied
+    # and the command run again; now it reads version 2 first and succeeds at once
+    assert a.app.update_project(ctx, str(project.id), 2, title="v3").version == 3
+    assert other.id in a.app.repository.cache.cache
+    with pytest.raises(StaleVersion):
+        a.app.update_project(ctx, str(project.id), 2, title="late")
+    assert (a.retries, b.retries) == (0, 0)
+
+
+def test_two_claimers_of_one_process_take_different_jobs(two: tuple[Process, Process]) -> None:
+    """Claimers reading the same candidates at once: the second leaves the first job to the first."""
+    a, _ = two
+    ctx = admin_ctx(a)
+    jobs = []
+    for _ in range(2):
+        project = a.app.create_project(ctx, title="to render")
+        a.app.set_story(ctx, str(project.id), None, STORY)
+        jobs.append(a.app.queue_job(ctx, str(project.id)))
+    worker = worker_ctx(a)
+    a.app._claiming.add(jobs[0].id)  # another thread of this process is claiming it right now
+    try:
+        claimed = a.app.claim_job(worker, [j.id for j in jobs])
+    finally:
+        a.app._claiming.discard(jobs[0].id)
+    assert claimed is not None and claimed.id == jobs[1].id
+    assert a.app.load(Job, jobs[0].id, None).status == "queued"
+    assert a.retries == 0
+
+
+def test_avm_serve_with_workers_fast_forwards_in_every_process(tmp_path: Path) -> None:
+    name, url = support.fresh_database("avm_ff")
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "AVM_DATA_DIR": str(tmp_path), "AVM_HOST": "127.0.0.1",
+           "AVM_PORT": str(port), "AVM_WORKERS": "2", "AVM_PROJECTORS": "0"}
+    env.pop("TEST_DATABASE_URL", None)
+    env.pop("AGGREGATE_CACHE_FASTFORWARD", None)
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([AVM, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "avm serve did not answer in time"
+            time.sleep(0.2)
+        workers = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        environs = [Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in workers]
+        serving = [e for e in environs if b"AVM_WORKERS=2" in e]
+        assert len(serving) >= 2, workers  # the two workers (and the supervisor's other children)
+        for environ in serving:
+            assert b"AGGREGATE_CACHE_FASTFORWARD=y" in environ
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+        support.drop_database(name)
