@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -28,8 +28,8 @@ R = TypeVar("R")
 
 class JobCommands(DailyUsage):
     # The jobs this process's claimers are claiming right now (see `claim_job`).
-    _claiming: set[UUID] = set()
-    _claiming_lock = threading.Lock()
+    _claiming: ClassVar[set[UUID]] = set()
+    _claiming_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def queue_job(self, ctx: CommandContext, project_id: str, config: dict[str, Any] | None = None,
                   now: datetime | None = None) -> Job:
