@@ -10,11 +10,13 @@ claimed through the other process could not be completed through this one: "job 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from domain.errors import StaleVersion
 from domain.jobs import Job
 from domain.projects import Project
 from tests import support
-from tests.live import AVM, _free_port
+from tests.live import AVM, _free_port, live_server
 
 STORY = ("The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. "
          "Snow fell on the old pier while the gulls argued about bread. ") * 3
@@ -177,3 +179,52 @@ def test_avm_serve_with_workers_fast_forwards_in_every_process(tmp_path: Path) -
                 proc.wait()
         log.close()
         support.drop_database(name)
+
+
+def conflict_retries(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    m = re.search(r"^avm_conflict_retries_total (\S+)$", text, re.MULTILINE)
+    assert m, "avm_conflict_retries_total is not on /metrics"
+    return float(m.group(1))
+
+
+def test_two_serve_processes_that_fast_forward_never_retry_writes_made_stale_by_the_other(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Two `avm serve` on one database (as replicas, or the workers of one): every write goes through the
+    process whose cached copy the other made stale; none is retried, and a job claimed through one is
+    completed through the other."""
+    database = support.fresh_database("avm_ffpair")
+    try:
+        with ExitStack() as stack:
+            a, b = (stack.enter_context(live_server(tmp_path_factory.mktemp(f"ff-{n}"), database=database,
+                                                    AGGREGATE_CACHE_FASTFORWARD="y")) for n in "ab")
+            admin = a.new_token("admin", f"ff-admin-{uuid.uuid4().hex[:8]}@example.com")
+            worker = a.new_token("worker", f"ff-worker-{uuid.uuid4().hex[:8]}@example.com")
+            urls = (a.url, b.url)
+            before = [conflict_retries(u) for u in urls]
+            with httpx.Client(headers=auth(admin), timeout=30) as http:
+                r = http.post(f"{a.url}/api/v1/projects", json={"title": "t0"})
+                assert r.status_code == 201, r.text
+                project = r.json()["id"]
+                assert http.get(f"{b.url}/api/v1/projects/{project}").status_code == 200
+                for i in range(1, 9):
+                    r = http.patch(f"{urls[i % 2]}/api/v1/projects/{project}", json={"title": f"t{i}"})
+                    assert (r.status_code, r.headers.get("ETag")) == (200, f'"{1 + i}"'), r.text
+                r = http.put(f"{a.url}/api/v1/projects/{project}/story", json={"text": STORY})
+                assert r.status_code == 200, r.text
+                job = http.post(f"{a.url}/api/v1/projects/{project}/jobs")
+                assert job.status_code == 201, job.text
+            with httpx.Client(headers=auth(worker), timeout=30) as http:
+                claimed = http.post(f"{b.url}/api/v1/jobs/claim")
+                assert claimed.status_code == 200 and claimed.json()["id"] == job.json()["id"], claimed.text
+                lease = claimed.json()["lease"]["id"]
+                done = http.post(f"{a.url}/api/v1/jobs/{job.json()['id']}/complete",
+                                 json={"cost_actual": 0.5, "lease_id": lease})
+                assert done.status_code == 200, done.text  # a's copy said queued: 409 without the fast-forward
+            assert [conflict_retries(u) for u in urls] == before
+    finally:
+        support.drop_database(database[0])
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
