@@ -71,24 +71,33 @@ class JobCommands(DailyUsage):
             project.job_started(str(job.id))
             return [job, project], job
 
+        # A job another thread of this process is claiming is left to it at first: claimers reading
+        # the same candidates at once spread over them instead of colliding on the first, which costs
+        # every loser a failed save (its claim is retried, finds the job taken and moves on). Those
+        # are tried last, as before, so a claim never gives up on a job that may still be free.
+        candidates, left = list(candidates), []
         for job_id in candidates:
-            # A job another thread of this process is claiming is left to it: claimers reading the
-            # same candidates at once spread over them instead of colliding on the first, which costs
-            # every loser a failed save (its claim is retried, finds the job taken and moves on).
             with self._claiming_lock:
                 if job_id in self._claiming:
+                    left.append(job_id)
                     continue
                 self._claiming.add(job_id)
             try:
-                # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
-                job = self._sweep_item(ctx, "job claim", job_id, lambda job_id=job_id: claim(job_id), None,
-                                       reraise=(IntegrityError,))
+                job = self._claim_one(ctx, job_id, claim)
             finally:
                 with self._claiming_lock:
                     self._claiming.discard(job_id)
             if job is not None:
                 return job
+        for job_id in left:
+            if (job := self._claim_one(ctx, job_id, claim)) is not None:
+                return job
         return None
+
+    def _claim_one(self, ctx: CommandContext, job_id: UUID,
+                   claim: Callable[[UUID], tuple[list[TenantAggregate], Job | None]]) -> Job | None:
+        # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
+        return self._sweep_item(ctx, "job claim", job_id, lambda: claim(job_id), None, reraise=(IntegrityError,))
 
     def _job_change(self, ctx: CommandContext, job_id: str, tenant_id: str | None,
                     change: Callable[[Job, Project], R]) -> tuple[Job, R]:

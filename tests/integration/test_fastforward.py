@@ -140,6 +140,12 @@ def test_two_claimers_of_one_process_take_different_jobs(two: tuple[Process, Pro
         a.app._claiming.discard(jobs[0].id)
     assert claimed is not None and claimed.id == jobs[1].id
     assert a.app.load(Job, jobs[0].id, None).status == "queued"
+    a.app._claiming.add(jobs[0].id)
+    try:  # the only candidate left: tried after all (the other thread may have failed to claim it)
+        last = a.app.claim_job(worker, [jobs[0].id])
+    finally:
+        a.app._claiming.discard(jobs[0].id)
+    assert last is not None and last.id == jobs[0].id
     assert a.retries == 0
 
 
