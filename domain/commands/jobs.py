@@ -3,11 +3,10 @@ and the expired-lease sweep."""
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -27,10 +26,6 @@ R = TypeVar("R")
 
 
 class JobCommands(DailyUsage):
-    # The jobs this process's claimers are claiming right now (see `claim_job`).
-    _claiming: ClassVar[set[UUID]] = set()
-    _claiming_lock: ClassVar[threading.Lock] = threading.Lock()
-
     def queue_job(self, ctx: CommandContext, project_id: str, config: dict[str, Any] | None = None,
                   now: datetime | None = None) -> Job:
         now = now or datetime.now(timezone.utc)
@@ -77,16 +72,11 @@ class JobCommands(DailyUsage):
         # are tried last, as before, so a claim never gives up on a job that may still be free.
         candidates, left = list(candidates), []
         for job_id in candidates:
-            with self._claiming_lock:
-                if job_id in self._claiming:
+            with self._in_hand(("claim", job_id)) as mine:
+                if not mine:
                     left.append(job_id)
                     continue
-                self._claiming.add(job_id)
-            try:
                 job = self._claim_one(ctx, job_id, claim)
-            finally:
-                with self._claiming_lock:
-                    self._claiming.discard(job_id)
             if job is not None:
                 return job
         for job_id in left:
