@@ -1,7 +1,7 @@
 """What the events table lock costs: sample pg_stat_activity of a running avm's embedded PostgreSQL.
 
-Run it next to a `bench/suite.py --keep`-less run (it finds the newest suite temp directory, or give
-`--data-dir <tmp>/.data`): every `--interval` seconds for `--seconds` it counts the client backends of the
+Run it next to a `bench/suite.py` run (it finds the newest suite temp directory, or give
+`--data-dir <tmp>/.data`; `--suite-pid` counts only while its load runs): every `--interval` seconds for `--seconds` it counts the client backends of the
 avm database that are active, and those waiting, by wait event (`Lock/relation` is a committer waiting
 for the events table's EXCLUSIVE lock; `Lock/advisory` an advisory lock; `Lock/transactionid` a row or
 unique-key wait behind another transaction). Only samples with at least one active backend count (the
@@ -29,6 +29,21 @@ SQL = ("SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
        " WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
 
 
+def loadgen_running(parent: int) -> bool:
+    """Whether a bench/loadgen.py child of `parent` (the suite) runs: a scenario's warm-up or measured run."""
+    try:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        return False
+    for pid in children:
+        try:
+            if b"loadgen.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def newest_data_dir() -> Path:
     dirs = sorted(glob.glob("/tmp/avm-suite-*/.data"), key=os.path.getmtime)
     if not dirs:
@@ -44,6 +59,8 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.005)
     ap.add_argument("--rate", type=float, help="commands per second of the load, for W = L / rate")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--suite-pid", type=int,
+                    help="count only samples taken while this suite's bench/loadgen.py runs (checked every 0.2 s)")
     args = ap.parse_args()
 
     import psycopg
@@ -56,7 +73,15 @@ def main() -> None:
     loaded = active_sum = 0
     with psycopg.connect(pg_conninfo(pm, args.dbname), autocommit=True) as conn:
         end = time.monotonic() + args.seconds
+        on, checked = True, 0.0
         while time.monotonic() < end:
+            if args.suite_pid and time.monotonic() - checked > 0.2:
+                if not os.path.exists(f"/proc/{args.suite_pid}"):
+                    break  # the suite ended
+                on, checked = loadgen_running(args.suite_pid), time.monotonic()
+            if not on:
+                time.sleep(0.05)
+                continue
             rows = conn.execute(SQL, (args.dbname,)).fetchall()
             active = [r for r in rows if r[0] == "active"]
             if active:
