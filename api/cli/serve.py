@@ -33,10 +33,10 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
 
     if workers > 1:
         # Every process (the workers, and this one's sweeps) caches aggregates the others write: a
-        # cached one is brought up to date before a command uses it (one read), else nearly every
-        # command on a hot aggregate fails its first save on the version and is retried
-        # (docs/decisions/i17-multi.md). A value set in the environment is kept.
-        os.environ.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
+        # command whose save meets a newer version, or whose check fails on a cached copy, is run once
+        # more with its aggregates brought up to date (docs/decisions/i17-multi.md). A value set in
+        # the environment is kept (AGGREGATE_CACHE_FASTFORWARD=y instead reads before every use).
+        os.environ.setdefault("AVM_CACHE_REFRESH_ON_FAILURE", "1")
     services = open_services()
     if seed is None:
         wanted = os.environ.get("AVM_SEED_DEMO", "")
