@@ -218,7 +218,8 @@ class JobCommands(DailyUsage):
         the sweep a re-claimed one, silently and for as long as it stays cached (no save, so no
         version conflict to evict it)."""
         job = self.load(cls, job_id, None)
-        if due(job) or self.repository.fastforward:  # fast-forwarded: as fresh as a read from the store
+        repository = self.repository
+        if due(job) or repository.fastforward or repository.refresh_on_failure:  # `load` fast-forwarded it
             return job
         self.evict(job)
         return self.load(cls, job_id, None)
