@@ -13,7 +13,6 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.params import Parameter
-from litestar.types import Message, Scope
 
 from api.frontend_jwt import is_jwt
 from api.services import Principal, Services
@@ -101,12 +100,6 @@ def correlation_id(scope: Any) -> str:
     return cid  # type: ignore[no-any-return]
 
 
-async def send_correlation_id(message: Message, scope: Scope) -> None:
-    """Every response, errors and unknown routes included, carries X-Correlation-ID."""
-    if message["type"] == "http.response.start" and scope["type"] == "http":
-        message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation_id(scope).encode())]
-
-
 MAX_REASON_CHARS = 500
 
 
@@ -167,7 +160,11 @@ def read_tenant(request: Any, tenant_id: Any, services: Services, resource: str)
 TenantId = Annotated[UUID | None, Parameter(description="Admins: read another tenant's data (recorded on its trail)")]
 
 
-def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
+async def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
     """The `tenant` dependency of a read: `read_tenant` with `?tenant_id=`, for the resource its
-    route names (`@get(..., resource="project")`)."""
-    return read_tenant(request, tenant_id, services, request.route_handler.opt["resource"])
+    route names (`@get(..., resource="project")`). The caller's own tenant is answered on the event
+    loop; only another tenant's (a refusal, or an admin's read, recorded) goes to a thread."""
+    if tenant_id is None or tenant_id == request.user.tenant_id:
+        return request.user.tenant_id
+    return await anyio.to_thread.run_sync(read_tenant, request, tenant_id, services,
+                                          request.route_handler.opt["resource"])
