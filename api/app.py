@@ -28,7 +28,8 @@ from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
-from api.methods import cors_config, install
+from api.edge import install
+from api.methods import cors_config
 from api.idempotency import COMMAND_METHODS, check_idempotency_key
 from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body

@@ -51,9 +51,10 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer <token>` to a Principal; 401 when missing or not live."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        values = connection.headers.getall("authorization", [])
+        # ASGI header names are lower case; the raw list, without building a Headers of every header.
+        values = [v for k, v in connection.scope["headers"] if k == b"authorization"]
         # One credential: with two headers, whichever one a proxy checked might not be the one used.
-        credential = parse_bearer(values[0]) if len(values) == 1 else None
+        credential = parse_bearer(values[0].decode("latin-1")) if len(values) == 1 else None
         if credential is None:
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services
@@ -75,7 +76,8 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def requires_role(*roles: str) -> Any:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine function: Litestar runs a plain function guard in a worker thread, a hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.scope.get("method") == "OPTIONS":
             return  # Litestar's own OPTIONS answer (no token, see TokenAuthentication) reveals only `Allow`
         principal: Principal = connection.user

@@ -41,21 +41,3 @@ async def refused_preflight(send: Send, text: str) -> None:
     await send({"type": "http.response.start", "status": 400,
                 "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def install(app: Any) -> Any:
-    """Wrap the app's ASGI handler (CORS included) in the one middleware of every request (api/edge.py):
-    HEAD as GET, exact `Allow`, correlation id, request metrics.
-
-    RFC 9110 §9.3.2: HEAD is GET without the body. Litestar routes HEAD only to `@head` handlers,
-    so a HEAD request runs as GET (same guards, auth, status and headers) and the body is dropped.
-    And every `Allow` (OPTIONS, 405) lists exactly the path's methods (`methods_of`, by path
-    template): Litestar's own OPTIONS answer lists only the handlers of the first controller
-    method registered on a path."""
-    from litestar.routes import HTTPRoute
-
-    from api.edge import edge
-
-    methods_of = {route.path_format: set(route.methods) for route in app.routes if isinstance(route, HTTPRoute)}
-    app.asgi_handler = edge(app.asgi_handler, app, methods_of)
-    return app
