@@ -61,10 +61,6 @@ async def before_request(request: Any) -> Any:
         await check_idempotency_key(request)
 
 
-def provide_services(state: State) -> Services:
-    return state.services  # type: ignore[no-any-return]
-
-
 # `ctx` names `services`, and `expected_version` names `ctx`, only so that Litestar resolves a
 # command's three dependencies one after another: dependencies that need none of each other are
 # resolved concurrently, in an anyio task group of their own, which cost every command more than
@@ -91,6 +87,10 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
         finally:
             if owns:
                 app.state.services.close()
+
+    def provide_services() -> Services:
+        # No parameter (it was `state`): Litestar parses a dependency's parameters on every request.
+        return app.state.services  # type: ignore[no-any-return]
 
     app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,

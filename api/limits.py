@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from time import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 PRIVILEGED = frozenset({"premium", "admin", "worker"})
 # The handler option naming a public route limited per client address (the sign-in; its OpenAPI has the 429).
 PER_ADDRESS = "rate_limited"
+_FIXED = ("RateLimit-Policy", "RateLimit-Limit")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,15 @@ class Limit:
     @property
     def seconds(self) -> int:
         return DURATION_VALUES[self.unit]
+
+    @cached_property
+    def fixed_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        return tuple((k.lower().encode(), v.encode()) for k, v in self.headers(0, 0).items() if k in _FIXED)
+
+    def raw_headers(self, count: int, reset: int) -> list[tuple[bytes, bytes]]:
+        """`headers` as a response carries them, the fixed ones encoded once."""
+        return [*self.fixed_headers, (b"ratelimit-remaining", str(max(self.requests - count, 0)).encode()),
+                (b"ratelimit-reset", str(reset - int(time())).encode())]
 
     def headers(self, count: int, reset: int) -> dict[str, str]:
         """The IETF RateLimit headers, as Litestar's limiter sets them (its RateLimitConfig's names)."""
@@ -113,8 +124,7 @@ class RateLimit:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *((k.lower().encode(), v.encode())
-                                                                     for k, v in limit.headers(count, reset).items())]
+                message["headers"] = [*message.get("headers", ()), *limit.raw_headers(count, reset)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -231,5 +231,18 @@ def test_the_query_checks_run_only_on_a_query_and_the_body_checks_only_on_a_comm
 
 
 def test_a_read_of_the_callers_own_tenant_resolves_it_on_the_event_loop(client: Any) -> None:
+    import inspect
+
     tenant = client.app.dependencies["tenant"]
-    assert tenant.has_sync_callable is False  # no thread hop; another tenant's read still goes to a thread
+    # no thread hop (sync_to_thread=True was one per read); another tenant's read still goes to a thread
+    assert inspect.iscoroutinefunction(tenant.dependency) and not tenant.sync_to_thread
+
+
+def test_role_guards_run_on_the_event_loop(client: Any, tenant: Any) -> None:
+    import inspect
+
+    from api.auth import admin_only, tenant_roles, worker_only
+
+    # Litestar runs a guard that is a plain function in a worker thread: a hop on every request
+    assert all(inspect.iscoroutinefunction(g) for g in (admin_only, tenant_roles, worker_only))
+    assert client.get("/api/v1/admin/stats", headers=tenant.headers).status_code == 403  # still refused

@@ -36,3 +36,10 @@ def test_expired_keys_are_dropped_once_there_are_many(monkeypatch: Any) -> None:
     windows.take("d", limit)
 
     assert set(windows.counts) == {"d"}  # a, b, c ended at 2060
+
+
+def test_the_headers_a_response_carries_are_the_named_ones(monkeypatch: Any) -> None:
+    monkeypatch.setattr(limits, "time", lambda: 500.5)
+    limit = Limit(200, "second")
+
+    assert dict(limit.raw_headers(3, 501)) == {k.lower().encode(): v.encode() for k, v in limit.headers(3, 501).items()}
