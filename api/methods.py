@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from litestar.config.cors import CORSConfig
 from litestar.types import Send

@@ -43,7 +43,7 @@ class RouteMetrics:
     """The metric children of one route (method and path template), made once: `labels()` takes a lock
     and builds a key on every call."""
 
-    __slots__ = ("labels", "in_progress", "command", "by_status")
+    __slots__ = ("by_status", "command", "in_progress", "labels")
 
     def __init__(self, method: str, template: str, handler: Any) -> None:
         self.labels = (method, template)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import api.limits as limits
+from api import limits
 from api.limits import Limit, Windows
 
 
