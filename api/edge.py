@@ -1,7 +1,7 @@
 """The one ASGI middleware around the whole app (CORS, routing, exception handling included): every
 response, errors and unknown routes too, passes through it once.
 
-It does what each request used to pay four layers for (docs/decisions/i17-http.md):
+It does what each request used to pay three layers and two hooks for (docs/decisions/i17-http.md):
 
 - HEAD as GET and every `Allow` exact (api/methods.py, RFC 9110 §9.3.2);
 - `X-Correlation-ID` on every response (api/auth.py `correlation_id`), and `Idempotent-Replayed: true`

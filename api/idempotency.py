@@ -115,7 +115,7 @@ async def check_idempotency_key(request: Request[Any, Any, Any]) -> None:
     row = await anyio.to_thread.run_sync(_lookup, services.read, request.user.user_id, key)
     if row is not None:
         state["idempotency_result"] = _recorded(row, fingerprint)
-        state["idempotency_replayed"] = True
+        state["idempotency_replayed"] = True  # the answer says so: `Idempotent-Replayed: true` (api/edge.py)
 
 
 def forget_tenant(conn: Any, tenant_id: Any) -> None:
