@@ -167,7 +167,11 @@ def read_tenant(request: Any, tenant_id: Any, services: Services, resource: str)
 TenantId = Annotated[UUID | None, Parameter(description="Admins: read another tenant's data (recorded on its trail)")]
 
 
-def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
+async def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
     """The `tenant` dependency of a read: `read_tenant` with `?tenant_id=`, for the resource its
-    route names (`@get(..., resource="project")`)."""
-    return read_tenant(request, tenant_id, services, request.route_handler.opt["resource"])
+    route names (`@get(..., resource="project")`). The caller's own tenant is answered on the event
+    loop; only an admin's read of another tenant (recorded on its trail: a write) takes a thread."""
+    principal: Principal = request.user
+    if tenant_id is None or tenant_id == principal.tenant_id:
+        return principal.tenant_id
+    return await anyio.to_thread.run_sync(read_tenant, request, tenant_id, services, request.route_handler.opt["resource"])

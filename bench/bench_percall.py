@@ -45,7 +45,8 @@ LOADGEN = BENCH_DIR / "loadgen.py"
 SCENARIOS = {  # key: (factory or flow, requests per iteration)
     "create_project": ("factory", 1), "create_project_tenants": ("factory", 1),
     "update_project": ("factory", 1), "job_cycle": ("flow", 3), "get_project": ("factory", 1),
-    "set_story": ("factory", 1)}
+    "set_story": ("factory", 1), "list_projects": ("factory", 1), "audit_events": ("factory", 1),
+    "project_at_version": ("factory", 1)}
 FLOWS = {"job_cycle": "job_flow"}
 HARNESS_MARK = "/* percall */"
 TRACE_N = 20  # requests of each kind in --trace
@@ -111,6 +112,17 @@ class Build:
         if "job_cycle" in args.scenarios:
             self.spec["pools"]["jobs"] = self.make_projects(runs + 2 * args.connections + 16, story=True)
             self.trace_jobs = self.make_projects(TRACE_N, story=True)
+        if "project_at_version" in args.scenarios:  # the long stream, made in-process by the build's own Python
+            pm = postmaster_info(self.data_dir)
+            proc = subprocess.run([str(Path(self.avm_path).parent / "python"), str(BENCH_DIR / "percall_stream.py"),
+                                   "--url", pg_conninfo(pm, "avm"), "--data-dir", str(self.data_dir),
+                                   "--events", str(args.stream_events)],
+                                  cwd=self.workdir, env=self.env(), capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            stream = json.loads(proc.stdout.strip().splitlines()[-1])
+            self.spec["tokens"]["stream"] = stream.pop("token")
+            self.server.secrets.append(self.spec["tokens"]["stream"])  # type: ignore[union-attr]
+            self.spec["stream"] = stream
         if "set_story" in args.scenarios:
             self.spec["pools"]["story"] = self.make_projects(runs + args.connections + 16, story=False)
         self.write_spec()
@@ -246,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("-c", "--connections", type=int, default=16)
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement per build")
+    ap.add_argument("--stream-events", type=int, default=10_000, help="events of project_at_version's stream")
     ap.add_argument("--trace", action="store_true", help="only the statements of each kind of request")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "percall.json"))
     args = ap.parse_args(argv)
