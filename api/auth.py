@@ -76,7 +76,8 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def requires_role(*roles: str) -> Any:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread (a thread hop on every guarded request, issue 17)
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.scope.get("method") == "OPTIONS":
             return  # Litestar's own OPTIONS answer (no token, see TokenAuthentication) reveals only `Allow`
         principal: Principal = connection.user

@@ -111,6 +111,9 @@ def read_pool_size() -> int:
     return int(raw)
 
 
+_READ_MODE = os.environ.get("AVM_READ_MODE", "pipeline")  # measuring only
+
+
 class AsyncReads:
     """The hot reads on the event loop, with no thread hop (issue 17): an async pool of the service's
     own login and role, and a read scoped to one tenant by the same `_SCOPE_SQL` as `Services.read`.
@@ -158,6 +161,11 @@ class AsyncReads:
         """A pooled connection in a pipeline scoped to one tenant; the caller's statements run in its
         implicit transaction (fetching a result flushes, it does not end it)."""
         tenant = str(tenant_id)
+        if _READ_MODE == "transaction":
+            async with self.pool.connection() as conn, conn.transaction():
+                await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
+                yield conn
+            return
         async with self.pool.connection() as conn, conn.pipeline():
             await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
             yield conn

@@ -4,18 +4,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import anyio
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import tenant_roles
-from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, StoryOut, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
 )
+from api.reads import VersionCache, aggregate_at as reads_at
 from api.responses import from_row
 from api.services import AsyncReads, Services
 from domain.application import CommandContext
@@ -45,10 +45,21 @@ def reads(request: Request[Any, Any, Any]) -> AsyncReads:
     return request.app.state.reads  # type: ignore[no-any-return]
 
 
-async def project_at(services: Services, tenant: UUID, project_id: UUID, at: str) -> tuple[ProjectOut, int, bool]:
-    """`GET /projects/{id}?at=`: (its answer, its version, deleted then), folded in a thread."""
-    project = await anyio.to_thread.run_sync(load_at, services, tenant, project_id, at)
-    return project_out(project), project.version, project.deleted
+AT_CACHE = VersionCache()
+
+
+async def project_at(request: Request[Any, Any, Any], services: Services, tenant: UUID, project_id: UUID,
+                     at: str) -> tuple[ProjectOut, int, bool]:
+    """`GET /projects/{id}?at=`: (its answer, its version, deleted then), on the event loop (api/reads.py)."""
+    when = parse_at(at)
+    if isinstance(when, int):
+        cached = AT_CACHE.get(services, tenant, project_id, when)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    project = await reads_at(services, reads(request), Project, tenant, project_id, when)
+    answer = (project_out(project), project.version, project.deleted)
+    AT_CACHE.put(services, tenant, project_id, project.version, answer)
+    return answer
 
 
 def load_at(services: Services, tenant: UUID, project_id: UUID, at: str | None) -> Project:
@@ -91,7 +102,7 @@ class ProjectController(Controller):
                           at: At = None, include_deleted: bool = False, *, tenant: UUID) -> Response[ProjectOut]:
         """Read one project; `?at=` returns it as it was at a version or time (admins: any tenant)."""
         if at is not None:
-            out, version, deleted = await project_at(services, tenant, project_id, at)
+            out, version, deleted = await project_at(request, services, tenant, project_id, at)
             if deleted and not include_deleted:
                 raise NotFound("project not found")
             return Response(out, headers=etag(version))
