@@ -64,17 +64,16 @@ def fold(services: Any, cls: type, tenant: UUID, aggregate_id: UUID, version: in
 
 async def aggregate_at(services: Any, reads: Any, cls: type, tenant: UUID, aggregate_id: UUID,
                        when: int | datetime) -> Any:
-    """`api.http.aggregate_at` on the event loop: one round trip (two for a time), folded on the loop while the
+    """`api.http.aggregate_at` on the event loop: one round trip (two for a time: two reads), folded on the loop while the
     tenant's data key is known, else in a thread."""
     import anyio
 
-    async with reads.read(tenant) as conn:
-        if isinstance(when, datetime):
-            row = await (await conn.execute(VERSION_AT_SQL, (aggregate_id, tenant, when), prepare=True)).fetchone()
-            if row is None or row["v"] is None:
-                raise NotFound(f"{cls.__name__.lower()} not found")
-            when = int(row["v"])
-        rows = await (await conn.execute(AT_VERSION_SQL, {"id": aggregate_id, "v": when}, prepare=True)).fetchall()
+    if isinstance(when, datetime):
+        found = await reads.fetch(tenant, VERSION_AT_SQL, (aggregate_id, tenant, when))
+        if not found or found[0]["v"] is None:
+            raise NotFound(f"{cls.__name__.lower()} not found")
+        when = int(found[0]["v"])
+    rows = await reads.fetch(tenant, AT_VERSION_SQL, {"id": aggregate_id, "v": when})
     if services.data_keys is not None and not services.data_keys.known(tenant):
         return await anyio.to_thread.run_sync(fold, services, cls, tenant, aggregate_id, when, rows)
     return fold(services, cls, tenant, aggregate_id, when, rows)

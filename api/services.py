@@ -111,9 +111,6 @@ def read_pool_size() -> int:
     return int(raw)
 
 
-_READ_MODE = os.environ.get("AVM_READ_MODE", "pipeline")  # measuring only
-
-
 class AsyncReads:
     """The hot reads on the event loop, with no thread hop (issue 17): an async pool of the service's
     own login and role, and a read scoped to one tenant by the same `_SCOPE_SQL` as `Services.read`.
@@ -161,14 +158,19 @@ class AsyncReads:
         """A pooled connection in a pipeline scoped to one tenant; the caller's statements run in its
         implicit transaction (fetching a result flushes, it does not end it)."""
         tenant = str(tenant_id)
-        if _READ_MODE == "transaction":
-            async with self.pool.connection() as conn, conn.transaction():
-                await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
-                yield conn
-            return
         async with self.pool.connection() as conn, conn.pipeline():
             await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
             yield conn
+
+    async def fetch(self, tenant_id: UUID | str, query: str, params: Any) -> list[Any]:
+        """The rows of one statement in the tenant's scope: the scope, the statement and the Sync sent in one
+        write, the answers read in one (one round trip; `read` waits once more, for its Sync at the end)."""
+        tenant = str(tenant_id)
+        async with self.pool.connection() as conn, conn.pipeline() as pipeline:
+            await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
+            cursor = await conn.execute(query, params, prepare=True)
+            await pipeline.sync()  # ends the implicit transaction: nothing may run after it in this scope
+            return await cursor.fetchall()
 
 
 class Services:

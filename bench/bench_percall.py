@@ -117,7 +117,7 @@ class Build:
             proc = subprocess.run([str(Path(self.avm_path).parent / "python"), str(BENCH_DIR / "percall_stream.py"),
                                    "--url", pg_conninfo(pm, "avm"), "--data-dir", str(self.data_dir),
                                    "--events", str(args.stream_events)],
-                                  cwd=self.workdir, env=self.env(), capture_output=True, text=True, timeout=600)
+                                  cwd=self.workdir, env=self.env(), capture_output=True, text=True, timeout=600, check=False)
             assert proc.returncode == 0, proc.stderr[-2000:]
             stream = json.loads(proc.stdout.strip().splitlines()[-1])
             self.spec["tokens"]["stream"] = stream.pop("token")

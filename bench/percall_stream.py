@@ -30,12 +30,12 @@ def main() -> None:
     tenant = str(user.id)
     ctx = CommandContext(tenant_id=tenant, actor_id=tenant, role="admin", correlation_id=f"percall-{uuid.uuid4()}")
     project = Project.create(tenant_id=tenant, title="stream v1")
-    services.app._save(ctx, project)  # noqa: SLF001 - many renames in one save, as no command does
+    services.app._save(ctx, project)  # many renames in one save, as no command does
     while project.version < args.events:
         project = services.app.load(Project, str(project.id), tenant)
         for _ in range(min(250, args.events - project.version)):
             project.rename(f"stream v{project.version + 1}")
-        services.app._save(ctx, project)  # noqa: SLF001
+        services.app._save(ctx, project)
     services.close()
     print(json.dumps({"project_id": str(project.id), "token": token, "events": project.version}))
 

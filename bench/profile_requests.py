@@ -92,12 +92,12 @@ def scenario(name: str, services: Any, client: Any, count: int) -> Any:
         tenant = str(owner.id)
         ctx = CommandContext(tenant_id=tenant, actor_id=tenant, role="admin", correlation_id=f"prof-{uuid.uuid4()}")
         project = Project.create(tenant_id=tenant, title="stream v1")
-        services.app._save(ctx, project)  # noqa: SLF001
+        services.app._save(ctx, project)
         while project.version < 10_000:
             project = services.app.load(Project, str(project.id), tenant)
             for _ in range(min(250, 10_000 - project.version)):
                 project.rename(f"stream v{project.version + 1}")
-            services.app._save(ctx, project)  # noqa: SLF001
+            services.app._save(ctx, project)
         stream = {"Authorization": f"Bearer {token}"}
         return lambda i: ok(client.get(f"/api/v1/projects/{project.id}?at={1 + (i * 7919) % 10_000}", headers=stream))
     if name in ("queue", "claim", "complete", "job_cycle"):

@@ -76,13 +76,13 @@ def get_project(conn: Any, tenant_id: UUID, project_id: UUID, include_deleted: b
     return row
 
 
-async def aget_project(conn: Any, tenant_id: UUID, project_id: UUID,
+async def aget_project(reads: Any, tenant_id: UUID, project_id: UUID,
                        include_deleted: bool = False) -> dict[str, Any] | None:
-    """`get_project` on an async connection (api/services.py AsyncReads)."""
-    row = await (await conn.execute(_GET_PROJECT, (tenant_id, project_id), prepare=True)).fetchone()
-    if row is None or (row["deleted_at"] is not None and not include_deleted):
+    """`get_project` on the event loop's reads (api/services.py AsyncReads): one round trip."""
+    rows = await reads.fetch(tenant_id, _GET_PROJECT, (tenant_id, project_id))
+    if not rows or (rows[0]["deleted_at"] is not None and not include_deleted):
         return None
-    return row  # type: ignore[no-any-return]
+    return rows[0]  # type: ignore[no-any-return]
 
 
 def _list_filters(status: str | None, q: str | None, include_deleted: bool) -> list[tuple[str, list[Any]]]:
@@ -99,12 +99,12 @@ def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[dateti
                         filters=_list_filters(status, q, include_deleted))
 
 
-async def alist_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
+async def alist_projects(reads: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
                          status: str | None, q: str | None, include_deleted: bool) -> list[dict[str, Any]]:
-    """`list_projects` on an async connection (api/services.py AsyncReads)."""
+    """`list_projects` on the event loop's reads (api/services.py AsyncReads): one round trip."""
     query, params = newest_first_query("projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after,
                                        filters=_list_filters(status, q, include_deleted))
-    return await (await conn.execute(query, params, prepare=True)).fetchall()  # type: ignore[no-any-return]
+    return await reads.fetch(tenant_id, query, params)  # type: ignore[no-any-return]
 
 
 # A scene's columns as the API shows them: an image that expired or was deleted is no longer referenced.

@@ -135,10 +135,14 @@ class AuditController(Controller):
                 {"aggregate_id": aggregate_id, "type": type, "actor_id": actor_id, "since": since,
                  "until": until, "after": after, "limit": limit}))
         tenant: UUID = request.user.tenant_id
-        async with request.app.state.reads.read(tenant) as conn:  # the event loop's reads (api/services.py)
-            # Any position is a bound: one of another tenant's (or none at all) answers like any other.
-            after_seq = await a.aseq_of_position(conn, tenant, after) if after is not None else 0
-            rows = await a.alist_events(conn, tenant, limit=limit + 1, after_seq=after_seq, **filters)
+        reads = request.app.state.reads  # the event loop's reads (api/services.py AsyncReads)
+        if after is None:  # the first page: one statement, one round trip
+            rows = await reads.fetch(tenant, *a.list_events_query(tenant, limit=limit + 1, **filters))
+        else:
+            async with reads.read(tenant) as conn:
+                # Any position is a bound: one of another tenant's (or none at all) answers like any other.
+                after_seq = await a.aseq_of_position(conn, tenant, after)
+                rows = await a.alist_events(conn, tenant, limit=limit + 1, after_seq=after_seq, **filters)
         if services.data_keys is not None and not services.data_keys.known(tenant):
             # opening sealed fields reads the tenant's key first (once a second): never on the loop
             return await anyio.to_thread.run_sync(event_page, services, rows, limit)

@@ -89,9 +89,8 @@ class ProjectController(Controller):
                             include_deleted: bool = False, *, tenant: UUID) -> ProjectList:
         """List the tenant's projects, newest first, keyset-paginated (admins: any tenant)."""
         after = decode_cursor(cursor)
-        async with reads(request).read(tenant) as conn:
-            rows = await queries.alist_projects(conn, tenant, limit=limit + 1, after=after,
-                                                status=status, q=q, include_deleted=include_deleted)
+        rows = await queries.alist_projects(reads(request), tenant, limit=limit + 1, after=after,
+                                            status=status, q=q, include_deleted=include_deleted)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
@@ -106,8 +105,7 @@ class ProjectController(Controller):
             if deleted and not include_deleted:
                 raise NotFound("project not found")
             return Response(out, headers=etag(version))
-        async with reads(request).read(tenant) as conn:
-            row = await queries.aget_project(conn, tenant, project_id, include_deleted)
+        row = await queries.aget_project(reads(request), tenant, project_id, include_deleted)
         if row is None:
             raise NotFound("project not found")
         return Response(project_out(row), headers=etag(row["version"]))

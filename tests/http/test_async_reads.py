@@ -176,7 +176,7 @@ def test_a_project_read_is_two_statements_in_one_pipeline_and_no_thread(
 
     import litestar.concurrency
 
-    original_litestar_hop = litestar.concurrency._run_sync_asyncio  # noqa: SLF001
+    original_litestar_hop = litestar.concurrency._run_sync_asyncio
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", counting_execute)
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
     monkeypatch.setattr(litestar.concurrency, "_run_sync_asyncio", counting_litestar_hop)
@@ -211,7 +211,7 @@ def test_the_at_version_cache_forgets_an_erased_tenants_answers(
     first = client.get(path, headers=admin.headers)
     assert first.status_code == 200 and first.json()["title"] == "Frank's secret plan"
     key = (UUID(owner.id), UUID(project["id"]), 1)
-    assert key in AT_CACHE._entries  # noqa: SLF001 - the answer is cached
+    assert key in AT_CACHE._entries  # the answer is cached
     assert client.get(path, headers=admin.headers).json()["title"] == "Frank's secret plan"  # from the cache
 
     if where == "this process":
@@ -230,4 +230,4 @@ def test_the_at_version_cache_forgets_an_erased_tenants_answers(
     after = client.get(path, headers=admin.headers)
     assert after.status_code == 200, after.text
     assert after.json()["title"] == "[erased]" and after.headers["etag"] == '"1"'
-    assert key not in AT_CACHE._entries  # noqa: SLF001
+    assert key not in AT_CACHE._entries
