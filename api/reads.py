@@ -79,13 +79,13 @@ async def aggregate_at(services: Any, reads: Any, cls: type, tenant: UUID, aggre
     return fold(services, cls, tenant, aggregate_id, when, rows)
 
 
-class VersionCache:
-    """Answers at a version, keyed by (tenant, id, version), the `size` most recently used; consulted only
-    while the tenant's data key is known to this process and not erased (see the module doc)."""
+class KeyGated:
+    """A bounded LRU map of answers that hold a tenant's opened personal fields: consulted only while the
+    tenant's data key is known to this process and live (see the module doc); an erased tenant's go."""
 
-    def __init__(self, size: int = 2048) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[UUID, UUID, int], Any] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -94,25 +94,27 @@ class VersionCache:
         # `known` first: then for_reading answers from memory, never the database.
         return keys is not None and keys.known(tenant) and keys.for_reading(tenant) is not None
 
-    def get(self, services: Any, tenant: UUID, aggregate_id: UUID, version: int) -> Any:
+    def _erased(self, services: Any, tenant: UUID) -> None:
+        if services.data_keys is not None and services.data_keys.known(tenant):
+            self.forget(tenant)  # known, and no live key: erased (or being erased)
+
+    def get(self, services: Any, tenant: UUID, *key: Any) -> Any:
         if not self.usable(services, tenant):
-            if services.data_keys is not None and services.data_keys.known(tenant):
-                self.forget(tenant)  # known, and no live key: erased (or being erased)
+            self._erased(services, tenant)
             return None
         with self._lock:
-            key = (tenant, aggregate_id, version)
-            value = self._entries.get(key)
+            value = self._entries.get((tenant, *key))
             if value is not None:
-                self._entries.move_to_end(key)
+                self._entries.move_to_end((tenant, *key))
             return value
 
-    def put(self, services: Any, tenant: UUID, aggregate_id: UUID, version: int, value: Any) -> None:
+    def put(self, services: Any, tenant: UUID, *key_and_value: Any) -> None:
         if not self.usable(services, tenant):
-            if services.data_keys is not None and services.data_keys.known(tenant):
-                self.forget(tenant)  # erased meanwhile (e.g. by another process): its answers go too
+            self._erased(services, tenant)  # erased meanwhile (e.g. by another process): its answers go too
             return
+        *key, value = key_and_value
         with self._lock:
-            self._entries[(tenant, aggregate_id, version)] = value
+            self._entries[(tenant, *key)] = value
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
@@ -120,3 +122,30 @@ class VersionCache:
         with self._lock:
             for key in [k for k in self._entries if k[0] == tenant]:
                 del self._entries[key]
+
+
+class PayloadCache(KeyGated):
+    """Audit pages: an event's `data` as the API shows it, keyed by the tenant and the stored bytes themselves
+    (not the position): what is shown is always what is stored, a row altered behind the log's back included.
+    Opening and converting a page's 50 payloads was most of the page's CPU (docs/decisions/i17-read.md)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        super().__init__(size)
+
+    def data(self, services: Any, tenant: UUID, row: dict[str, Any], decode: Any) -> Any:
+        from projections.history import event_data
+
+        state = bytes(row["state"])
+        data = self.get(services, tenant, state)
+        if data is None:
+            data = event_data(row, decode)
+            if "_undecodable" not in data:
+                self.put(services, tenant, state, data)
+        return data
+
+
+class VersionCache(KeyGated):
+    """Answers at a version, keyed by (tenant, id, version), the `size` most recently used."""
+
+    def __init__(self, size: int = 2048) -> None:
+        super().__init__(size)

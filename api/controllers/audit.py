@@ -16,6 +16,7 @@ from litestar.response import Stream
 from api.auth import command_context, tenant_roles
 from api.http import errors
 from api.problems import PROBLEM_JSON, Problem
+from api.reads import PayloadCache
 from api.schemas import EventOut
 from api.services import Services
 from domain.errors import NotFound, ValidationProblem
@@ -94,12 +95,16 @@ def record_admin_read(request: Request[Any, Any, Any], services: Services, tenan
                                details={k: str(v) for k, v in details.items() if v is not None})
 
 
-def event_page(services: Services, rows: list[dict[str, Any]], limit: int) -> AuditEventList:
+PAYLOADS = PayloadCache()  # the opened payloads of the tenants' events, while their data keys are live (api/reads.py)
+
+
+def event_page(services: Services, tenant: UUID, rows: list[dict[str, Any]], limit: int) -> AuditEventList:
     """A page of `limit` events from `limit + 1` rows (the extra one says there are more)."""
     more = len(rows) > limit
     rows = rows[:limit]
     decode = partial(a.safe_decode, services.decode_event_state)
-    return AuditEventList(items=[EventOut(**event_view(r, decode)) for r in rows],
+    return AuditEventList(items=[EventOut(**event_view(r, decode, PAYLOADS.data(services, tenant, r, decode)))
+                                 for r in rows],
                           next_cursor=str(rows[-1]["notification_id"]) if more else None)
 
 
@@ -145,8 +150,8 @@ class AuditController(Controller):
                 rows = await a.alist_events(conn, tenant, limit=limit + 1, after_seq=after_seq, **filters)
         if services.data_keys is not None and not services.data_keys.known(tenant):
             # opening sealed fields reads the tenant's key first (once a second): never on the loop
-            return await anyio.to_thread.run_sync(event_page, services, rows, limit)
-        return event_page(services, rows, limit)
+            return await anyio.to_thread.run_sync(event_page, services, tenant, rows, limit)
+        return event_page(services, tenant, rows, limit)
 
     @staticmethod
     def _foreign_events(request: Request[Any, Any, Any], services: Services, tenant_id: UUID, after: int | None,
@@ -157,7 +162,7 @@ class AuditController(Controller):
             rows = a.list_events(conn, tenant, limit=limit + 1, after_seq=after_seq, **filters)
         # after the read: a trail's last page never grows by its own reading
         record_admin_read(request, services, tenant, "events", details)
-        return event_page(services, rows, limit)
+        return event_page(services, tenant, rows, limit)
 
     @get("/export", sync_to_thread=True, media_type=NDJSON, responses={
         200: ResponseSpec(data_container=str, media_type=NDJSON, generate_examples=False,

@@ -199,9 +199,17 @@ def _erase(services: Any, tenant: UUID, tmp_path: Path) -> None:
     erase_tenant(services, tenant, CommandContext.system("tests"), ledger=tmp_path / "erasures.jsonl")
 
 
+def _created_title(client: Any, headers: dict[str, str], tenant: str, project: str) -> Any:
+    r = client.get(f"{V1}/audit/events?tenant_id={tenant}&aggregate_id={project}&type=Project.Created",
+                   headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()["items"][0]["data"]["title"]
+
+
 @pytest.mark.parametrize("where", ["this process", "another process"])
-def test_the_at_version_cache_forgets_an_erased_tenants_answers(
+def test_the_at_version_and_audit_caches_forget_an_erased_tenants_answers(
         where: str, services: Any, client: Any, make_tenant: Any, database_url: str, tmp_path: Path) -> None:
+    from api.controllers.audit import PAYLOADS
     from api.controllers.projects import AT_CACHE
 
     admin, owner = make_tenant("admin"), make_tenant()
@@ -213,6 +221,9 @@ def test_the_at_version_cache_forgets_an_erased_tenants_answers(
     key = (UUID(owner.id), UUID(project["id"]), 1)
     assert key in AT_CACHE._entries  # the answer is cached
     assert client.get(path, headers=admin.headers).json()["title"] == "Frank's secret plan"  # from the cache
+    assert _created_title(client, owner.headers, owner.id, project["id"]) == "Frank's secret plan"
+    assert any(k[0] == UUID(owner.id) for k in PAYLOADS._entries)  # the audit page's payloads are cached
+    assert _created_title(client, admin.headers, owner.id, project["id"]) == "Frank's secret plan"
 
     if where == "this process":
         _erase(services, UUID(owner.id), tmp_path)
@@ -231,3 +242,5 @@ def test_the_at_version_cache_forgets_an_erased_tenants_answers(
     assert after.status_code == 200, after.text
     assert after.json()["title"] == "[erased]" and after.headers["etag"] == '"1"'
     assert key not in AT_CACHE._entries
+    assert _created_title(client, admin.headers, owner.id, project["id"]) == "[erased]"
+    assert not any(k[0] == UUID(owner.id) for k in PAYLOADS._entries)
