@@ -38,11 +38,14 @@ AT_VERSION_SQL = (
     "WITH s AS (SELECT originator_version, topic, state FROM snapshots"
     " WHERE originator_id = %(id)s AND originator_version <= %(v)s"
     " AND EXISTS (SELECT 1 FROM events e WHERE e.originator_id = %(id)s AND e.originator_version = 1)"
-    " ORDER BY originator_version DESC LIMIT 1)"
+    " ORDER BY originator_version DESC LIMIT 1),"
+    # A join, not a subquery: row-level security keeps a bound computed by a subquery out of the index
+    # condition (a filter then, over every earlier event: 11 ms at version 7,777), a join's is in it.
+    " b AS MATERIALIZED (SELECT coalesce(max(originator_version), 0) AS gt FROM s)"
     " SELECT originator_version, topic, state FROM s"
-    " UNION ALL (SELECT originator_version, topic, state FROM events WHERE originator_id = %(id)s"
-    " AND originator_version > coalesce((SELECT originator_version FROM s), 0) AND originator_version <= %(v)s"
-    " ORDER BY originator_version)")
+    " UNION ALL (SELECT e.originator_version, e.topic, e.state FROM b JOIN events e"
+    " ON e.originator_id = %(id)s AND e.originator_version > b.gt AND e.originator_version <= %(v)s"
+    " ORDER BY e.originator_version)")
 VERSION_AT_SQL = ("SELECT max(originator_version) AS v FROM events"
                   " WHERE originator_id = %s AND tenant_id = %s AND recorded_at <= %s")
 

@@ -244,3 +244,25 @@ def test_the_at_version_and_audit_caches_forget_an_erased_tenants_answers(
     assert key not in AT_CACHE._entries
     assert _created_title(client, admin.headers, owner.id, project["id"]) == "[erased]"
     assert not any(k[0] == UUID(owner.id) for k in PAYLOADS._entries)
+
+
+def test_a_version_is_folded_from_its_nearest_snapshot_in_one_statement(client: Any, make_tenant: Any) -> None:
+    from api.controllers.projects import AT_CACHE
+
+    owner = make_tenant()
+    project = _project(client, owner, "v1")
+    for v in range(2, 62):  # snapshots every 25 versions: 25 and 50
+        r = client.patch(f"{V1}/projects/{project['id']}", json={"title": f"v{v}"}, headers=owner.headers)
+        assert r.status_code == 200
+    AT_CACHE.forget(UUID(owner.id))
+    for v in (1, 2, 24, 25, 26, 49, 50, 51, 61):
+        r = client.get(f"{V1}/projects/{project['id']}?at={v}", headers=owner.headers)
+        assert r.status_code == 200 and r.json()["title"] == f"v{v}" and r.headers["etag"] == f'"{v}"', (v, r.text)
+        assert r.json() == client.get(f"{V1}/projects/{project['id']}?at={v}", headers=owner.headers).json()
+    assert client.get(f"{V1}/projects/{project['id']}?at=62", headers=owner.headers).status_code == 404
+    now = client.get(f"{V1}/projects/{project['id']}", headers=owner.headers)
+    at_time = client.get(f"{V1}/projects/{project['id']}", params={"at": "2999-01-01T00:00:00Z"},
+                         headers=owner.headers)
+    assert at_time.status_code == 200 and at_time.json() == now.json() and at_time.headers["etag"] == '"61"'
+    before = client.get(f"{V1}/projects/{project['id']}", params={"at": "2000-01-01T00:00:00Z"}, headers=owner.headers)
+    assert before.status_code == 404
