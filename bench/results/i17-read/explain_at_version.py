@@ -1,3 +1,5 @@
+"""Issue 17 (docs/decisions/i17-read.md §3): EXPLAIN of the ?at= statement on a 10,000-event stream, and the variants tried.
+Run from the worktree root: .venv/bin/python bench/results/i17-read/explain_at_version.py"""
 import sys, os, tempfile, uuid
 sys.path.insert(0, os.getcwd())
 from pathlib import Path

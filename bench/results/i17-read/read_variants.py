@@ -1,10 +1,13 @@
+"""Issue 17 (docs/decisions/i17-read.md §2): one scoped read four ways on async psycopg, client and PostgreSQL CPU per read.
+Run from the worktree root: .venv/bin/python bench/results/i17-read/read_variants.py"""
 import asyncio, tempfile, time, uuid
 from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from eventstore.database import start_embedded
-from api.services import _SCOPE_SQL
+from eventstore.statements import SCOPE, set_config_sql
+_SCOPE_SQL = set_config_sql(*SCOPE)  # as api/services.py scopes a read
 tmp = Path(tempfile.mkdtemp(prefix="i17var"))
 server = start_embedded(tmp / "pg")
 url = server.get_uri("postgres")
