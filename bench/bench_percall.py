@@ -160,6 +160,27 @@ class Build:
         self.spec_path.write_text(json.dumps(self.spec))
         self.spec_path.chmod(0o600)
 
+    def runq_wait(self) -> float:
+        """Seconds the server's threads spent runnable but not running (/proc/*/task/*/schedstat, field 2):
+        how much of a request's wall time is the machine's other load, not this build."""
+        pm = postmaster_info(self.data_dir)
+        pg = set(process_tree(pm["pid"]) if pm else [])
+        total = 0
+        for pid in process_tree(self.server.pid):  # type: ignore[union-attr]
+            if pid in pg:
+                continue
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                        total += int(f.read().split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        return total / 1e9
+
     def cpu(self) -> tuple[float, float]:
         pm = postmaster_info(self.data_dir)
         pg = process_tree(pm["pid"]) if pm else []
@@ -187,12 +208,14 @@ class Build:
         if args.warmup:
             self.loadgen(key, args.warmup, args.connections)
         self.sql("SELECT pg_stat_statements_reset()")
-        before = self.cpu()
+        before, waited = self.cpu(), self.runq_wait()
         res = self.loadgen(key, args.n, args.connections)
-        after = self.cpu()
+        after, waited = self.cpu(), self.runq_wait() - waited
         stmts = self.statements()
         requests = res["requests"]
         return {"requests": requests, "errors": res["errors"], "req_per_s": res["requests_per_s"],
+                "app_runq_wait_ms_per_req": round(1000 * waited / requests, 3),
+                "p99_ms": res.get("latency_ms", {}).get("p99"),
                 "app_ms_per_req": round(1000 * (after[0] - before[0]) / requests, 3),
                 "pg_ms_per_req": round(1000 * (after[1] - before[1]) / requests, 3),
                 "statements_per_req": round(sum(c for _, c in stmts) / requests, 2),
@@ -288,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                     report["runs"][b.label].setdefault(key, []).append(m)
                     print(f"round {r} {key:24} {b.label:6} app {m['app_ms_per_req']:.3f} ms/req  pg"
                           f" {m['pg_ms_per_req']:.3f}  stmts {m['statements_per_req']:.2f}  {m['req_per_s']} req/s"
-                          f"  errors {m['errors']}  load {m['loadavg']:.1f}", flush=True)
+                          f"  errors {m['errors']}  load {m['loadavg']:.1f}  runq {m['app_runq_wait_ms_per_req']:.3f} ms/req",
+                          flush=True)
         summary: dict[str, Any] = {}
         for key in args.scenarios if args.rounds else ():
             for b in builds:
