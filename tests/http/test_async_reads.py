@@ -266,3 +266,14 @@ def test_a_version_is_folded_from_its_nearest_snapshot_in_one_statement(client: 
     assert at_time.status_code == 200 and at_time.json() == now.json() and at_time.headers["etag"] == '"61"'
     before = client.get(f"{V1}/projects/{project['id']}", params={"at": "2000-01-01T00:00:00Z"}, headers=owner.headers)
     assert before.status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "x", "101", "٣"])
+def test_a_read_pool_size_out_of_range_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.services import read_pool_size
+
+    monkeypatch.setenv("AVM_READ_POOL_SIZE", raw)
+    with pytest.raises(ValueError, match="AVM_READ_POOL_SIZE"):
+        read_pool_size()
+    monkeypatch.setenv("AVM_READ_POOL_SIZE", "7")
+    assert read_pool_size() == 7
