@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from msgspec import UNSET
