@@ -82,9 +82,13 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
             app.state.services = Services.from_environment()
+        # The event loop's own read pool (api/services.py AsyncReads): bound to this loop, so this app's.
+        app.state.reads = app.state.services.async_reads()
+        await app.state.reads.open()
         try:
             yield
         finally:
+            await app.state.reads.close()
             if owns:
                 app.state.services.close()
 
@@ -100,7 +104,7 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                         studio_router()],
         template_config=template_config(),
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
-        # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
+        # names, the tenant a read is about (on the loop; an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "ctx": Provide(provide_ctx, sync_to_thread=False),
                       "expected_version": Provide(provide_expected_version, sync_to_thread=False),

@@ -101,11 +101,9 @@ def _insert_sql(table: str, columns: Sequence[str], n: int) -> str:
         sql.SQL(", ").join([one] * n)).as_string(None)
 
 
-def newest_first(conn: Any, table: str, columns: str, tenant_id: UUID, *, limit: int,
-                 after: tuple[Any, UUID] | None, filters: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[Any]:
-    """One page of a tenant's rows, newest first, keyset-paginated on (created_at, id).
-
-    `filters` are (SQL condition, its parameters); a None condition is skipped by the caller."""
+def newest_first_query(table: str, columns: str, tenant_id: UUID, *, limit: int, after: tuple[Any, UUID] | None,
+                       filters: Sequence[tuple[str, Sequence[Any]]] = ()) -> tuple[str, list[Any]]:
+    """The statement and parameters of `newest_first` (also run on the event loop's reads)."""
     where, params = ["tenant_id = %s"], [tenant_id]
     for condition, values in filters:
         where.append(condition)
@@ -114,6 +112,14 @@ def newest_first(conn: Any, table: str, columns: str, tenant_id: UUID, *, limit:
         where.append("(created_at, id) < (%s, %s)")
         params += list(after)
     params.append(limit)
-    return conn.execute(  # type: ignore[no-any-return]
-        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT %s",
-        params).fetchall()
+    return (f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT %s",
+            params)
+
+
+def newest_first(conn: Any, table: str, columns: str, tenant_id: UUID, *, limit: int,
+                 after: tuple[Any, UUID] | None, filters: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[Any]:
+    """One page of a tenant's rows, newest first, keyset-paginated on (created_at, id).
+
+    `filters` are (SQL condition, its parameters); a None condition is skipped by the caller."""
+    return conn.execute(*newest_first_query(table, columns, tenant_id, limit=limit, after=after,  # type: ignore[no-any-return]
+                                            filters=filters)).fetchall()

@@ -68,7 +68,7 @@ CROSS_TENANT: dict[str, str] = {
     "projections/users.py:list_users": _ADMIN,
     "projections/users.py:find_user_by_email": _AUTH + " (an email is unique across tenants: a directory key)",
     "projections/users.py:user_of_identity": _AUTH + " (provider and subject are unique across tenants)",
-    "projections/base.py:newest_first": "a tenant's list, table by name: the caller's filters start with tenant_id",
+    "projections/base.py:newest_first_query": "a tenant's list, table by name: the caller's filters start with tenant_id",
     "projections/base.py:_delete_sql": "an inline projection's delete by key, the key starting with tenant_id",
     "projections/rebuild/async_views.py:_rebuild_one": _REBUILD,
     "projections/rebuild/builder.py:_delete": _REBUILD,
