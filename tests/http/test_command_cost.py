@@ -1,0 +1,94 @@
+"""What a command costs the database, counted (never timed), issue 17's write path
+(docs/decisions/i17-write.md): the statements a command sends, and that what they store is unchanged."""
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from suite_scenarios import make_story
+
+
+@pytest.fixture
+def statements(monkeypatch: Any) -> list[tuple[str, Any]]:
+    """Every statement sent through a psycopg cursor (the committer's thread included), with its parameters."""
+    seen: list[tuple[str, Any]] = []
+    original = psycopg.Cursor.execute
+
+    def counting(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        seen.append((query if isinstance(query, str) else repr(query), params))
+        return original(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    return seen
+
+
+def test_setting_a_20_scene_story_inserts_its_scenes_with_one_parameter_and_reads_them_back(
+        client: Any, make_tenant: Any, statements: list[tuple[str, Any]]) -> None:
+    from domain.segmentation import segment
+
+    owner = make_tenant("admin")
+    pid = client.post("/api/v1/projects", json={"title": "cost"}, headers=owner.headers).json()["id"]
+    story = make_story()
+    statements.clear()
+
+    r = client.put(f"/api/v1/projects/{pid}/story", json={"text": story}, headers=owner.headers)
+
+    assert r.status_code == 200, r.text
+    inserts = [(q, p) for q, p in statements if q.startswith('INSERT INTO "scenes"')]
+    # one statement of one parameter (was 20 rows x 6 parameters: past psycopg's parse cache, never prepared)
+    assert len(inserts) == 1 and len(inserts[0][1]) == 1, inserts
+    assert "jsonb_populate_recordset" in inserts[0][0]
+    scenes = client.get(f"/api/v1/projects/{pid}/scenes", headers=owner.headers).json()
+    items = scenes["items"] if isinstance(scenes, dict) else scenes
+    assert [s["text"] for s in items] == segment(story) and len(items) == 20
+
+
+def test_a_single_scene_keeps_its_prepared_one_row_insert(
+        client: Any, make_tenant: Any, statements: list[tuple[str, Any]]) -> None:
+    owner = make_tenant("admin")
+    pid = client.post("/api/v1/projects", json={"title": "one"}, headers=owner.headers).json()["id"]
+    statements.clear()
+
+    r = client.put(f"/api/v1/projects/{pid}/story", json={"text": "A short story in one scene."}, headers=owner.headers)
+
+    assert r.status_code == 200, r.text
+    inserts = [(q, p) for q, p in statements if q.startswith('INSERT INTO "scenes"')]
+    assert len(inserts) == 1 and len(inserts[0][1]) == 6 and "VALUES" in inserts[0][0]
+
+
+def test_rows_written_through_json_are_stored_exactly_as_rows_written_with_a_parameter_per_value(
+        database_url: str) -> None:
+    """Byte for byte (as text), for every kind of value the JSON path takes; the rest falls back."""
+    from psycopg.types.json import Jsonb
+
+    from projections.base import _insert_rows_sql, _insert_sql, _rows_document
+
+    columns = ("a_uuid", "n", "big", "flag", "txt", "at", "doc", "nothing")
+    now = datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=UTC)
+    rows = [(uuid.uuid4(), i, 2**40 + i, i % 2 == 0, f"ünï \"q\" \\ {i}\n\t{chr(0x1F600)}",
+             now + timedelta(microseconds=i) if i else now.astimezone(timezone(timedelta(hours=5, minutes=30))),
+             Jsonb({"k": [1, 2.5, None, "x"], "nested": {"deep": i}}) if i != 1 else None, None)
+            for i in range(4)]
+    document = _rows_document(columns, rows)
+    assert document is not None
+    ddl = ("CREATE TEMP TABLE {} (a_uuid uuid, n integer, big bigint, flag boolean, txt text, at timestamptz,"
+           " doc jsonb, nothing text)")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(ddl.format("t_json"))
+        conn.execute(ddl.format("t_values"))
+        conn.execute(_insert_rows_sql("t_json", columns), (document,))
+        conn.execute(_insert_sql("t_values", columns, len(rows)), [v for row in rows for v in row])
+        as_json = conn.execute("SELECT t::text FROM t_json t ORDER BY n").fetchall()
+        as_values = conn.execute("SELECT t::text FROM t_values t ORDER BY n").fetchall()
+    assert as_json == as_values and len(as_json) == 4
+
+    # what JSON cannot carry exactly keeps a parameter per value
+    for odd in (b"\x00bytes", 1.5, datetime(2026, 1, 1), "nul\x00inside"):
+        assert _rows_document(("x",), [(odd,), ("fine",)]) is None
