@@ -46,7 +46,8 @@ class JobCommands(DailyUsage):
                                      "tts_minutes": tts_minutes(chars, voice["language"], voice["speed"])})
             return [job, project, usage], job
 
-        return self.retry_on_conflict(ctx, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
+        keys = [project_id, *self._usage_keys(ctx.tenant_id, ctx.role, now)]
+        return self.retry_on_conflict(ctx, build, keys=keys)
 
     def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
                   lease_seconds: int | None = None) -> Job | None:

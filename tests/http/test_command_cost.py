@@ -92,3 +92,54 @@ def test_rows_written_through_json_are_stored_exactly_as_rows_written_with_a_par
     # what JSON cannot carry exactly keeps a parameter per value
     for odd in (b"\x00bytes", 1.5, datetime(2026, 1, 1), "nul\x00inside"):
         assert _rows_document(("x",), [(odd,), ("fine",)]) is None
+
+
+def _stripe(services: Any, tenant_id: str) -> Any:
+    """The in-process lock of the tenant's daily Usage aggregate (its quota counter) today."""
+    app = services.app
+    key = app._usage_key(tenant_id, datetime.now(UTC))
+    return app._stripes[hash(str(key)) % len(app._stripes)]
+
+
+def _in_thread(call: Any) -> tuple[Any, list[Any]]:
+    import threading
+
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    thread.start()
+    return thread, out
+
+
+@pytest.mark.parametrize("step", ["create", "story", "queue"])
+def test_an_admins_commands_do_not_wait_for_the_tenants_quota_counter(
+        client: Any, services: Any, make_tenant: Any, step: str) -> None:
+    """An admin consumes no quota (Usage.consume appends nothing), so its creates, stories and queued
+    jobs no longer take turns on the tenant's Usage stripe until their commit: one tenant's commands
+    can share a group commit (issue 17; the suite's create/set-story/job-cycle tenants are admins)."""
+    admin = make_tenant("admin")
+    pid = client.post("/api/v1/projects", json={"title": "p"}, headers=admin.headers).json()["id"]
+    if step == "queue":
+        assert client.put(f"/api/v1/projects/{pid}/story", json={"text": make_story()},
+                          headers=admin.headers).status_code == 200
+    send = {"create": lambda: client.post("/api/v1/projects", json={"title": "q"}, headers=admin.headers),
+            "story": lambda: client.put(f"/api/v1/projects/{pid}/story", json={"text": make_story()},
+                                        headers=admin.headers),
+            "queue": lambda: client.post(f"/api/v1/projects/{pid}/jobs", json={}, headers=admin.headers)}[step]
+    stripe = _stripe(services, admin.id)
+    with stripe:  # as a concurrent command of the tenant holding its quota counter until its commit
+        thread, out = _in_thread(send)
+        thread.join(20)
+        assert not thread.is_alive(), "the admin's command waited for the tenant's Usage stripe"
+    assert out[0].status_code in (200, 201), out[0].text
+
+
+def test_a_limited_users_create_still_takes_turns_on_its_quota_counter(
+        client: Any, services: Any, make_tenant: Any) -> None:
+    user = make_tenant("user")
+    stripe = _stripe(services, user.id)
+    with stripe:
+        thread, out = _in_thread(lambda: client.post("/api/v1/projects", json={"title": "q"}, headers=user.headers))
+        thread.join(1.0)
+        assert thread.is_alive() and not out  # waits for the counter: the quota is checked one at a time
+    thread.join(20)
+    assert out and out[0].status_code == 201, out
