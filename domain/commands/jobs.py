@@ -67,10 +67,30 @@ class JobCommands(DailyUsage):
             project.job_started(str(job.id))
             return [job, project], job
 
-        for job_id in candidates:
+        def attempt(job_id: UUID) -> Job | None:
             # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
-            job = self._sweep_item(ctx, "job claim", job_id, lambda job_id=job_id: claim(job_id), None,
-                                   reraise=(IntegrityError,))
+            return self._sweep_item(ctx, "job claim", job_id, lambda: claim(job_id), None, reraise=(IntegrityError,))
+
+        # Workers of this process asking at once see the same candidates. A candidate another of them
+        # is claiming right now (its stripe is held until that claim commits) is passed over for the
+        # next one, instead of racing it to a version conflict (a failed command in the group commit,
+        # a backoff, a reload from the store) and skipping it anyway; only when every candidate is
+        # busy does a claim wait for each in turn, in queue order (issue 17, decisions/i17-write.md).
+        busy = []
+        for job_id in candidates:
+            stripe = self._stripe(job_id)
+            if not stripe.acquire(blocking=False):
+                busy.append(job_id)
+                continue
+            try:
+                job = attempt(job_id)
+            finally:
+                stripe.release()
+            if job is not None:
+                return job
+        for job_id in busy:
+            with self._serialised([job_id]):
+                job = attempt(job_id)
             if job is not None:
                 return job
         return None

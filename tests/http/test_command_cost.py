@@ -143,3 +143,75 @@ def test_a_limited_users_create_still_takes_turns_on_its_quota_counter(
         assert thread.is_alive() and not out  # waits for the counter: the quota is checked one at a time
     thread.join(20)
     assert out and out[0].status_code == 201, out
+
+
+def _worker_ctx(worker: Any) -> Any:
+    from domain.context import CommandContext
+
+    return CommandContext(tenant_id=worker.id, actor_id=worker.id, role="worker")
+
+
+def test_a_claim_passes_over_a_candidate_another_worker_of_this_process_is_claiming(
+        client: Any, services: Any, make_tenant: Any) -> None:
+    """Request cost (issue 17): 16 workers asking at once raced each other for the first candidate
+    (a version conflict rolled back in the group commit, a backoff, a reload, a skip); now a claim
+    takes the next candidate whose stripe is free, and waits only when every one is busy."""
+    from uuid import UUID
+
+    from tests.http.test_worker_contract import project_for, queued_job
+
+    owner, worker = make_tenant("admin"), make_tenant("worker")
+    first = UUID(queued_job(client, owner, project_for(client, owner)))
+    second = UUID(queued_job(client, owner, project_for(client, owner)))
+    app = services.app
+
+    with app._stripe(first):  # another worker of this process is claiming `first` right now
+        thread, out = _in_thread(lambda: app.claim_job(_worker_ctx(worker), [first, second]))
+        thread.join(20)
+        assert not thread.is_alive(), "the claim waited for the busy candidate"
+    assert str(out[0].id) == str(second)
+
+    with app._stripe(first):  # every candidate busy: the claim waits for it, then claims it
+        thread, out = _in_thread(lambda: app.claim_job(_worker_ctx(worker), [first]))
+        thread.join(0.5)
+        assert thread.is_alive() and not out
+    thread.join(20)
+    assert out and str(out[0].id) == str(first)
+
+
+def test_concurrent_claims_of_one_queue_never_conflict_and_claim_each_job_once(
+        client: Any, services: Any, make_tenant: Any, monkeypatch: Any) -> None:
+    import threading
+    from uuid import UUID
+
+    from domain.errors import ConcurrentChange
+    from tests.http.test_worker_contract import project_for, queued_job
+
+    owner, worker = make_tenant("admin"), make_tenant("worker")
+    jobs = [UUID(queued_job(client, owner, project_for(client, owner))) for _ in range(6)]
+    app = services.app
+    conflicts: list[Any] = []
+    save = app._save
+
+    def counting_save(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return save(*args, **kwargs)
+        except ConcurrentChange as e:
+            conflicts.append(e)
+            raise
+
+    monkeypatch.setattr(app, "_save", counting_save)
+    start = threading.Barrier(6)
+    claimed: list[Any] = []
+
+    def one() -> None:
+        start.wait()
+        claimed.append(app.claim_job(_worker_ctx(worker), list(jobs)))
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(str(j.id) for j in claimed if j is not None) == sorted(str(j) for j in jobs)
+    assert conflicts == []
