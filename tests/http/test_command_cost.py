@@ -215,3 +215,30 @@ def test_concurrent_claims_of_one_queue_never_conflict_and_claim_each_job_once(
         t.join(60)
     assert sorted(str(j.id) for j in claimed if j is not None) == sorted(str(j) for j in jobs)
     assert conflicts == []
+
+
+def test_a_claim_skips_a_candidate_its_cache_shows_changed_since_queued_without_reading_the_store(
+        client: Any, services: Any, make_tenant: Any, monkeypatch: Any) -> None:
+    """The queue's row says queued at version v; the cached job is at v+1 and claimed (by another
+    worker of this process): skipped without a reload (two store reads per candidate, under load
+    ~1.6 per HTTP command of the job cycle). A cached copy not newer than the queue's row is still
+    read afresh (tests/integration/test_stale_job_cache.py)."""
+    from uuid import UUID
+
+    from domain.jobs import Job
+    from tests.http.test_worker_contract import project_for, queued_job
+
+    owner, worker, other = make_tenant("admin"), make_tenant("worker"), make_tenant("worker")
+    job_id = UUID(queued_job(client, owner, project_for(client, owner)))
+    app = services.app
+    queued_at = app.load(Job, job_id, None).version
+    assert str(app.claim_job(_worker_ctx(other), [(job_id, queued_at)]).id) == str(job_id)
+    reads: list[Any] = []
+    select_events = app.recorder.select_events
+    monkeypatch.setattr(app.recorder, "select_events", lambda *a, **k: reads.append(a) or select_events(*a, **k))
+
+    assert app.claim_job(_worker_ctx(worker), [(job_id, queued_at)]) is None
+    assert reads == []
+    # the same candidate without its queued version: read afresh, as before
+    assert app.claim_job(_worker_ctx(worker), [job_id]) is None
+    assert len(reads) >= 1
