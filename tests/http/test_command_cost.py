@@ -242,3 +242,26 @@ def test_a_claim_skips_a_candidate_its_cache_shows_changed_since_queued_without_
     # the same candidate without its queued version: read afresh, as before
     assert app.claim_job(_worker_ctx(worker), [job_id]) is None
     assert len(reads) >= 1
+
+
+def test_a_one_event_command_inserts_by_values_and_names_its_tracking_without_array_parameters(
+        client: Any, make_tenant: Any, statements: list[tuple[str, Any]]) -> None:
+    """The committer thread's psycopg work (issue 17): a one-event command's insert had five array
+    parameters to dump (unnest) and its tracking upsert one; now none. Two events keep unnest."""
+    owner = make_tenant("admin")
+    # (the tenant's first command of the day also creates its Usage aggregate: two events)
+    assert client.post("/api/v1/projects", json={"title": "first"}, headers=owner.headers).status_code == 201
+    statements.clear()
+    created = client.post("/api/v1/projects", json={"title": "one event"}, headers=owner.headers)
+    assert created.status_code == 201
+    inserts = [(q, p) for q, p in statements if q.startswith("INSERT INTO events")]
+    assert len(inserts) == 1 and "VALUES" in inserts[0][0] and not any(isinstance(v, list) for v in inserts[0][1])
+    tracking = [(q, p) for q, p in statements if q.startswith("INSERT INTO tracking")]
+    assert tracking and all(not p or not any(isinstance(v, list) for v in p) for _, p in tracking), tracking
+
+    statements.clear()
+    pid = created.json()["id"]
+    assert client.put(f"/api/v1/projects/{pid}/story", json={"text": make_story()},
+                      headers=owner.headers).status_code == 200  # StorySet + StatusChanged
+    inserts = [q for q, _ in statements if q.startswith("INSERT INTO events")]
+    assert len(inserts) == 1 and "unnest" in inserts[0]
