@@ -265,3 +265,26 @@ def test_a_one_event_command_inserts_by_values_and_names_its_tracking_without_ar
                       headers=owner.headers).status_code == 200  # StorySet + StatusChanged
     inserts = [q for q, _ in statements if q.startswith("INSERT INTO events")]
     assert len(inserts) == 1 and "unnest" in inserts[0]
+
+
+def test_a_create_replaces_no_scene_rows_but_a_story_on_an_existing_project_does(
+        client: Any, make_tenant: Any, statements: list[tuple[str, Any]]) -> None:
+    """A project created by this command has no rows yet: its scenes are not deleted first (one
+    statement fewer per create); a later story replaces them as before."""
+    owner = make_tenant("admin")
+    statements.clear()
+    created = client.post("/api/v1/projects", json={"title": "fresh"}, headers=owner.headers)
+    assert created.status_code == 201
+    assert not [q for q, _ in statements if q.startswith('DELETE FROM "scenes"')]
+
+    pid = created.json()["id"]
+    story = client.put(f"/api/v1/projects/{pid}/story", json={"text": make_story()}, headers=owner.headers)
+    assert story.status_code == 200
+    statements.clear()
+    again = client.put(f"/api/v1/projects/{pid}/story", json={"text": "A new, shorter story in one scene."},
+                       headers={**owner.headers, "If-Match": story.headers["etag"]})
+    assert again.status_code == 200, again.text
+    assert len([q for q, _ in statements if q.startswith('DELETE FROM "scenes"')]) == 1
+    scenes = client.get(f"/api/v1/projects/{pid}/scenes", headers=owner.headers).json()
+    items = scenes["items"] if isinstance(scenes, dict) else scenes
+    assert [s["text"] for s in items] == ["A new, shorter story in one scene."]
