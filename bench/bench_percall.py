@@ -101,6 +101,7 @@ class Build:
         self.start()
         self.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
         self.sql("ALTER SYSTEM SET pg_stat_statements.track_utility = on")
+        self.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")  # the trigger's own statements too
         self.stop()
         self.start()
         self.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -192,6 +193,11 @@ class Build:
                         (HARNESS_MARK + "%",))
         return [(q, int(c)) for q, c in rows]
 
+    def statement_times(self) -> list[tuple[str, bool, float]]:
+        rows = self.sql("SELECT query, toplevel, total_exec_time + total_plan_time FROM pg_stat_statements"
+                        " WHERE query NOT LIKE %s", (HARNESS_MARK + "%",))
+        return [(q, bool(t), float(ms)) for q, t, ms in rows]
+
     def loadgen(self, key: str, count: int, connections: int) -> dict[str, Any]:
         kind, _ = SCENARIOS[key]
         start_n = self.next_n.get(key, 0)
@@ -212,6 +218,7 @@ class Build:
         res = self.loadgen(key, args.n, args.connections)
         after, waited = self.cpu(), self.runq_wait() - waited
         stmts = self.statements()
+        timed = self.statement_times()
         requests = res["requests"]
         return {"requests": requests, "errors": res["errors"], "req_per_s": res["requests_per_s"],
                 "app_runq_wait_ms_per_req": round(1000 * waited / requests, 3),
@@ -220,7 +227,11 @@ class Build:
                 "pg_ms_per_req": round(1000 * (after[1] - before[1]) / requests, 3),
                 "statements_per_req": round(sum(c for _, c in stmts) / requests, 2),
                 "top_statements": [(q[:160], round(c / requests, 2))
-                                   for q, c in sorted(stmts, key=lambda s: -s[1])[:40]]}
+                                   for q, c in sorted(stmts, key=lambda s: -s[1])[:40]],
+                # execution time in PostgreSQL per request (ms), nested statements (the chain
+                # trigger's, a function's) marked: where the PostgreSQL CPU goes
+                "statement_ms": [(("nested: " if not top else "") + q[:160], round(ms / requests, 4))
+                                 for q, top, ms in sorted(timed, key=lambda s: -s[2])[:30]]}
 
     def trace(self) -> dict[str, Any]:
         """The statements of each kind of request, one connection, TRACE_N requests each: create (one

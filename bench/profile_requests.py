@@ -74,6 +74,13 @@ def scenario(name: str, services: Any, client: Any, count: int) -> Any:
     if name == "create16":
         tenants = [user(services, "admin") for _ in range(16)]
         return lambda i: ok(client.post("/api/v1/projects", json={"title": f"c {i}"}, headers=tenants[i % 16]))
+    if name == "story":  # PUT .../story on a fresh draft project each time (the suite's set_story)
+        drafts = [ok(client.post("/api/v1/projects", json={"title": f"s {i}"}, headers=admin))["id"] for i in range(count)]
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from suite_scenarios import make_story  # the suite's ~4,000-character, 20-scene story
+
+        story = make_story()
+        return lambda i: ok(client.put(f"/api/v1/projects/{drafts[i]}/story", json={"text": story}, headers=admin))
     pool = [ok(client.post("/api/v1/projects", json={"title": f"p {i}"}, headers=admin))["id"] for i in range(64)]
     if name == "update":
         return lambda i: ok(client.patch(f"/api/v1/projects/{pool[i % 64]}", json={"title": f"r {i}"}, headers=admin))
@@ -120,7 +127,7 @@ def scenario(name: str, services: Any, client: Any, count: int) -> Any:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenarios", nargs="+", help="create, create16, update, get, list, audit, at, job_cycle")
+    ap.add_argument("scenarios", nargs="+", help="create, create16, update, get, list, audit, at, story, queue, claim, job_cycle")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--out", required=True)

@@ -170,6 +170,10 @@ class Plumbing(Application[UUID]):
     # -- taking turns and retrying --------------------------------------------------------------
     _stripes = [threading.Lock() for _ in range(256)]
 
+    def _stripe(self, key: Any) -> threading.Lock:
+        """The lock commands of this process on `key` take turns on (see `_serialised`)."""
+        return self._stripes[hash(str(key)) % len(self._stripes)]
+
     @contextmanager
     def _serialised(self, keys: Iterable[Any]) -> Iterator[None]:
         """Commands of this process on the same aggregates take turns (striped locks, taken in

@@ -46,18 +46,27 @@ class JobCommands(DailyUsage):
                                      "tts_minutes": tts_minutes(chars, voice["language"], voice["speed"])})
             return [job, project, usage], job
 
-        return self.retry_on_conflict(ctx, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
+        keys = [project_id, *self._usage_keys(ctx.tenant_id, ctx.role, now)]
+        return self.retry_on_conflict(ctx, build, keys=keys)
 
-    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
-                  lease_seconds: int | None = None) -> Job | None:
+    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID | tuple[UUID, int]],
+                  now: datetime | None = None, lease_seconds: int | None = None) -> Job | None:
         """Claim the first candidate still claimable, under a new lease of `lease_seconds` (the job's
-        timeout when not given); a job another worker claimed first is skipped."""
+        timeout when not given); a job another worker claimed first is skipped. A candidate may come
+        with the version the queue (the read model) showed it queued at."""
         if ctx.recorded is not None:
             return self._replayed(ctx.recorded)  # type: ignore[no-any-return]  # claimed before: that job
         now = now or datetime.now(timezone.utc)
 
-        def claim(job_id: UUID) -> tuple[list[TenantAggregate], Job | None]:
-            job = self._fresh_unless(Job, job_id, lambda j: j.claimable(now))
+        def claim(job_id: UUID, queued_at: int | None) -> tuple[list[TenantAggregate], Job | None]:
+            job = self.load(Job, job_id, None)
+            if not job.claimable(now) and queued_at is not None and job.version > queued_at:
+                # The cached copy is newer than the queue's row: changed since it was queued (another
+                # worker of this process claimed it), so no reload from the store to learn the same.
+                return [], None
+            if not job.claimable(now):  # the cached copy may be older than the queue: read it afresh
+                self.evict(job)
+                job = self.load(Job, job_id, None)
             if not job.claimable(now):
                 return [], None
             project = self.load(Project, job.project_id, job.tenant_id)
@@ -66,10 +75,32 @@ class JobCommands(DailyUsage):
             project.job_started(str(job.id))
             return [job, project], job
 
-        for job_id in candidates:
+        def attempt(candidate: UUID | tuple[UUID, int]) -> Job | None:
+            job_id, queued_at = candidate if isinstance(candidate, tuple) else (candidate, None)
             # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
-            job = self._sweep_item(ctx, "job claim", job_id, lambda job_id=job_id: claim(job_id), None,
-                                   reraise=(IntegrityError,))
+            return self._sweep_item(ctx, "job claim", job_id, lambda: claim(job_id, queued_at), None,
+                                    reraise=(IntegrityError,))
+
+        # Workers of this process asking at once see the same candidates. A candidate another of them
+        # is claiming right now (its stripe is held until that claim commits) is passed over for the
+        # next one, instead of racing it to a version conflict (a failed command in the group commit,
+        # a backoff, a reload from the store) and skipping it anyway; only when every candidate is
+        # busy does a claim wait for each in turn, in queue order (issue 17, decisions/i17-write.md).
+        busy = []
+        for candidate in candidates:
+            stripe = self._stripe(candidate[0] if isinstance(candidate, tuple) else candidate)
+            if not stripe.acquire(blocking=False):
+                busy.append(candidate)
+                continue
+            try:
+                job = attempt(candidate)
+            finally:
+                stripe.release()
+            if job is not None:
+                return job
+        for candidate in busy:
+            with self._serialised([candidate[0] if isinstance(candidate, tuple) else candidate]):
+                job = attempt(candidate)
             if job is not None:
                 return job
         return None

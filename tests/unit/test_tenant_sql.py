@@ -76,6 +76,8 @@ CROSS_TENANT: dict[str, str] = {
     "projections/rebuild/catalog.py:owner_connection": _REBUILD,
     "projections/base.py:_upsert_sql": "an inline projection's upsert by key, the key starting with tenant_id",
     "projections/base.py:_insert_sql": "an inline projection's insert: rows carry the event's tenant_id",
+    "projections/base.py:_insert_rows_sql": "an inline projection's insert of a set of rows as one JSON parameter:"
+                                            " rows carry the event's tenant_id",
     "api/model_keys.py:stored_count": _OPS,
     # Issue 15, personal data (docs/decisions/i15-crypto.md):
     "api/composition.py:wire_sealing": "the data keys are read and made in the system scope: every reader decodes"
