@@ -13,14 +13,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import TokenAuthentication, command_context, provide_tenant, send_correlation_id
+from api.auth import TokenAuthentication, command_context, provide_tenant
 from api.controllers.admin_projections import AdminProjectionController
 from api.controllers.assets import AdminAssetController, AssetController
 from api.controllers.audit import AuditController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobController, JobOutputController, ProjectJobsController
 from api.controllers.me_export import PersonalExportController
-from api.controllers.metrics import PROMETHEUS, MetricsController
+from api.controllers.metrics import MetricsController
 from api.controllers.model_keys import ModelKeyController
 from api.controllers.presets import PresetController
 from api.controllers.signin import AuthController, IdentityController, SessionController
@@ -28,8 +28,9 @@ from api.controllers.views import UsageController
 from api.controllers.projects import ProjectController
 from api.controllers.users import AdminUserController, MeController
 from api.limits import rate_limit_middleware
-from api.methods import cors_config, install
-from api.idempotency import check_idempotency_key, mark_replayed
+from api.edge import install
+from api.methods import cors_config
+from api.idempotency import COMMAND_METHODS, check_idempotency_key
 from api.openapi import StrictStructSchemaPlugin, finish_openapi
 from api.problems import EXCEPTION_HANDLERS, reject_nul_in_query, reject_number_spellings_in_query, strict_body
 from api.http import if_match, refuse_unsupported_at
@@ -48,15 +49,16 @@ BEARER_DESCRIPTION = (
 
 
 async def before_request(request: Any) -> Any:
-    await reject_nul_in_query(request)
-    refuse_unsupported_at(request)
-    await reject_number_spellings_in_query(request)
-    await strict_body(request)
-    await check_idempotency_key(request)
-
-
-def provide_services(state: State) -> Services:
-    return state.services  # type: ignore[no-any-return]
+    """The checks every request passes before its handler; each only where it has something to check:
+    the query's without a query string, the body's and the key's on a command."""
+    scope = request.scope
+    if scope["query_string"]:
+        await reject_nul_in_query(request)
+        refuse_unsupported_at(request)
+        await reject_number_spellings_in_query(request)
+    if scope["method"] in COMMAND_METHODS:
+        await strict_body(request)
+        await check_idempotency_key(request)
 
 
 # `ctx` names `services`, and `expected_version` names `ctx`, only so that Litestar resolves a
@@ -80,11 +82,19 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if getattr(app.state, "services", None) is None:
             app.state.services = Services.from_environment()
+        # The event loop's own read pool (api/services.py AsyncReads): bound to this loop, so this app's.
+        app.state.reads = app.state.services.async_reads()
+        await app.state.reads.open()
         try:
             yield
         finally:
+            await app.state.reads.close()
             if owns:
                 app.state.services.close()
+
+    def provide_services() -> Services:
+        # No parameter (it was `state`): Litestar parses a dependency's parameters on every request.
+        return app.state.services  # type: ignore[no-any-return]
 
     app = Litestar(
         route_handlers=[HealthController, MeController, AdminUserController, ProjectController, ProjectJobsController,
@@ -94,14 +104,14 @@ def create_app(services: Services | None = None, *, close_services: bool | None 
                         studio_router()],
         template_config=template_config(),
         # The plumbing of every handler, declared once: what a command carries, the version If-Match
-        # names, the tenant a read is about (an admin's read of another tenant is recorded: a thread).
+        # names, the tenant a read is about (on the loop; an admin's read of another tenant is recorded: a thread).
         dependencies={"services": Provide(provide_services, sync_to_thread=False),
                       "ctx": Provide(provide_ctx, sync_to_thread=False),
                       "expected_version": Provide(provide_expected_version, sync_to_thread=False),
-                      "tenant": Provide(provide_tenant, sync_to_thread=True)},
-        middleware=[PROMETHEUS.middleware, DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS),
-                    *rate_limit_middleware()],
-        before_send=[send_correlation_id, mark_replayed],
+                      "tenant": Provide(provide_tenant)},
+        # Correlation ids, request metrics, HEAD and `Allow` are one middleware around the app (api/edge.py,
+        # installed by api.methods.install below): they apply to every answer, unknown routes included.
+        middleware=[DefineMiddleware(TokenAuthentication, exclude=PUBLIC_PATHS), *rate_limit_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         lifespan=[lifespan],

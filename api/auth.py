@@ -13,7 +13,6 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.params import Parameter
-from litestar.types import Message, Scope
 
 from api.frontend_jwt import is_jwt
 from api.services import Principal, Services
@@ -52,9 +51,10 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer <token>` to a Principal; 401 when missing or not live."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        values = connection.headers.getall("authorization", [])
+        # ASGI header names are lower case; the raw list, without building a Headers of every header.
+        values = [v for k, v in connection.scope["headers"] if k == b"authorization"]
         # One credential: with two headers, whichever one a proxy checked might not be the one used.
-        credential = parse_bearer(values[0]) if len(values) == 1 else None
+        credential = parse_bearer(values[0].decode("latin-1")) if len(values) == 1 else None
         if credential is None:
             raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         services: Services = connection.app.state.services
@@ -76,7 +76,8 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def requires_role(*roles: str) -> Any:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine function: Litestar runs a plain function guard in a worker thread, a hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.scope.get("method") == "OPTIONS":
             return  # Litestar's own OPTIONS answer (no token, see TokenAuthentication) reveals only `Allow`
         principal: Principal = connection.user
@@ -99,12 +100,6 @@ def correlation_id(scope: Any) -> str:
         given = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-correlation-id"), "")
         cid = state["correlation_id"] = given if _SAFE_ID.match(given) else str(uuid4())
     return cid  # type: ignore[no-any-return]
-
-
-async def send_correlation_id(message: Message, scope: Scope) -> None:
-    """Every response, errors and unknown routes included, carries X-Correlation-ID."""
-    if message["type"] == "http.response.start" and scope["type"] == "http":
-        message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation_id(scope).encode())]
 
 
 MAX_REASON_CHARS = 500
@@ -167,7 +162,11 @@ def read_tenant(request: Any, tenant_id: Any, services: Services, resource: str)
 TenantId = Annotated[UUID | None, Parameter(description="Admins: read another tenant's data (recorded on its trail)")]
 
 
-def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
+async def provide_tenant(request: Any, services: Services, tenant_id: TenantId = None) -> Any:
     """The `tenant` dependency of a read: `read_tenant` with `?tenant_id=`, for the resource its
-    route names (`@get(..., resource="project")`)."""
-    return read_tenant(request, tenant_id, services, request.route_handler.opt["resource"])
+    route names (`@get(..., resource="project")`). The caller's own tenant is answered on the event
+    loop; only another tenant's (a refusal, or an admin's read, recorded) goes to a thread."""
+    if tenant_id is None or tenant_id == request.user.tenant_id:
+        return request.user.tenant_id
+    return await anyio.to_thread.run_sync(read_tenant, request, tenant_id, services,
+                                          request.route_handler.opt["resource"])

@@ -20,7 +20,6 @@ from uuid import UUID
 
 import anyio
 from litestar import Request
-from litestar.types import Message, Scope
 
 from domain.context import CommandContext
 from domain.errors import Conflict, ValidationProblem
@@ -116,13 +115,7 @@ async def check_idempotency_key(request: Request[Any, Any, Any]) -> None:
     row = await anyio.to_thread.run_sync(_lookup, services.read, request.user.user_id, key)
     if row is not None:
         state["idempotency_result"] = _recorded(row, fingerprint)
-        state["idempotency_replayed"] = True
-
-
-async def mark_replayed(message: Message, scope: Scope) -> None:
-    """before_send: the answer to a repeat says so (`Idempotent-Replayed: true`)."""
-    if message["type"] == "http.response.start" and (scope.get("state") or {}).get("idempotency_replayed"):
-        message["headers"] = [*message.get("headers", []), (b"idempotent-replayed", b"true")]
+        state["idempotency_replayed"] = True  # the answer says so: `Idempotent-Replayed: true` (api/edge.py)
 
 
 def forget_tenant(conn: Any, tenant_id: Any) -> None:

@@ -6,14 +6,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from psycopg import Connection
+from psycopg import AsyncConnection, Connection
 
 from api.composition import build_application, wire_reads, wire_sealing
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
@@ -101,6 +101,76 @@ def _login_as(url: str, role: str) -> str:
 
 _SCOPE_SQL = set_config_sql(*SCOPE)
 _SYSTEM_SCOPE_SQL = set_config_sql(*SCOPE, values={"role": SYSTEM_ROLE})
+
+
+def read_pool_size() -> int:
+    """AVM_READ_POOL_SIZE: connections of the event loop's read pool (AsyncReads), per process."""
+    raw = os.environ.get("AVM_READ_POOL_SIZE", "").strip() or "4"
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise ValueError(f"AVM_READ_POOL_SIZE must be a whole number from 1 to 100, not {raw!r}")
+    return int(raw)
+
+
+class AsyncReads:
+    """The hot reads on the event loop, with no thread hop (issue 17): an async pool of the service's
+    own login and role, and a read scoped to one tenant by the same `_SCOPE_SQL` as `Services.read`.
+
+    The scope and the query share one round trip and no BEGIN/COMMIT: the connections are in
+    autocommit, and a read is one pipeline (psycopg's pipeline mode) with no Sync between the
+    `set_config(…, true)` and the queries, so PostgreSQL runs them in one implicit transaction
+    (the extended protocol closes it at the Sync the pipeline sends on exit): the setting is the
+    transaction's, gone when it ends, exactly as in `Services.read`'s explicit one. Row-level
+    security is still what isolates tenants: a query that ran without the setting would see no row.
+
+    Bound to the event loop that opened it: each app opens its own (api/app.py's lifespan) and
+    closes it at shutdown. A connection lent past `timeout` (all busy) or one the server refuses
+    raises PoolTimeout or OperationalError: 503 like the sync pool's (api/problems.py)."""
+
+    def __init__(self, url: str, *, size: int, role: str | None) -> None:
+        from psycopg import sql
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        timeout = float(os.environ.get("AVM_DB_CONNECT_TIMEOUT", "5"))
+        statement_timeout = int(os.environ.get("AVM_DB_STATEMENT_TIMEOUT_MS", "5000"))
+        settings = [sql.SQL("SET statement_timeout = {}").format(sql.Literal(statement_timeout)),
+                    sql.SQL("SET idle_in_transaction_session_timeout = '10s'")]
+        if role:
+            settings.insert(0, sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+
+        async def configure(conn: AsyncConnection[Any]) -> None:
+            for statement in settings:  # as the sync pool's connections (eventstore/recorder.py)
+                await conn.execute(statement)
+
+        self.size = size
+        self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, kwargs={"row_factory": dict_row, "autocommit": True, "connect_timeout": max(1, int(timeout))},
+            min_size=size, max_size=size, open=False, configure=configure, timeout=timeout, name="avm-reads")
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)  # connects in the background: a start with the database down still starts
+
+    async def close(self) -> None:
+        await self.pool.close(timeout=5)
+
+    @asynccontextmanager
+    async def read(self, tenant_id: UUID | str) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in a pipeline scoped to one tenant; the caller's statements run in its
+        implicit transaction (fetching a result flushes, it does not end it)."""
+        tenant = str(tenant_id)
+        async with self.pool.connection() as conn, conn.pipeline():
+            await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
+            yield conn
+
+    async def fetch(self, tenant_id: UUID | str, query: str, params: Any) -> list[Any]:
+        """The rows of one statement in the tenant's scope: the scope, the statement and the Sync sent in one
+        write, the answers read in one (one round trip; `read` waits once more, for its Sync at the end)."""
+        tenant = str(tenant_id)
+        async with self.pool.connection() as conn, conn.pipeline() as pipeline:
+            await conn.execute(_SCOPE_SQL, (tenant, "", tenant), prepare=True)
+            cursor = await conn.execute(query, params, prepare=True)
+            await pipeline.sync()  # ends the implicit transaction: nothing may run after it in this scope
+            return await cursor.fetchall()
 
 
 class Services:
@@ -234,6 +304,10 @@ class Services:
 
                 self._keyring = load_keyring(None, in_use=stored)
             return self._keyring
+
+    def async_reads(self, size: int | None = None) -> AsyncReads:
+        """A new read pool for an event loop (api/app.py opens one per app), same login and role as `pool`."""
+        return AsyncReads(self.app_url, size=size or read_pool_size(), role=self.app.factory.role)  # type: ignore[attr-defined]
 
     def decode_event_state(self, state: bytes) -> dict[str, Any]:
         return self.app.mapper.transcoder.decode(state)

@@ -45,7 +45,8 @@ LOADGEN = BENCH_DIR / "loadgen.py"
 SCENARIOS = {  # key: (factory or flow, requests per iteration)
     "create_project": ("factory", 1), "create_project_tenants": ("factory", 1),
     "update_project": ("factory", 1), "job_cycle": ("flow", 3), "get_project": ("factory", 1),
-    "set_story": ("factory", 1)}
+    "set_story": ("factory", 1), "list_projects": ("factory", 1), "audit_events": ("factory", 1),
+    "project_at_version": ("factory", 1)}
 FLOWS = {"job_cycle": "job_flow"}
 HARNESS_MARK = "/* percall */"
 TRACE_N = 20  # requests of each kind in --trace
@@ -100,6 +101,7 @@ class Build:
         self.start()
         self.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
         self.sql("ALTER SYSTEM SET pg_stat_statements.track_utility = on")
+        self.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")  # the trigger's own statements too
         self.stop()
         self.start()
         self.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -111,6 +113,17 @@ class Build:
         if "job_cycle" in args.scenarios:
             self.spec["pools"]["jobs"] = self.make_projects(runs + 2 * args.connections + 16, story=True)
             self.trace_jobs = self.make_projects(TRACE_N, story=True)
+        if "project_at_version" in args.scenarios:  # the long stream, made in-process by the build's own Python
+            pm = postmaster_info(self.data_dir)
+            proc = subprocess.run([str(Path(self.avm_path).parent / "python"), str(BENCH_DIR / "percall_stream.py"),
+                                   "--url", pg_conninfo(pm, "avm"), "--data-dir", str(self.data_dir),
+                                   "--events", str(args.stream_events)],
+                                  cwd=self.workdir, env=self.env(), capture_output=True, text=True, timeout=600, check=False)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            stream = json.loads(proc.stdout.strip().splitlines()[-1])
+            self.spec["tokens"]["stream"] = stream.pop("token")
+            self.server.secrets.append(self.spec["tokens"]["stream"])  # type: ignore[union-attr]
+            self.spec["stream"] = stream
         if "set_story" in args.scenarios:
             self.spec["pools"]["story"] = self.make_projects(runs + args.connections + 16, story=False)
         self.write_spec()
@@ -148,6 +161,27 @@ class Build:
         self.spec_path.write_text(json.dumps(self.spec))
         self.spec_path.chmod(0o600)
 
+    def runq_wait(self) -> float:
+        """Seconds the server's threads spent runnable but not running (/proc/*/task/*/schedstat, field 2):
+        how much of a request's wall time is the machine's other load, not this build."""
+        pm = postmaster_info(self.data_dir)
+        pg = set(process_tree(pm["pid"]) if pm else [])
+        total = 0
+        for pid in process_tree(self.server.pid):  # type: ignore[union-attr]
+            if pid in pg:
+                continue
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                        total += int(f.read().split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        return total / 1e9
+
     def cpu(self) -> tuple[float, float]:
         pm = postmaster_info(self.data_dir)
         pg = process_tree(pm["pid"]) if pm else []
@@ -158,6 +192,11 @@ class Build:
         rows = self.sql("SELECT query, calls FROM pg_stat_statements WHERE query NOT LIKE %s AND toplevel",
                         (HARNESS_MARK + "%",))
         return [(q, int(c)) for q, c in rows]
+
+    def statement_times(self) -> list[tuple[str, bool, float]]:
+        rows = self.sql("SELECT query, toplevel, total_exec_time + total_plan_time FROM pg_stat_statements"
+                        " WHERE query NOT LIKE %s", (HARNESS_MARK + "%",))
+        return [(q, bool(t), float(ms)) for q, t, ms in rows]
 
     def loadgen(self, key: str, count: int, connections: int) -> dict[str, Any]:
         kind, _ = SCENARIOS[key]
@@ -175,17 +214,24 @@ class Build:
         if args.warmup:
             self.loadgen(key, args.warmup, args.connections)
         self.sql("SELECT pg_stat_statements_reset()")
-        before = self.cpu()
+        before, waited = self.cpu(), self.runq_wait()
         res = self.loadgen(key, args.n, args.connections)
-        after = self.cpu()
+        after, waited = self.cpu(), self.runq_wait() - waited
         stmts = self.statements()
+        timed = self.statement_times()
         requests = res["requests"]
         return {"requests": requests, "errors": res["errors"], "req_per_s": res["requests_per_s"],
+                "app_runq_wait_ms_per_req": round(1000 * waited / requests, 3),
+                "p99_ms": res.get("latency_ms", {}).get("p99"),
                 "app_ms_per_req": round(1000 * (after[0] - before[0]) / requests, 3),
                 "pg_ms_per_req": round(1000 * (after[1] - before[1]) / requests, 3),
                 "statements_per_req": round(sum(c for _, c in stmts) / requests, 2),
                 "top_statements": [(q[:160], round(c / requests, 2))
-                                   for q, c in sorted(stmts, key=lambda s: -s[1])[:40]]}
+                                   for q, c in sorted(stmts, key=lambda s: -s[1])[:40]],
+                # execution time in PostgreSQL per request (ms), nested statements (the chain
+                # trigger's, a function's) marked: where the PostgreSQL CPU goes
+                "statement_ms": [(("nested: " if not top else "") + q[:160], round(ms / requests, 4))
+                                 for q, top, ms in sorted(timed, key=lambda s: -s[2])[:30]]}
 
     def trace(self) -> dict[str, Any]:
         """The statements of each kind of request, one connection, TRACE_N requests each: create (one
@@ -246,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("-c", "--connections", type=int, default=16)
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement per build")
+    ap.add_argument("--stream-events", type=int, default=10_000, help="events of project_at_version's stream")
     ap.add_argument("--trace", action="store_true", help="only the statements of each kind of request")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "percall.json"))
     args = ap.parse_args(argv)
@@ -275,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                     report["runs"][b.label].setdefault(key, []).append(m)
                     print(f"round {r} {key:24} {b.label:6} app {m['app_ms_per_req']:.3f} ms/req  pg"
                           f" {m['pg_ms_per_req']:.3f}  stmts {m['statements_per_req']:.2f}  {m['req_per_s']} req/s"
-                          f"  errors {m['errors']}  load {m['loadavg']:.1f}", flush=True)
+                          f"  errors {m['errors']}  load {m['loadavg']:.1f}  runq {m['app_runq_wait_ms_per_req']:.3f} ms/req",
+                          flush=True)
         summary: dict[str, Any] = {}
         for key in args.scenarios if args.rounds else ():
             for b in builds:

@@ -74,11 +74,39 @@ def scenario(name: str, services: Any, client: Any, count: int) -> Any:
     if name == "create16":
         tenants = [user(services, "admin") for _ in range(16)]
         return lambda i: ok(client.post("/api/v1/projects", json={"title": f"c {i}"}, headers=tenants[i % 16]))
+    if name == "story":  # PUT .../story on a fresh draft project each time (the suite's set_story)
+        drafts = [ok(client.post("/api/v1/projects", json={"title": f"s {i}"}, headers=admin))["id"] for i in range(count)]
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from suite_scenarios import make_story  # the suite's ~4,000-character, 20-scene story
+
+        story = make_story()
+        return lambda i: ok(client.put(f"/api/v1/projects/{drafts[i]}/story", json={"text": story}, headers=admin))
     pool = [ok(client.post("/api/v1/projects", json={"title": f"p {i}"}, headers=admin))["id"] for i in range(64)]
     if name == "update":
         return lambda i: ok(client.patch(f"/api/v1/projects/{pool[i % 64]}", json={"title": f"r {i}"}, headers=admin))
     if name == "get":
         return lambda i: ok(client.get(f"/api/v1/projects/{pool[i % 64]}", headers=admin))
+    if name == "list":
+        return lambda i: ok(client.get("/api/v1/projects", headers=admin))
+    if name == "audit":
+        return lambda i: ok(client.get("/api/v1/audit/events?limit=50", headers=admin))
+    if name == "at":  # the suite's project_at_version: a 10,000-event stream, versions in a fixed pseudo-random order
+        from domain.application import CommandContext
+        from domain.projects import Project
+
+        owner, token = services.app.register_user(CommandContext.system("profile"), name="Stream", role="admin",
+                                                  email=f"p-{uuid.uuid4().hex[:10]}@example.com")
+        tenant = str(owner.id)
+        ctx = CommandContext(tenant_id=tenant, actor_id=tenant, role="admin", correlation_id=f"prof-{uuid.uuid4()}")
+        project = Project.create(tenant_id=tenant, title="stream v1")
+        services.app._save(ctx, project)
+        while project.version < 10_000:
+            project = services.app.load(Project, str(project.id), tenant)
+            for _ in range(min(250, 10_000 - project.version)):
+                project.rename(f"stream v{project.version + 1}")
+            services.app._save(ctx, project)
+        stream = {"Authorization": f"Bearer {token}"}
+        return lambda i: ok(client.get(f"/api/v1/projects/{project.id}?at={1 + (i * 7919) % 10_000}", headers=stream))
     if name in ("queue", "claim", "complete", "job_cycle"):
         worker = user(services, "worker")
         ready = []
@@ -99,7 +127,7 @@ def scenario(name: str, services: Any, client: Any, count: int) -> Any:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenarios", nargs="+", help="create, create16, update, get, job_cycle")
+    ap.add_argument("scenarios", nargs="+", help="create, create16, update, get, list, audit, at, story, queue, claim, job_cycle")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--out", required=True)
@@ -125,6 +153,13 @@ def main() -> int:
         return original(self, query, *a, **k)
 
     psycopg.Cursor.execute = counting  # type: ignore[method-assign]
+    original_async = psycopg.AsyncCursor.execute
+
+    async def counting_async(self: Any, query: Any, *a: Any, **k: Any) -> Any:
+        statements.append(str(query)[:140] if isinstance(query, str) else type(query).__name__)
+        return await original_async(self, query, *a, **k)
+
+    psycopg.AsyncCursor.execute = counting_async  # type: ignore[method-assign]
     report: dict[str, Any] = {"cwd": os.getcwd(), "n": args.n}
     for name in args.scenarios:
         send = scenario(name, services, client, args.warmup + args.n)

@@ -41,6 +41,12 @@ def hello(n: int) -> Request:
     return Request("GET", "/hello")
 
 
+def read_row(n: int) -> Request:
+    """The read yardstick (bench/read_row_app.py): one row by primary key, no auth."""
+    pool = _pool("read_row")
+    return Request("GET", f"/rows/{pool[n % len(pool)]}")
+
+
 def reference_append(n: int) -> Request:
     return Request("POST", "/events", {"Content-Type": "application/json"}, _body({"title": f"bench {n}"}))
 

@@ -156,9 +156,16 @@ class Suite(Preparation, Measuring, BigStore, Shutdown):
         from reference_app import ReferenceApplication
 
         ReferenceApplication(env=ref_env).close()
+        # the read yardstick's table (issue 17), in the reference's database, also made once here
+        from read_row_app import prepare as prepare_read_rows
+
+        self.spec["pools"]["read_row"] = prepare_read_rows(pg_conninfo(pm, "reference"))
+        self.write_spec()
+        row_env = {"READ_ROW_CONNINFO": pg_conninfo(pm, "reference"), "READ_ROW_POOL_SIZE": str(self.args.pool_size)}
 
         for name, target, health, extra in (("reference", "reference_app:create_app", "/health", ref_env),
-                                            ("hello", "hello_app:create_app", "/hello", {})):
+                                            ("hello", "hello_app:create_app", "/hello", {}),
+                                            ("read_row", "read_row_app:create_app", "/health", row_env)):
             port = free_port()
             cmd = self.uvicorn_cmd(target, port, BENCH_DIR)
             self.log(f"starting {name}: {' '.join(cmd)}")

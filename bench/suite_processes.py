@@ -137,7 +137,7 @@ class Shutdown:
         pg = self.postmaster_pid() or (self._pm or {}).get("pid")
         shutdown: dict[str, Any] = {}
         crashed = []
-        for name in ("hello", "reference", "projectors", "avm"):  # avm last: it stops the embedded PostgreSQL
+        for name in ("hello", "read_row", "reference", "projectors", "avm"):  # avm last: it stops the embedded PostgreSQL
             server = self.servers.get(name)
             if server is None:
                 continue

@@ -17,7 +17,7 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 def compute_ratios_and_targets(report: dict[str, Any], args: argparse.Namespace) -> None:
     sc = report["scenarios"]
-    ref, hello = sc.get("reference_append"), sc.get("hello")
+    ref, hello, row = sc.get("reference_append"), sc.get("hello"), sc.get("read_row")
     ratios: dict[str, Any] = {}
     for key, res in sc.items():
         s = BY_KEY[key]
@@ -32,6 +32,10 @@ def compute_ratios_and_targets(report: dict[str, Any], args: argparse.Namespace)
             ratios[f"{key}_over_hello"] = {
                 "requests_per_s": ratio(res["requests_per_s"], hello["requests_per_s"]),
                 "p99": ratio(res["latency_ms"]["p99"], hello["latency_ms"]["p99"])}
+        if s.kind == "read" and row:
+            ratios[f"{key}_over_read_row"] = {
+                "requests_per_s": ratio(res["requests_per_s"], row["requests_per_s"]),
+                "p99": ratio(res["latency_ms"]["p99"], row["latency_ms"]["p99"])}
     big = report.get("big_store")
     if big:
         for key in ("create_project", "audit_events", "audit_events_preloaded_tenant"):
@@ -54,24 +58,36 @@ def compute_ratios_and_targets(report: dict[str, Any], args: argparse.Namespace)
         targets.append({"id": tid, "target": text, "measured": measured,
                         "result": "PASS" if ok else ("FAIL" if ok is False else "NOT RUN")})
 
-    for key, tid, text in (
-            ("create_project", "create_vs_reference", "create-project commands/s >= 3x the reference, p99 <= 20 ms"),
-            ("create_project_tenants", "create_16_tenants_vs_reference", "the same, creates spread over 16 tenants")):
+    # Issue 17's targets. Where the issue names a rate of the 2026-12-04 18:18 run (bench/results/suite.json:
+    # reference 972.99 req/s; audit page 324.85, set story 139.26, job cycle 241.2 HTTP commands/s), "2x that,
+    # the same run's reference as the yardstick" is 2x that rate's ratio to that run's reference.
+    last_ref = 972.99
+    for key, tid, text, floor in (
+            ("create_project", "create_vs_reference", "create project, one tenant >= 0.7x the reference", 0.7),
+            ("create_project_tenants", "create_16_tenants_vs_reference",
+             "create project, 16 tenants >= 1.0x the reference", 1.0),
+            ("audit_events", "audit_page_2x",
+             "audit page (50 events) >= 2x 2026-12-04's 324.85 req/s, as a ratio to each run's reference", 2 * 324.85 / last_ref),
+            ("set_story", "set_story_2x",
+             "set story (~20 scenes) >= 2x 2026-12-04's 139.26 req/s, as a ratio to each run's reference", 2 * 139.26 / last_ref),
+            ("job_cycle", "job_cycle_2x",
+             "job cycle >= 2x 2026-12-04's 80.4 jobs/s, as a ratio to each run's reference", 2 * 241.2 / last_ref)):
         c = sc.get(key)
         if c and ref:
             r = ratio(c["requests_per_s"], ref["requests_per_s"])
-            p99 = c["latency_ms"]["p99"]
-            add(tid, text, f"{c['requests_per_s']} vs {ref['requests_per_s']} req/s = {r}x; p99 {p99} ms",
-                r is not None and p99 is not None and r >= 3 and p99 <= 20)
+            add(tid, text, f"{c['requests_per_s']} vs {ref['requests_per_s']} req/s = {r}x (needs {floor:.3f}x);"
+                f" p99 {c['latency_ms']['p99']} ms", r is not None and r >= floor)
         else:
             add(tid, text, "-", None)
-    g = sc.get("get_project")
-    if g and hello:
-        r = ratio(g["requests_per_s"], hello["requests_per_s"])
-        add("get_vs_hello", "GET one project >= 50% of hello-world requests/s",
-            f"{g['requests_per_s']} vs {hello['requests_per_s']} req/s = {r}x", r is not None and r >= 0.5)
+    g, row = sc.get("get_project"), sc.get("read_row")
+    text = "GET one project >= 0.7x the read yardstick (one row by primary key, async pool)"
+    if g and row:
+        r = ratio(g["requests_per_s"], row["requests_per_s"])
+        add("get_vs_read_row", text, f"{g['requests_per_s']} vs {row['requests_per_s']} req/s = {r}x"
+            + (f"; the yardstick is {ratio(row['requests_per_s'], hello['requests_per_s'])}x hello-world" if hello else ""),
+            r is not None and r >= 0.7)
     else:
-        add("get_vs_hello", "GET one project >= 50% of hello-world requests/s", "-", None)
+        add("get_vs_read_row", text, "-", None)
     a = sc.get("project_at_version")
     if a:
         p99 = a["latency_ms"]["p99"]
@@ -134,7 +150,7 @@ def fmt(v: Any, nd: int = 1) -> str:
 
 def scenario_rows(results: dict[str, Any], ratios: dict[str, Any], ratio_key: Callable[[str], str | None]) -> list[str]:
     rows = ["| scenario | req/s | p50 ms | p99 ms | errors / requests | CPU ms/req app + postgres | peak RSS app MB"
-            " (largest process) | postgres PSS MB | vs ref/hello: req/s, p99 | other load (cores) |",
+            " (largest process) | postgres PSS MB | vs ref/yardstick: req/s, p99 | other load (cores) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for key, r in results.items():
         lat, cpu, mem = r["latency_ms"], r["server_cpu"], r["memory_peak"]
@@ -164,7 +180,7 @@ def write_summary(report: dict[str, Any], path: Path) -> None:
              f" {', '.join(f'{k}={v}' for k, v in report.get('postgres', {}).get('settings', {}).items())})",
              "- The server, PostgreSQL and the load generator share these CPUs; 'other load' is CPU used by"
              " unrelated processes during the measured run (a noise gauge).", ""]
-    lines += ["## Targets (issue 7)", "", "| target | measured | result |", "|---|---|---|"]
+    lines += ["## Targets (issue 17)", "", "| target | measured | result |", "|---|---|---|"]
     for t in report.get("targets", []):
         lines.append(f"| {t['target']} | {t['measured']} | **{t['result']}** |")
     lines += ["", "## Scenarios", ""]
@@ -174,10 +190,13 @@ def write_summary(report: dict[str, Any], path: Path) -> None:
         s = BY_KEY.get(key)
         if s is None:
             return None
-        return f"{key}_over_reference" if s.kind == "write" else f"{key}_over_hello" if s.kind == "read" else None
+        if s.kind == "read":
+            return f"{key}_over_read_row" if f"{key}_over_read_row" in ratios else f"{key}_over_hello"
+        return f"{key}_over_reference" if s.kind == "write" else None
 
     lines += scenario_rows(report["scenarios"], ratios, rk)
-    lines += ["", "Write scenarios are compared with `reference_append`, reads with `hello`."
+    lines += ["", "Write scenarios are compared with `reference_append`, reads with `read_row` (the read yardstick:"
+              " one row by primary key through an async pool; `hello` when it did not run)."
               " `job_cycle` counts HTTP commands (queue, claim, complete) as requests.", ""]
     big = report.get("big_store")
     if big:

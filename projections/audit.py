@@ -52,8 +52,17 @@ def seq_of_position(conn: Any, tenant_id: UUID, position: int) -> int:
     # Walks the tenant's own chain backwards (events_tenant_seq_idx): a cursor from the last page stops at once,
     # and no position, however foreign, makes it read another tenant's rows.
     # (`+ 0` keeps the planner off the global notification_id index, whose rows it would then sort.)
-    row = conn.execute("SELECT tenant_seq FROM events WHERE tenant_id = %s AND notification_id + 0 <= %s"
-                       " ORDER BY tenant_seq DESC LIMIT 1", (tenant_id, position), prepare=True).fetchone()
+    row = conn.execute(_SEQ_OF_POSITION, (tenant_id, position), prepare=True).fetchone()
+    return int(row["tenant_seq"]) if row else 0
+
+
+_SEQ_OF_POSITION = ("SELECT tenant_seq FROM events WHERE tenant_id = %s AND notification_id + 0 <= %s"
+                    " ORDER BY tenant_seq DESC LIMIT 1")
+
+
+async def aseq_of_position(conn: Any, tenant_id: UUID, position: int) -> int:
+    """`seq_of_position` on an async connection (api/services.py AsyncReads)."""
+    row = await (await conn.execute(_SEQ_OF_POSITION, (tenant_id, position), prepare=True)).fetchone()
     return int(row["tenant_seq"]) if row else 0
 
 
@@ -65,10 +74,21 @@ def _legacy_topic(type_: str) -> str | None:
     return None
 
 
-def list_events(conn: Any, tenant_id: UUID, *, limit: int, after_seq: int = 0, aggregate_id: UUID | None = None,
-                type_: str | None = None, actor_id: str | None = None, since: datetime | None = None,
-                until: datetime | None = None) -> list[dict[str, Any]]:
+def list_events(conn: Any, tenant_id: UUID, **filters: Any) -> list[dict[str, Any]]:
     """The tenant's events after `after_seq` in chain order, filtered; keyset-paginated by tenant_seq."""
+    return conn.execute(*list_events_query(tenant_id, **filters)).fetchall()  # type: ignore[no-any-return]
+
+
+async def alist_events(conn: Any, tenant_id: UUID, **filters: Any) -> list[dict[str, Any]]:
+    """`list_events` on an async connection (api/services.py AsyncReads)."""
+    query, args = list_events_query(tenant_id, **filters)
+    return await (await conn.execute(query, args, prepare=True)).fetchall()  # type: ignore[no-any-return]
+
+
+def list_events_query(tenant_id: UUID, *, limit: int, after_seq: int = 0, aggregate_id: UUID | None = None,
+                      type_: str | None = None, actor_id: str | None = None, since: datetime | None = None,
+                      until: datetime | None = None) -> tuple[str, list[Any]]:
+    """The statement and parameters of `list_events`."""
     where = ["tenant_id = %s", "tenant_seq > %s"]
     args: list[Any] = [tenant_id, after_seq]
     if aggregate_id is not None:
@@ -98,8 +118,7 @@ def list_events(conn: Any, tenant_id: UUID, *, limit: int, after_seq: int = 0, a
         where.append("recorded_at < %s")
         args.append(until)
     args.append(limit)
-    return conn.execute(f"SELECT {CHAIN_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-                        " ORDER BY tenant_seq LIMIT %s", args).fetchall()
+    return f"SELECT {CHAIN_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY tenant_seq LIMIT %s", args
 
 
 def get_head(conn: Any, tenant_id: UUID) -> dict[str, Any] | None:

@@ -12,10 +12,18 @@ EVENT_COLUMNS = ("notification_id, tenant_seq, originator_id, originator_version
                  " recorded_at, actor_id, command_id, correlation_id, causation_id, reason, hash, prev_hash")
 
 
-def event_view(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]]) -> dict[str, Any]:
-    kind = event_type(row["topic"])
+def event_data(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]]) -> Any:
+    """An event row's payload as the API shows it (`data`)."""
     data = decode(bytes(row["state"]))
     data.pop("originator_topic", None)
+    return jsonable(data)
+
+
+def event_view(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]], data: Any = None) -> dict[str, Any]:
+    """The API's view of an event row; `data` when its payload is known already (api/reads.py PayloadCache)."""
+    kind = event_type(row["topic"])
+    if data is None:
+        data = event_data(row, decode)
     return {
         "position": row["notification_id"], "tenant_seq": row["tenant_seq"],
         "aggregate_id": row["originator_id"], "aggregate_type": kind.split(".")[0],
@@ -23,7 +31,7 @@ def event_view(row: dict[str, Any], decode: Callable[[bytes], dict[str, Any]]) -
         "actor_id": row["actor_id"], "command_id": row["command_id"],
         "correlation_id": row["correlation_id"], "causation_id": row["causation_id"],
         "reason": row.get("reason"),
-        "data": jsonable(data), "hash": bytes(row["hash"]).hex(), "prev_hash": bytes(row["prev_hash"]).hex(),
+        "data": data, "hash": bytes(row["hash"]).hex(), "prev_hash": bytes(row["prev_hash"]).hex(),
     }
 
 

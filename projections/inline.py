@@ -26,9 +26,12 @@ def writes_for(aggregates: Iterable[Any], topics: Iterable[str] = ()) -> list[An
     event_types = frozenset(t.rsplit(":", 1)[-1] for t in topics) or None
     writes = []
     for agg in aggregates:
+        # Created by this command (every event of it is pending): no event of it is stored, so no row
+        # of it exists to replace (its events' insert fails the command if the id was taken after all).
+        fresh = bool(agg.pending_events) and agg.version == len(agg.pending_events)
         for projection in INLINE_PROJECTIONS:
             if isinstance(agg, projection.handles):
-                writes.append(lambda curs, p=projection, a=agg: p.write(curs, a, event_types))
+                writes.append(lambda curs, p=projection, a=agg, f=fresh: p.write(curs, a, event_types, fresh=f))
     return writes
 
 

@@ -77,11 +77,13 @@ def list_jobs(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, 
     return newest_first(conn, "jobs", JOB_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
 
 
-def claim_candidates(conn: Any, limit: int = 8) -> list[UUID]:
-    """The next claimable jobs across tenants: priority first, then oldest."""
-    return [r["id"] for r in conn.execute(
-        "SELECT id FROM jobs WHERE status = 'queued' AND available_at <= now()"
-        " ORDER BY priority DESC, queued_at, id LIMIT %s", (limit,), prepare=True)]
+def claim_candidates(conn: Any, limit: int = 8, *, versions: bool = False) -> list[Any]:
+    """The next claimable jobs across tenants: priority first, then oldest; with `versions`, each as
+    (id, the version the read model shows it queued at)."""
+    rows = conn.execute(
+        "SELECT id, version FROM jobs WHERE status = 'queued' AND available_at <= now()"
+        " ORDER BY priority DESC, queued_at, id LIMIT %s", (limit,), prepare=True).fetchall()
+    return [(r["id"], r["version"]) if versions else r["id"] for r in rows]
 
 
 def expired_leases(conn: Any, limit: int = 500, exclude: Collection[UUID] = (),

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.projects import Project
-from projections.base import InlineProjection, RowMapping, map_row, newest_first, select_list
+from projections.base import InlineProjection, RowMapping, map_row, newest_first, newest_first_query, select_list
 
 PROJECT_ROW: RowMapping = {
     "tenant_id": lambda p: UUID(p.tenant_id),
@@ -66,23 +66,45 @@ class ScenesProjection(InlineProjection):
 PROJECT_COLUMNS = select_list(PROJECT_ROW)
 
 
+_GET_PROJECT = f"SELECT {PROJECT_COLUMNS} FROM projects WHERE tenant_id = %s AND id = %s"
+
+
 def get_project(conn: Any, tenant_id: UUID, project_id: UUID, include_deleted: bool = False) -> dict[str, Any] | None:
-    row = conn.execute(
-        f"SELECT {PROJECT_COLUMNS} FROM projects WHERE tenant_id = %s AND id = %s",
-        (tenant_id, project_id), prepare=True).fetchone()
+    row = conn.execute(_GET_PROJECT, (tenant_id, project_id), prepare=True).fetchone()
     if row is None or (row["deleted_at"] is not None and not include_deleted):
         return None
     return row
 
 
+async def aget_project(reads: Any, tenant_id: UUID, project_id: UUID,
+                       include_deleted: bool = False) -> dict[str, Any] | None:
+    """`get_project` on the event loop's reads (api/services.py AsyncReads): one round trip."""
+    rows = await reads.fetch(tenant_id, _GET_PROJECT, (tenant_id, project_id))
+    if not rows or (rows[0]["deleted_at"] is not None and not include_deleted):
+        return None
+    return rows[0]  # type: ignore[no-any-return]
+
+
+def _list_filters(status: str | None, q: str | None, include_deleted: bool) -> list[tuple[str, list[Any]]]:
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if q else None
+    return [f for f in (("deleted_at IS NULL", []) if not include_deleted else None,
+                        ("status = %s", [status]) if status else None,
+                        ("(title ILIKE %s OR description ILIKE %s)", [like, like]) if like else None) if f]
+
+
 def list_projects(conn: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
                   status: str | None, q: str | None, include_deleted: bool) -> list[dict[str, Any]]:
     """Newest first, keyset-paginated on (created_at, id)."""
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if q else None
-    filters = [f for f in (("deleted_at IS NULL", []) if not include_deleted else None,
-                           ("status = %s", [status]) if status else None,
-                           ("(title ILIKE %s OR description ILIKE %s)", [like, like]) if like else None) if f]
-    return newest_first(conn, "projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after, filters=filters)
+    return newest_first(conn, "projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after,
+                        filters=_list_filters(status, q, include_deleted))
+
+
+async def alist_projects(reads: Any, tenant_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None,
+                         status: str | None, q: str | None, include_deleted: bool) -> list[dict[str, Any]]:
+    """`list_projects` on the event loop's reads (api/services.py AsyncReads): one round trip."""
+    query, params = newest_first_query("projects", PROJECT_COLUMNS, tenant_id, limit=limit, after=after,
+                                       filters=_list_filters(status, q, include_deleted))
+    return await reads.fetch(tenant_id, query, params)  # type: ignore[no-any-return]
 
 
 # A scene's columns as the API shows them: an image that expired or was deleted is no longer referenced.

@@ -158,7 +158,7 @@ class JobController(Controller):
         manifest, everything needed to render it; 204 when none is waiting."""
         for _ in range(20):
             with services.read(scope="worker") as conn:
-                candidates = q.claim_candidates(conn)
+                candidates = q.claim_candidates(conn, versions=True)
             # a repeat of a claim answers the job it claimed, even when the queue is empty now
             job = services.app.claim_job(ctx, candidates, lease_seconds=LEASE_SECONDS)
             if job is not None:

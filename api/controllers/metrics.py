@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController, PrometheusMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.types import Scope
+from litestar.utils import normalize_path
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
 from api.controllers.health import DB_PROBE_SECONDS, max_view_lag, pool_use
@@ -29,48 +30,74 @@ PROJECTION_LAG = Gauge("avm_projection_lag_events", "Events appended that the pr
 DATABASE_UP = Gauge("avm_database_up", "1 when the last scrape could read the database, else 0")
 COMMANDS = Counter("avm_commands", "Commands answered, by route handler and status class (2xx, 4xx, 5xx)",
                    ["command", "outcome"])
-class MetricsMiddleware(PrometheusMiddleware):
-    """The plugin's request metrics, plus one count per command (a POST, PUT, PATCH or DELETE under
-    /api/v1) keyed by its route handler's name and the status class of the answer.
+PROMETHEUS = PrometheusConfig(app_name="avm", prefix="avm", group_path=True, exclude=["^/metrics"])
+# The plugin's request metrics, defined by its own middleware class (same names, help and labels), once per
+# process; api/edge.py counts them (Litestar's middleware would build a Request and resolve them per request).
+_PLUGIN = PrometheusMiddleware(app=None, config=PROMETHEUS)  # type: ignore[arg-type]
+_LABELS: dict[str, str | int | float] = {"method": "", "path": "", "status_code": 200, "app_name": ""}
+REQUESTS, REQUEST_SECONDS = _PLUGIN.request_count(_LABELS), _PLUGIN.request_time(_LABELS)
+IN_PROGRESS, REQUEST_ERRORS = _PLUGIN.requests_in_progress(_LABELS), _PLUGIN.requests_error_count(_LABELS)
 
-    It runs outside the authentication middleware, whose refusals arrive here as exceptions (turned
-    into responses further out), so their status is taken from the exception.
+
+class RouteMetrics:
+    """The metric children of one route (method and path template), made once: `labels()` takes a lock
+    and builds a key on every call."""
+
+    __slots__ = ("by_status", "command", "in_progress", "labels")
+
+    def __init__(self, method: str, template: str, handler: Any) -> None:
+        self.labels = (method, template)
+        self.in_progress = IN_PROGRESS.labels(method, template, 200, PROMETHEUS.app_name)
+        # A command: a POST, PUT, PATCH or DELETE under /api/v1, keyed by its route handler's name.
+        self.command = (getattr(handler, "handler_name", None) or "unknown"
+                        if method in COMMAND_METHODS and template.startswith("/api/v1/") else None)
+        self.by_status: dict[int, tuple[Any, Any, Any, Any]] = {}
+
+    def record(self, status: int, seconds: float) -> None:
+        children = self.by_status.get(status)
+        if children is None:
+            values = (*self.labels, status, PROMETHEUS.app_name)
+            children = self.by_status[status] = (
+                REQUESTS.labels(*values), REQUEST_SECONDS.labels(*values),
+                REQUEST_ERRORS.labels(*values) if status >= 500 else None,
+                COMMANDS.labels(command=self.command, outcome=f"{status // 100}xx") if self.command else None)
+        count, duration, error, command = children
+        if error is not None:
+            error.inc()
+        count.inc()
+        duration.observe(seconds)
+        if command is not None:
+            command.inc()
+
+
+class RequestMetrics:
+    """Litestar's Prometheus middleware's request metrics (`group_path`: labelled by route template), plus one
+    count per command by handler and status class (avm_commands), for api/edge.py.
+
+    The route is looked up before the request runs, with the router's own (cached) lookup, so that the
+    in-progress gauge has its labels; a request the router refuses (unknown path or method) is not counted,
+    as it was not by the plugin's middleware, which ran inside the route.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request[Any, Any, Any](scope, receive)
-        labels = {**self._get_default_labels(request), **self._get_extra_labels(request)}
-        span: dict[str, float] = {"start_time": time.perf_counter(), "end_time": 0, "duration": 0, "status_code": 200}
-        in_progress = self.requests_in_progress(labels).labels(*labels.values())
-        in_progress.inc()
+    def __init__(self, router: Any) -> None:
+        self.router = router
+        self.routes: dict[tuple[str, str], RouteMetrics] = {}
+
+    def route(self, scope: Scope) -> RouteMetrics | None:
+        path = scope["path"]
+        if path.startswith("/metrics"):  # PROMETHEUS.exclude
+            return None
+        if root_path := scope.get("root_path", ""):
+            path = path.split(root_path, maxsplit=1)[-1]
+        method = scope["method"]
         try:
-            await self.app(scope, receive, self._get_wrapped_send(send, span))
-        except Exception as exc:
-            span["status_code"] = getattr(exc, "status_code", 500)
-            span["duration"] = time.perf_counter() - span["start_time"]
-            raise
-        finally:
-            in_progress.dec()
-            status = int(span["status_code"])
-            labels["status_code"] = status
-            values = [*labels.values()]
-            if status >= 500:
-                self.requests_error_count(labels).labels(*values).inc()
-            self.request_count(labels).labels(*values).inc()
-            self.request_time(labels).labels(*values).observe(span["duration"])
-            count_command(scope, status)
-
-
-def count_command(scope: Scope, status: int) -> None:
-    if scope.get("method") not in COMMAND_METHODS or not scope.get("path", "").startswith("/api/v1/"):
-        return
-    handler = scope.get("route_handler")
-    name = getattr(handler, "handler_name", None) or "unknown"
-    COMMANDS.labels(command=name, outcome=f"{status // 100}xx").inc()
-
-
-PROMETHEUS = PrometheusConfig(app_name="avm", prefix="avm", group_path=True, middleware_class=MetricsMiddleware,
-                              exclude=["^/metrics"])
+            _, handler, _, _, template = self.router.handle_routing(path=normalize_path(path), method=method)
+        except Exception:  # noqa: BLE001 - the router answers it (404, 405, 400) as it would have
+            return None
+        found = self.routes.get((method, template))
+        if found is None:
+            found = self.routes[(method, template)] = RouteMetrics(method, template, handler)
+        return found
 
 
 def refresh_projection_gauges(services: Services) -> bool:

@@ -9,13 +9,14 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from api.auth import tenant_roles
-from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag
+from api.http import HISTORY_PAGE, HistoryAfter, HistoryLimit, aggregate_at, history_of, COMMAND_ERRORS, READ_ERRORS, decode_cursor, encode_cursor, etag, parse_at
 from api.schemas import (
     ChangeStatus, CreateProject, EstimateOut, History, ProjectList, ProjectOut, SceneEdit, SceneList,
     SceneOut, SetStory, StoryOut, UpdateProject, MergeScenes, SplitScene, ReorderScenes, UpdateScene, plain,
 )
+from api.reads import VersionCache, aggregate_at as reads_at
 from api.responses import from_row
-from api.services import Services
+from api.services import AsyncReads, Services
 from domain.application import CommandContext
 from domain.errors import NotFound
 from domain.estimate import estimate_cost
@@ -38,6 +39,28 @@ def _tenant(request: Request[Any, Any, Any]) -> UUID:
     return request.user.tenant_id
 
 
+def reads(request: Request[Any, Any, Any]) -> AsyncReads:
+    """The app's event-loop read pool (opened by api/app.py's lifespan)."""
+    return request.app.state.reads  # type: ignore[no-any-return]
+
+
+AT_CACHE = VersionCache()
+
+
+async def project_at(request: Request[Any, Any, Any], services: Services, tenant: UUID, project_id: UUID,
+                     at: str) -> tuple[ProjectOut, int, bool]:
+    """`GET /projects/{id}?at=`: (its answer, its version, deleted then), on the event loop (api/reads.py)."""
+    when = parse_at(at)
+    if isinstance(when, int):
+        cached = AT_CACHE.get(services, tenant, project_id, when)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    project = await reads_at(services, reads(request), Project, tenant, project_id, when)
+    answer = (project_out(project), project.version, project.deleted)
+    AT_CACHE.put(services, tenant, project_id, project.version, answer)
+    return answer
+
+
 def load_at(services: Services, tenant: UUID, project_id: UUID, at: str | None) -> Project:
     """The project as it was at a version or a time, folded from its events."""
     return aggregate_at(services, Project, tenant, project_id, at)  # type: ignore[no-any-return]
@@ -57,32 +80,31 @@ class ProjectController(Controller):
         return Response(project_out(project), status_code=201,
                         headers={**etag(project.version), "Location": f"{self.path}/{project.id}"})
 
-    @get("/", sync_to_thread=True, responses=READ_ERRORS, resource="projects")
-    def list_projects(self, services: Services, limit: Limit = 20,
-                      cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-                      status: Annotated[str | None, Parameter(pattern="^(draft|ready|processing|completed|failed)$")] = None,
-                      q: Annotated[str | None, Parameter(max_length=200)] = None,
-                      include_deleted: bool = False, *, tenant: UUID) -> ProjectList:
+    @get("/", responses=READ_ERRORS, resource="projects")
+    async def list_projects(self, request: Request[Any, Any, Any], services: Services, limit: Limit = 20,
+                            cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+                            status: Annotated[str | None, Parameter(pattern="^(draft|ready|processing|completed|failed)$")] = None,
+                            q: Annotated[str | None, Parameter(max_length=200)] = None,
+                            include_deleted: bool = False, *, tenant: UUID) -> ProjectList:
         """List the tenant's projects, newest first, keyset-paginated (admins: any tenant)."""
-        with services.read(tenant) as conn:
-            rows = queries.list_projects(conn, tenant, limit=limit + 1, after=decode_cursor(cursor),
-                                   status=status, q=q, include_deleted=include_deleted)
+        after = decode_cursor(cursor)
+        rows = await queries.alist_projects(reads(request), tenant, limit=limit + 1, after=after,
+                                            status=status, q=q, include_deleted=include_deleted)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
         return ProjectList(items=[project_out(r) for r in rows], next_cursor=next_cursor)
 
-    @get("/{project_id:uuid}", sync_to_thread=True, responses=READ_ERRORS, resource="project")
-    def get_project(self, project_id: UUID, services: Services,
-                    at: At = None, include_deleted: bool = False, *, tenant: UUID) -> Response[ProjectOut]:
+    @get("/{project_id:uuid}", responses=READ_ERRORS, resource="project")
+    async def get_project(self, request: Request[Any, Any, Any], project_id: UUID, services: Services,
+                          at: At = None, include_deleted: bool = False, *, tenant: UUID) -> Response[ProjectOut]:
         """Read one project; `?at=` returns it as it was at a version or time (admins: any tenant)."""
         if at is not None:
-            project = load_at(services, tenant, project_id, at)
-            if project.deleted and not include_deleted:
+            out, version, deleted = await project_at(request, services, tenant, project_id, at)
+            if deleted and not include_deleted:
                 raise NotFound("project not found")
-            return Response(project_out(project), headers=etag(project.version))
-        with services.read(tenant) as conn:
-            row = queries.get_project(conn, tenant, project_id, include_deleted)
+            return Response(out, headers=etag(version))
+        row = await queries.aget_project(reads(request), tenant, project_id, include_deleted)
         if row is None:
             raise NotFound("project not found")
         return Response(project_out(row), headers=etag(row["version"]))

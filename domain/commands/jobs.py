@@ -46,18 +46,29 @@ class JobCommands(DailyUsage):
                                      "tts_minutes": tts_minutes(chars, voice["language"], voice["speed"])})
             return [job, project, usage], job
 
-        return self.retry_on_conflict(ctx, build, keys=[project_id, self._usage_key(ctx.tenant_id, now)])
+        keys = [project_id, *self._usage_keys(ctx.tenant_id, ctx.role, now)]
+        return self.retry_on_conflict(ctx, build, keys=keys)
 
-    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID], now: datetime | None = None,
-                  lease_seconds: int | None = None) -> Job | None:
+    def claim_job(self, ctx: CommandContext, candidates: Iterable[UUID | tuple[UUID, int]],
+                  now: datetime | None = None, lease_seconds: int | None = None) -> Job | None:
         """Claim the first candidate still claimable, under a new lease of `lease_seconds` (the job's
-        timeout when not given); a job another worker claimed first is skipped."""
+        timeout when not given); a job another worker claimed first is skipped. A candidate may come
+        with the version the queue (the read model) showed it queued at."""
         if ctx.recorded is not None:
             return self._replayed(ctx.recorded)  # type: ignore[no-any-return]  # claimed before: that job
         now = now or datetime.now(timezone.utc)
 
-        def claim(job_id: UUID) -> tuple[list[TenantAggregate], Job | None]:
-            job = self._fresh_unless(Job, job_id, lambda j: j.claimable(now))
+        def claim(job_id: UUID, queued_at: int | None) -> tuple[list[TenantAggregate], Job | None]:
+            job = self.load(Job, job_id, None)
+            if not job.claimable(now) and queued_at is not None and job.version > queued_at:
+                # The cached copy is newer than the queue's row: changed since it was queued (another
+                # worker of this process claimed it), so no reload from the store to learn the same.
+                return [], None
+            repository = self.repository
+            fresh = repository.fastforward or repository.refresh_on_failure  # `load` fast-forwarded it
+            if not job.claimable(now) and not fresh:  # the cached copy may be older than the queue: read it afresh
+                self.evict(job)
+                job = self.load(Job, job_id, None)
             if not job.claimable(now):
                 return [], None
             project = self.load(Project, job.project_id, job.tenant_id)
@@ -66,28 +77,35 @@ class JobCommands(DailyUsage):
             project.job_started(str(job.id))
             return [job, project], job
 
-        # A job another thread of this process is claiming is left to it at first: claimers reading
-        # the same candidates at once spread over them instead of colliding on the first, which costs
-        # every loser a failed save (its claim is retried, finds the job taken and moves on). Those
-        # are tried last, as before, so a claim never gives up on a job that may still be free.
-        candidates, left = list(candidates), []
-        for job_id in candidates:
-            with self._in_hand(("claim", job_id)) as mine:
-                if not mine:
-                    left.append(job_id)
-                    continue
-                job = self._claim_one(ctx, job_id, claim)
+        def attempt(candidate: UUID | tuple[UUID, int]) -> Job | None:
+            job_id, queued_at = candidate if isinstance(candidate, tuple) else (candidate, None)
+            # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
+            return self._sweep_item(ctx, "job claim", job_id, lambda: claim(job_id, queued_at), None,
+                                    reraise=(IntegrityError,))
+
+        # Workers of this process asking at once see the same candidates. A candidate another of them
+        # is claiming right now (its stripe is held until that claim commits) is passed over for the
+        # next one, instead of racing it to a version conflict (a failed command in the group commit,
+        # a backoff, a reload from the store) and skipping it anyway; only when every candidate is
+        # busy does a claim wait for each in turn, in queue order (issue 17, decisions/i17-write.md).
+        busy = []
+        for candidate in candidates:
+            stripe = self._stripe(candidate[0] if isinstance(candidate, tuple) else candidate)
+            if not stripe.acquire(blocking=False):
+                busy.append(candidate)
+                continue
+            try:
+                job = attempt(candidate)
+            finally:
+                stripe.release()
             if job is not None:
                 return job
-        for job_id in left:
-            if (job := self._claim_one(ctx, job_id, claim)) is not None:
+        for candidate in busy:
+            with self._serialised([candidate[0] if isinstance(candidate, tuple) else candidate]):
+                job = attempt(candidate)
+            if job is not None:
                 return job
         return None
-
-    def _claim_one(self, ctx: CommandContext, job_id: UUID,
-                   claim: Callable[[UUID], tuple[list[TenantAggregate], Job | None]]) -> Job | None:
-        # The queue is every tenant's: one bad job is skipped; a broken constraint is no job's fault.
-        return self._sweep_item(ctx, "job claim", job_id, lambda: claim(job_id), None, reraise=(IntegrityError,))
 
     def _job_change(self, ctx: CommandContext, job_id: str, tenant_id: str | None,
                     change: Callable[[Job, Project], R]) -> tuple[Job, R]:

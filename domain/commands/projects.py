@@ -80,7 +80,7 @@ class ProjectCommands(DailyUsage):
             usage.consume(ctx.role, {"projects": 1})
             return [project, usage], project
 
-        return self.retry_on_conflict(ctx, build, keys=[self._usage_key(ctx.tenant_id, now)])
+        return self.retry_on_conflict(ctx, build, keys=self._usage_keys(ctx.tenant_id, ctx.role, now))
 
     def update_project(self, ctx: CommandContext, project_id: str, expected_version: int | None, *,
                        title: str | None = None, description: str | None = None,
@@ -117,7 +117,7 @@ class ProjectCommands(DailyUsage):
             return [project, usage], project
 
         return self.retry_on_conflict(ctx, build, expected_version=expected_version,
-                                      keys=[project_id, self._usage_key(ctx.tenant_id, now)])
+                                      keys=[project_id, *self._usage_keys(ctx.tenant_id, ctx.role, now)])
 
     # -- scene edits: each answers the project and its warnings; indexes are renumbered after each
     def merge_scenes(self, ctx: CommandContext, project_id: str, expected_version: int | None,

@@ -143,3 +143,106 @@ def test_a_create_reads_the_owners_defaults_without_copying_the_user(
     assert User not in copied
     cached = services.app.repository.cache.get(UUID(tenant.id))
     assert cached.generation_defaults == {"voice": {"speed": 1.25}}  # the cached user is untouched
+
+
+# -- the HTTP stack every request pays (issue 17) ----------------------------------------------------
+def test_every_route_passes_one_middleware_around_the_app_and_two_inside_it(services: Any, monkeypatch: Any) -> None:
+    """Correlation id, replayed header, request metrics, HEAD and Allow are one wrapper of the app
+    (api/edge.py); inside a route only authentication and the one rate limiter (sign-in and tokens) remain."""
+    from api.app import create_app
+    from api.limits import RateLimit
+
+    monkeypatch.setenv("AVM_RATE_LIMIT", "50")
+    app = create_app(services, close_services=False)
+    assert app.before_send == []
+    assert app.asgi_handler.__qualname__ == "edge.<locals>.wrapped"
+    handler = app.route_handler_method_map["/api/v1/projects/{project_id:uuid}"]["GET"]
+    layers = [m.middleware for m in handler.resolve_middleware()]
+    assert sorted(getattr(m, "__name__", str(m)) for m in layers) == ["RateLimit", "TokenAuthentication"]
+    assert RateLimit in layers
+
+
+def test_a_request_counts_its_rate_once_and_never_touches_a_store(
+        services: Any, make_tenant: Any, monkeypatch: Any) -> None:
+    from litestar.stores.memory import MemoryStore
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from api.limits import Windows
+
+    monkeypatch.setenv("AVM_RATE_LIMIT", "1000")
+    touched: list[str] = []
+    for name in ("get", "set"):
+        original = getattr(MemoryStore, name)
+        monkeypatch.setattr(MemoryStore, name, lambda self, *a, _n=name, _o=original, **k: touched.append(_n) or _o(
+            self, *a, **k))
+    taken: list[str] = []
+    take = Windows.take
+    monkeypatch.setattr(Windows, "take", lambda self, key, limit: taken.append(key) or take(self, key, limit))
+    user, premium = make_tenant(), make_tenant("premium")
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/projects", headers=user.headers)
+        p = c.get("/api/v1/projects", headers=premium.headers)
+        c.get("/api/health")
+
+    assert r.status_code == 200 and r.headers["ratelimit-limit"] == "1000"
+    assert p.status_code == 200 and p.headers["ratelimit-limit"] == "4000"  # the role's limit, one count
+    assert len(taken) == 2 and touched == []
+
+
+def test_request_metrics_resolve_their_labels_once_per_route(client: Any, tenant: Any, monkeypatch: Any) -> None:
+    from prometheus_client.metrics import MetricWrapperBase
+
+    project = _project(client, tenant)
+    assert client.get(f"/api/v1/projects/{project}", headers=tenant.headers).status_code == 200
+    resolved: list[Any] = []
+    original = MetricWrapperBase.labels
+    monkeypatch.setattr(MetricWrapperBase, "labels", lambda self, *a, **k: resolved.append(a) or original(self, *a, **k))
+
+    for _ in range(3):
+        assert client.get(f"/api/v1/projects/{project}", headers=tenant.headers).status_code == 200
+
+    assert resolved == []
+
+
+def test_the_query_checks_run_only_on_a_query_and_the_body_checks_only_on_a_command(
+        client: Any, tenant: Any, monkeypatch: Any) -> None:
+    import api.app
+
+    project = _project(client, tenant)
+    ran: list[str] = []
+    for name in ("reject_nul_in_query", "reject_number_spellings_in_query", "strict_body", "check_idempotency_key"):
+        original = getattr(api.app, name)
+
+        async def counted(request: Any, _n: str = name, _o: Any = original) -> None:
+            ran.append(_n)
+            await _o(request)
+
+        monkeypatch.setattr(api.app, name, counted)
+
+    assert client.get(f"/api/v1/projects/{project}", headers=tenant.headers).status_code == 200
+    assert ran == []
+    at = client.get("/api/v1/projects?at=2026-01-01T00:00:00Z", headers=tenant.headers)
+    assert at.status_code == 422 and at.json()["errors"][0]["field"] == "at"  # still refused
+    assert ran == ["reject_nul_in_query"]
+    ran.clear()
+    assert client.patch(f"/api/v1/projects/{project}", json={"title": 5}, headers=tenant.headers).status_code == 422
+    assert ran == ["strict_body"]
+
+
+def test_a_read_of_the_callers_own_tenant_resolves_it_on_the_event_loop(client: Any) -> None:
+    import inspect
+
+    tenant = client.app.dependencies["tenant"]
+    # no thread hop (sync_to_thread=True was one per read); another tenant's read still goes to a thread
+    assert inspect.iscoroutinefunction(tenant.dependency) and not tenant.sync_to_thread
+
+
+def test_role_guards_run_on_the_event_loop(client: Any, tenant: Any) -> None:
+    import inspect
+
+    from api.auth import admin_only, tenant_roles, worker_only
+
+    # Litestar runs a guard that is a plain function in a worker thread: a hop on every request
+    assert all(inspect.iscoroutinefunction(g) for g in (admin_only, tenant_roles, worker_only))
+    assert client.get("/api/v1/admin/stats", headers=tenant.headers).status_code == 403  # still refused

@@ -145,14 +145,10 @@ def test_two_claimers_of_one_process_take_different_jobs(two: tuple[Process, Pro
         a.app.set_story(ctx, str(project.id), None, STORY)
         jobs.append(a.app.queue_job(ctx, str(project.id)))
     worker = worker_ctx(a)
-    with a.app._in_hand(("claim", jobs[0].id)) as mine:  # another thread of this process is claiming it
-        assert mine
+    with a.app._stripe(jobs[0].id):  # another thread of this process is claiming it (i17-write's spreading)
         claimed = a.app.claim_job(worker, [j.id for j in jobs])
     assert claimed is not None and claimed.id == jobs[1].id
     assert a.app.load(Job, jobs[0].id, None).status == "queued"
-    with a.app._in_hand(("claim", jobs[0].id)):  # the only candidate: tried after all (the other may fail)
-        last = a.app.claim_job(worker, [jobs[0].id])
-    assert last is not None and last.id == jobs[0].id
     assert a.retries == 0
 
 

@@ -400,3 +400,59 @@ def test_a_scene_text_longer_than_the_maximum_is_an_error() -> None:
 
 def test_a_scene_text_of_exactly_the_maximum_is_accepted() -> None:
     assert check_scene_text("字" * 280) == []
+
+
+# -- the break search skips only positions `_priority` refuses (issue 17: set story's CPU) ---------
+
+def test_regex_whitespace_is_exactly_str_isspace() -> None:
+    """The candidate search reads whitespace with the regex `\\s`; `_priority` with `str.isspace`."""
+    import re
+    import sys
+
+    pattern = re.compile(r"\s")
+    differ = [c for c in range(sys.maxunicode + 1) if bool(pattern.match(chr(c))) != chr(c).isspace()]
+    assert differ == []
+
+
+_TRICKY = list("ab.,;!?。！？；，、…\"')]}”’」』）》〉】〕([“‘「—-:' \t\n\n\u3000\u2028\u00a0\x85\x1c3z字")
+
+
+@pytest.mark.parametrize("least", [0, 1, 2, 3, 4])
+def test_the_break_positions_are_those_of_asking_priority_at_every_position(least: int) -> None:
+    from domain import segmentation as s
+
+    rng = random.Random(17 + least)
+    texts = [s.normalise(ENGLISH_STORY), s.normalise(CHINESE_STORY)]
+    texts += ["".join(rng.choice(_TRICKY) for _ in range(rng.randint(2, 120))) for _ in range(3000)]
+    for text in texts:
+        every = [q for q in range(1, len(text)) if (p := s._priority(text, q)) is not None and p >= least]
+        assert list(s._breaks(text, least)) == every, repr(text)
+        assert s._has_break(text, least) == bool(every)
+
+
+def test_cutting_a_4000_character_story_asks_priority_at_a_few_hundred_positions_only() -> None:
+    """Request cost (issue 17): the suite's set-story text asked `_priority` 3,937 times, one per
+    character of every paragraph longer than a scene (1.65 ms); now 86 times (0.34 ms)."""
+    import sys
+    from pathlib import Path
+
+    from domain import segmentation as s
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from suite_scenarios import make_story
+
+    calls = 0
+    original = s._priority
+
+    def counting(text: str, q: int) -> int | None:
+        nonlocal calls
+        calls += 1
+        return original(text, q)
+
+    s._priority = counting  # type: ignore[assignment]
+    try:
+        scenes = segment(make_story())
+    finally:
+        s._priority = original  # type: ignore[assignment]
+    assert len(scenes) == 20
+    assert calls < 300, calls

@@ -68,7 +68,7 @@ CROSS_TENANT: dict[str, str] = {
     "projections/users.py:list_users": _ADMIN,
     "projections/users.py:find_user_by_email": _AUTH + " (an email is unique across tenants: a directory key)",
     "projections/users.py:user_of_identity": _AUTH + " (provider and subject are unique across tenants)",
-    "projections/base.py:newest_first": "a tenant's list, table by name: the caller's filters start with tenant_id",
+    "projections/base.py:newest_first_query": "a tenant's list, table by name: the caller's filters start with tenant_id",
     "projections/base.py:_delete_sql": "an inline projection's delete by key, the key starting with tenant_id",
     "projections/rebuild/async_views.py:_rebuild_one": _REBUILD,
     "projections/rebuild/builder.py:_delete": _REBUILD,
@@ -76,6 +76,8 @@ CROSS_TENANT: dict[str, str] = {
     "projections/rebuild/catalog.py:owner_connection": _REBUILD,
     "projections/base.py:_upsert_sql": "an inline projection's upsert by key, the key starting with tenant_id",
     "projections/base.py:_insert_sql": "an inline projection's insert: rows carry the event's tenant_id",
+    "projections/base.py:_insert_rows_sql": "an inline projection's insert of a set of rows as one JSON parameter:"
+                                            " rows carry the event's tenant_id",
     "api/model_keys.py:stored_count": _OPS,
     # Issue 15, personal data (docs/decisions/i15-crypto.md):
     "api/composition.py:wire_sealing": "the data keys are read and made in the system scope: every reader decodes"
