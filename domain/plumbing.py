@@ -68,9 +68,9 @@ class AvmRepository(Repository[UUID]):
     read) before it is used. With several processes writing, a copy cached by one is stale whenever
     another wrote since (decisions/i17-multi.md). Always with `fastforward`
     (AGGREGATE_CACHE_FASTFORWARD=y); with `refresh_on_failure` (AVM_CACHE_REFRESH_ON_FAILURE=1, which
-    `avm serve --workers N` sets) for the loads that ask (`Plumbing.load`: what commands change) and
-    within `fast_forwarding()`: the retry loop runs a command again that way when its save met a newer
-    version or a check failed on a copy served from the cache.
+    `avm serve --workers N` sets) for the loads that ask and within `fast_forwarding()`: the retry loop
+    runs a command again that way when its save met a newer version or a check failed on a copy served
+    from the cache.
     Unlike the library's fast-forward, the cached object is never folded in place (a thread may be
     copying it): the copy is, and the cache is given a copy of the result."""
 
@@ -231,11 +231,7 @@ class Plumbing(Application[UUID]):
              version: int | None = None) -> A:
         """The aggregate, or NotFound when missing, of another type, or of another tenant."""
         try:
-            # Several processes: what a command changes is fast-forwarded before use (a stale copy would
-            # fail its save, which costs the committer more than the read); what it only reads through
-            # the repository (defaults, the day's usage) is refreshed on failure (retry_on_conflict).
-            agg = self.repository.get(UUID(str(aggregate_id)), version=version,
-                                      fast_forward=self.repository.refresh_on_failure)
+            agg = self.repository.get(UUID(str(aggregate_id)), version=version)
         except (AggregateNotFoundError, ValueError):
             raise NotFound(f"{cls.__name__.lower()} not found") from None
         if not isinstance(agg, cls) or (tenant_id is not None and agg.tenant_id != tenant_id):

@@ -64,8 +64,7 @@ class JobCommands(DailyUsage):
                 # The cached copy is newer than the queue's row: changed since it was queued (another
                 # worker of this process claimed it), so no reload from the store to learn the same.
                 return [], None
-            repository = self.repository
-            fresh = repository.fastforward or repository.refresh_on_failure  # `load` fast-forwarded it
+            fresh = self.repository.fastforward  # `load` fast-forwarded it
             if not job.claimable(now) and not fresh:  # the cached copy may be older than the queue: read it afresh
                 self.evict(job)
                 job = self.load(Job, job_id, None)
@@ -236,8 +235,7 @@ class JobCommands(DailyUsage):
         the sweep a re-claimed one, silently and for as long as it stays cached (no save, so no
         version conflict to evict it)."""
         job = self.load(cls, job_id, None)
-        repository = self.repository
-        if due(job) or repository.fastforward or repository.refresh_on_failure:  # `load` fast-forwarded it
+        if due(job) or self.repository.fastforward:  # `load` fast-forwarded it
             return job
         self.evict(job)
         return self.load(cls, job_id, None)

@@ -87,7 +87,7 @@ def worker_ctx(p: Process) -> CommandContext:
     return CommandContext(tenant_id=str(user.id), actor_id=str(user.id), role="worker")
 
 
-def test_writes_alternating_between_two_processes_never_conflict(two: tuple[Process, Process]) -> None:
+def test_writes_alternating_between_two_processes_are_retried_at_most_once(two: tuple[Process, Process]) -> None:
     a, b = two
     ctx = admin_ctx(a)
     project = a.app.create_project(ctx, title="t0")
@@ -96,7 +96,10 @@ def test_writes_alternating_between_two_processes_never_conflict(two: tuple[Proc
         p = (a, b)[i % 2]  # each write goes through the process whose copy the other made stale
         renamed = p.app.update_project(ctx, str(project.id), None, title=f"t{i}")
         assert (renamed.title, renamed.version) == (f"t{i}", 1 + i)
-    assert (a.retries, b.retries) == (0, 0)  # what a command changes is brought up to date before use
+    if a.mode == "always":
+        assert (a.retries, b.retries) == (0, 0)
+    else:  # each write but b's first met the other's version once, and its second save (fresh, at once) did not
+        assert (a.retries, b.retries) == (5, 4)
     assert a.app.repository.cache.get(project.id).version == 11  # a saved the last one and cached it
     with b.app.repository.fast_forwarding(True):  # b's copy fast-forwarded ('always': on every load)
         assert b.app.load(Project, project.id, ctx.tenant_id).version == 11
@@ -197,12 +200,12 @@ def conflict_retries(url: str) -> float:
     return float(m.group(1))
 
 
-def test_two_serve_processes_never_retry_a_write_made_stale_by_the_other_and_check_fresh_copies(
+def test_two_serve_processes_retry_a_write_made_stale_by_the_other_once_and_check_fresh_copies(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """Two `avm serve` on one database (as replicas, or the workers of one) with
     AVM_CACHE_REFRESH_ON_FAILURE=1: every write goes through the process whose cached copy the other made
-    stale, and none meets the other's version at its save; a job claimed through one is completed through
-    the other."""
+    stale and is run again once, at once; a job claimed through one is completed through the other (its
+    check failed on the stale copy, then passed on the fresh one: 409 before)."""
     database = support.fresh_database("avm_ffpair")
     try:
         with ExitStack() as stack:
@@ -231,7 +234,9 @@ def test_two_serve_processes_never_retry_a_write_made_stale_by_the_other_and_che
                 done = http.post(f"{a.url}/api/v1/jobs/{job.json()['id']}/complete",
                                  json={"cost_actual": 0.5, "lease_id": lease})
                 assert done.status_code == 200, done.text  # a's copy said queued: 409 without the fast-forward
-            assert [conflict_retries(u) for u in urls] == before  # no save met the other's version
+            # the first PATCH (through b) loaded the project afresh; each later one met the other's version
+            # once, ran again at once on the project brought up to date, and saved: one retry each
+            assert sum(conflict_retries(u) - n for u, n in zip(urls, before)) == 7
     finally:
         support.drop_database(database[0])
 
