@@ -45,7 +45,7 @@ def build_application(url: str, *, pool_size: int) -> AvmApplication:
 def wire(app: AvmApplication) -> AvmApplication:
     """Give the application and its recorder the inline projections, the constraint meanings and
     the failure hooks."""
-    from api.failures import count_item_failure
+    from api.failures import count_conflict_retry, count_item_failure
     from api.problems import database_unavailable
 
     from api.idempotency import key_writes
@@ -56,6 +56,7 @@ def wire(app: AvmApplication) -> AvmApplication:
     recorder.inline_projections = [p.name for p in INLINE_PROJECTIONS]  # type: ignore[attr-defined]
     recorder.constraint_errors = CONSTRAINT_ERRORS  # type: ignore[attr-defined]
     app.item_failed = count_item_failure
+    app.conflict_retried = count_conflict_retry
     app.is_outage = database_unavailable
     return app
 

@@ -18,7 +18,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import get_topic
 
 from domain.context import CommandContext
-from domain.errors import CommandAlreadyApplied, ConcurrentChange, Conflict, NotFound, StaleVersion
+from domain.errors import CommandAlreadyApplied, ConcurrentChange, Conflict, DomainProblem, NotFound, StaleVersion
 from domain.shared import ANY_VERSION, TenantAggregate, deep_copy
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -62,11 +62,62 @@ def mutate_all(aggregate: Any, domain_events: Iterable[Any]) -> Any:
 
 class AvmRepository(Repository[UUID]):
     """The library's repository, folding events with `mutate_all` unless told otherwise, and
-    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`."""
+    copying a cached aggregate with `deep_copy` (no depth limit) instead of `deepcopy`.
+
+    Fast-forward: a cached aggregate brought up to date with the events stored after its version (one
+    read) before it is used. With several processes writing, a copy cached by one is stale whenever
+    another wrote since (decisions/i17-multi.md). Always with `fastforward`
+    (AGGREGATE_CACHE_FASTFORWARD=y); with `refresh_on_failure` (AVM_CACHE_REFRESH_ON_FAILURE=1, which
+    `avm serve --workers N` sets) for the loads that ask and within `fast_forwarding()`: the retry loop
+    runs a command again that way when its save met a newer version or a check failed on a copy served
+    from the cache.
+    Unlike the library's fast-forward, the cached object is never folded in place (a thread may be
+    copying it): the copy is, and the cache is given a copy of the result."""
+
+    refresh_on_failure = False
+    _local = threading.local()
+
+    @contextmanager
+    def fast_forwarding(self, on: bool) -> Iterator[list[int]]:
+        """Loads of this thread fast-forward within the block when `on`; yields a one-item counter of the
+        copies served from the cache without a fast-forward (a check on them may have read the past)."""
+        before = getattr(self._local, "on", False), getattr(self._local, "unchecked", None)
+        self._local.on, self._local.unchecked = on, [0]
+        try:
+            yield self._local.unchecked
+        finally:
+            self._local.on, self._local.unchecked = before
 
     def get(self, aggregate_id: UUID, *, version: int | None = None,  # type: ignore[override]
-            projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, **kwargs: Any) -> Any:
-        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(self.cache) and version is None
+            projector_func: Any = mutate_all, deepcopy_from_cache: bool = True, fast_forward: bool = False,
+            **kwargs: Any) -> Any:
+        cache = self.cache
+        fast_forward = fast_forward or self.fastforward or getattr(self._local, "on", False)
+        if cache is not None and version is None and not fast_forward and self.refresh_on_failure:
+            unchecked = getattr(self._local, "unchecked", None)
+            if unchecked is not None and aggregate_id in cache.cache:
+                unchecked[0] += 1
+        if fast_forward and cache is not None and version is None:
+            try:
+                cached = cache.get(aggregate_id)
+            except KeyError:
+                aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+                cache.put(aggregate_id, aggregate)
+                return deep_copy(aggregate) if deepcopy_from_cache and self.deepcopy_from_cache else aggregate
+            newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
+            if not newer:
+                return deep_copy(cached) if deepcopy_from_cache and self.deepcopy_from_cache else cached
+            aggregate = projector_func(deep_copy(cached), newer)
+            if aggregate is None:
+                raise AggregateNotFoundError(aggregate_id)
+            try:
+                current = cache.get(aggregate_id).version
+            except KeyError:
+                current = -1
+            if current < aggregate.version:  # not overtaken by a save meanwhile
+                cache.put(aggregate_id, deep_copy(aggregate))
+            return aggregate
+        copy = deepcopy_from_cache and self.deepcopy_from_cache and bool(cache) and version is None
         aggregate = super().get(aggregate_id, version=version, projector_func=projector_func,
                                 deepcopy_from_cache=False, **kwargs)
         return deep_copy(aggregate) if copy else aggregate
@@ -83,10 +134,12 @@ class Plumbing(Application[UUID]):
     def construct_repository(self) -> Repository[UUID]:
         library = super().construct_repository()  # the library's settings, read from the environment
         maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return AvmRepository(event_store=library.event_store, snapshot_store=library.snapshot_store,
-                             cache_maxsize=int(maxsize) if maxsize else None,
-                             fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
-                             deepcopy_from_cache=library.deepcopy_from_cache)
+        repository = AvmRepository(event_store=library.event_store, snapshot_store=library.snapshot_store,
+                                   cache_maxsize=int(maxsize) if maxsize else None,
+                                   fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
+                                   deepcopy_from_cache=library.deepcopy_from_cache)
+        repository.refresh_on_failure = self.env.get("AVM_CACHE_REFRESH_ON_FAILURE", "0") == "1"
+        return repository
 
     # Told (sweep, item id, error) when one item of a sweep or of the work queue fails and is
     # skipped; the composition root counts it (api/controllers/metrics.py).
@@ -100,6 +153,9 @@ class Plumbing(Application[UUID]):
     # The same-transaction writes of a command the caller keyed, given its encoded result, when the
     # command appends events (the key and the result, api/idempotency.py); wired by the composition root.
     command_writes: Callable[[CommandContext, bytes], list[Any]] | None = None
+    # Told each time a command's save met a conflict (a newer version of one of its aggregates, or its
+    # key, saved first), after which it is run again; the composition root counts it on /metrics.
+    conflict_retried: Callable[[], None] | None = None
     # The encoded result a keyed command recorded, read afresh (None: its key is not recorded), for a
     # command whose save met its key recorded by a concurrent twin; wired by the composition root.
     recorded_result: Callable[[CommandContext], bytes | None] | None = None
@@ -136,6 +192,21 @@ class Plumbing(Application[UUID]):
         )
 
     # -- the aggregate cache --------------------------------------------------------------------
+    def _record(self, processing_event: Any) -> Any:
+        """The library caches what a command saved only without fast-forward; with it, too (the next
+        load then reads no events of this process's own)."""
+        recordings = super()._record(processing_event)
+        cache = self.repository.cache
+        if cache is not None and self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                try:
+                    current = cache.get(aggregate_id).version
+                except KeyError:
+                    current = -1
+                if current < aggregate.version:
+                    cache.put(aggregate_id, aggregate)
+        return recordings
+
     def forget_cached(self) -> None:
         """Empty the aggregate cache. Not `LRUCache.clear()`: it resets the library's linked list
         but keeps the dict and the `full` flag, so the next insertion into a full cache evicts a
@@ -199,19 +270,38 @@ class Plumbing(Application[UUID]):
             return self._replayed(ctx.recorded)  # applied before: the same result, nothing appended
         if expected_version == ANY_VERSION:
             expected_version = None  # `*` pins no version: a concurrent change is retried as without one
+        repository = self.repository
+        fresh = repository.fastforward  # every load reads what other processes stored since
+        # Several processes: loads use the cache as it is; a failure that a stale copy may explain (the
+        # save met a newer version, a check failed on a cached copy) runs the command once more with
+        # its loads fast-forwarded.
+        lazy = repository.refresh_on_failure and repository.cache is not None and not fresh
+        refresh = False
         with self._serialised(keys):
             for attempt in range(MAX_CONFLICT_RETRIES):
                 if attempt:
-                    backoff(attempt)
+                    # Fast-forwarded, the first retry loads what beat this attempt (committed: the
+                    # events lock) and goes again at once; later ones back off (real contention).
+                    if attempt > 1 or not (fresh or lazy):
+                        backoff(attempt)
                     # A concurrent twin (same key) may be what this attempt collided with.
                     if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
                         return recalled
                 try:
-                    aggregates, result = build()
+                    with repository.fast_forwarding(refresh) as unchecked:
+                        aggregates, result = build()
                 except StaleVersion:
-                    if attempt or self.repository.cache is None:
+                    if attempt or repository.cache is None or fresh or (lazy and not unchecked[0]):
                         raise
-                    self.forget_cached()  # the cached copy may be the stale one: read afresh
+                    if lazy:
+                        refresh = True  # the cached copy may be the stale one: read what is newer
+                    else:
+                        self.forget_cached()  # the cached copy may be the stale one: read afresh
+                    continue
+                except DomainProblem:
+                    if not lazy or refresh or not unchecked[0]:
+                        raise
+                    refresh = True  # a check on a copy another process may have changed: once more, fresh
                     continue
                 changed = [a for a in aggregates if a is not None and a.pending_events]
                 if not changed:
@@ -220,7 +310,12 @@ class Plumbing(Application[UUID]):
                     self._save(ctx, *changed, result=result, writes=writes)
                     return result
                 except ConcurrentChange:
-                    self.evict(*changed)
+                    if self.conflict_retried is not None:
+                        self.conflict_retried()
+                    if lazy:
+                        refresh = True  # the next load reads only the events that beat it
+                    elif not fresh:
+                        self.evict(*changed)
                     if expected_version is not None:
                         if (recalled := self._recall(ctx)) is not _NOT_RECORDED:
                             return recalled
@@ -229,6 +324,8 @@ class Plumbing(Application[UUID]):
                 except CommandAlreadyApplied:
                     # A twin with the same key committed first: the next attempt returns its result
                     # (or, when the twin's transaction failed after all, applies this one).
+                    if self.conflict_retried is not None:
+                        self.conflict_retried()
                     self.evict(*changed)
         if expected_version is not None:
             raise StaleVersion("too many concurrent changes, try again")

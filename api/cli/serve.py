@@ -31,6 +31,12 @@ def serve(host: str, port: int, workers: int, seed: bool | None) -> None:
     from api.cli.seed import demo_token, is_empty
     from api.cli.seed import seed as seed_demo
 
+    if workers > 1:
+        # Every process (the workers, and this one's sweeps) caches aggregates the others write: a
+        # command whose save meets a newer version, or whose check fails on a cached copy, is run once
+        # more with its aggregates brought up to date (docs/decisions/i17-multi.md). A value set in
+        # the environment is kept (AGGREGATE_CACHE_FASTFORWARD=y instead reads before every use).
+        os.environ.setdefault("AVM_CACHE_REFRESH_ON_FAILURE", "1")
     services = open_services()
     if seed is None:
         wanted = os.environ.get("AVM_SEED_DEMO", "")

@@ -64,7 +64,8 @@ class JobCommands(DailyUsage):
                 # The cached copy is newer than the queue's row: changed since it was queued (another
                 # worker of this process claimed it), so no reload from the store to learn the same.
                 return [], None
-            if not job.claimable(now):  # the cached copy may be older than the queue: read it afresh
+            fresh = self.repository.fastforward  # `load` fast-forwarded it
+            if not job.claimable(now) and not fresh:  # the cached copy may be older than the queue: read it afresh
                 self.evict(job)
                 job = self.load(Job, job_id, None)
             if not job.claimable(now):
@@ -234,7 +235,7 @@ class JobCommands(DailyUsage):
         the sweep a re-claimed one, silently and for as long as it stays cached (no save, so no
         version conflict to evict it)."""
         job = self.load(cls, job_id, None)
-        if due(job):
+        if due(job) or self.repository.fastforward:  # `load` fast-forwarded it
             return job
         self.evict(job)
         return self.load(cls, job_id, None)
