@@ -304,7 +304,7 @@ def test_the_prepared_at_version_statement_reads_the_key_range_not_the_tenants_e
     project = Project.create(tenant_id=owner.id, title="stream v1")
     for _ in range(60):
         project.rename(f"stream v{project.version + 1}")
-    services.app._save(ctx, project)  # noqa: SLF001 - 61 events in one save, as no command does
+    services.app._save(ctx, project)  # 61 events in one save, as no command does
     positional = AT_VERSION_SQL.replace("%(id)s", "$1").replace("%(v)s", "$2").replace("%(t)s", "$3")
     for tenant, expected in ((owner.id, [50, 51, 52]), (other.id, [])):
         with services.read(tenant) as conn:
