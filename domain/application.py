@@ -36,5 +36,7 @@ class AvmApplication(ProjectCommands, JobCommands, AssetCommands, PresetCommands
     # The library's JSON format, written and read by msgspec (eventstore/transcoder.py).
     env = {"IS_SNAPSHOTTING_ENABLED": "y", "AGGREGATE_CACHE_MAXSIZE": "2000",
            "AGGREGATE_CACHE_FASTFORWARD": "n", "TRANSCODER_TOPIC": "eventstore.transcoder:MsgspecTranscoder"}
-    snapshotting_intervals = {Project: 25, User: 25, Job: 25, Asset: 25, Preset: 25}
+    # A project, the aggregate read at past versions (`?at=`), every 10 versions: a read folds at most nine
+    # events (issue 17: p99 29 -> 21 ms on a 10,000-event stream; every 5 gained nothing more).
+    snapshotting_intervals = {Project: 10, User: 25, Job: 25, Asset: 25, Preset: 25}
     snapshotting_projectors = {cls: mutate_all for cls in snapshotting_intervals}

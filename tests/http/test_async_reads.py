@@ -251,11 +251,11 @@ def test_a_version_is_folded_from_its_nearest_snapshot_in_one_statement(client: 
 
     owner = make_tenant()
     project = _project(client, owner, "v1")
-    for v in range(2, 62):  # snapshots every 25 versions: 25 and 50
+    for v in range(2, 62):  # a project's snapshots every 10 versions: 10, 20, ..., 60
         r = client.patch(f"{V1}/projects/{project['id']}", json={"title": f"v{v}"}, headers=owner.headers)
         assert r.status_code == 200
     AT_CACHE.forget(UUID(owner.id))
-    for v in (1, 2, 24, 25, 26, 49, 50, 51, 61):
+    for v in (1, 2, 9, 10, 11, 24, 25, 26, 49, 50, 51, 59, 60, 61):
         r = client.get(f"{V1}/projects/{project['id']}?at={v}", headers=owner.headers)
         assert r.status_code == 200 and r.json()["title"] == f"v{v}" and r.headers["etag"] == f'"{v}"', (v, r.text)
         assert r.json() == client.get(f"{V1}/projects/{project['id']}?at={v}", headers=owner.headers).json()
@@ -313,3 +313,32 @@ def test_the_prepared_at_version_statement_reads_the_key_range_not_the_tenants_e
             rows = conn.execute(f"EXECUTE at_v('{project.id}', 52, '{tenant}')").fetchall()
             conn.execute("DEALLOCATE at_v")
         assert [r["originator_version"] for r in rows] == expected
+
+
+def test_a_version_folds_at_most_nine_events_after_its_snapshot(services: Any, client: Any, make_tenant: Any) -> None:
+    """A project is snapshotted every 10 versions (issue 17: `?at=` p99 on a 10,000-event stream; every 25, a
+    read folded up to 24 events and decoded, unsealed and applied each), so any version is one snapshot and at
+    most nine events away."""
+    import asyncio
+
+    from api.reads import AT_VERSION_SQL
+
+    owner = make_tenant()
+    project = _project(client, owner, "v1")
+    for v in range(2, 42):
+        assert client.patch(f"{V1}/projects/{project['id']}", json={"title": f"v{v}"},
+                            headers=owner.headers).status_code == 200
+
+    async def rows_for(version: int) -> list[Any]:
+        reads = services.async_reads(size=1)
+        await reads.open()
+        try:
+            return await reads.fetch(owner.id, AT_VERSION_SQL, {"id": project["id"], "v": version, "t": owner.id})
+        finally:
+            await reads.close()
+
+    for v in (9, 10, 19, 29, 39, 41):
+        rows = asyncio.run(rows_for(v))
+        assert len(rows) <= 10 and rows[-1]["originator_version"] == v, (v, [r["originator_version"] for r in rows])
+        if v >= 10:
+            assert rows[0]["originator_version"] == v - v % 10  # the snapshot
