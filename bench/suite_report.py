@@ -176,7 +176,7 @@ def write_summary(report: dict[str, Any], path: Path) -> None:
              f"- {m['nproc']} CPUs ({m['nproc_available']} available), {m['cpu_model']}, {fmt(m['mem_total_mb'], 0)} MB RAM",
              f"- Python {m['python']} ({m['python_implementation']}), Linux {m['kernel']}, load average at start"
              f" {' '.join(m['loadavg_at_start'])}",
-             f"- PostgreSQL {report.get('postgres', {}).get('server_version', '?')} (embedded, default settings:"
+             f"- PostgreSQL {report.get('postgres', {}).get('server_version', '?')} (embedded; settings:"
              f" {', '.join(f'{k}={v}' for k, v in report.get('postgres', {}).get('settings', {}).items())})",
              "- The server, PostgreSQL and the load generator share these CPUs; 'other load' is CPU used by"
              " unrelated processes during the measured run (a noise gauge).", ""]
