@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,6 +35,17 @@ class LiveServer:
     def new_token(self, role: str, email: str) -> str:
         """`avm users create`: a new user's token (alone on the last line)."""
         return self.cli("users", "create", "--email", email, "--role", role).strip().splitlines()[-1]
+
+
+def stop_group(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server started in its own process group: SIGTERM, then SIGKILL after 20 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _free_port() -> int:
@@ -68,13 +80,7 @@ def live_server(data_dir: Path, database: tuple[str, str] | None = None, **extra
             time.sleep(0.2)
         yield LiveServer(url=url, database_url=database_url, env=env)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)
         log.close()
         if database is None:
             support.drop_database(name)

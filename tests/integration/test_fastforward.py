@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 import uuid
@@ -28,7 +27,7 @@ from domain.errors import QuotaExceeded, StaleVersion
 from domain.jobs import Job
 from domain.projects import Project
 from tests import support
-from tests.live import AVM, _free_port, live_server
+from tests.live import AVM, _free_port, live_server, stop_group
 
 STORY = ("The fox crossed the frozen river at dawn, looking for the lighthouse keeper's lost compass. "
          "Snow fell on the old pier while the gulls argued about bread. ") * 3
@@ -182,13 +181,7 @@ def test_avm_serve_with_workers_refreshes_stale_copies_in_every_process(tmp_path
         for environ in serving:
             assert b"AVM_CACHE_REFRESH_ON_FAILURE=1" in environ
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)
         log.close()
         support.drop_database(name)
 
