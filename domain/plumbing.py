@@ -138,7 +138,10 @@ class Plumbing(Application[UUID]):
                                    cache_maxsize=int(maxsize) if maxsize else None,
                                    fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
                                    deepcopy_from_cache=library.deepcopy_from_cache)
-        repository.refresh_on_failure = self.env.get("AVM_CACHE_REFRESH_ON_FAILURE", "0") == "1"
+        refresh = self.env.get("AVM_CACHE_REFRESH_ON_FAILURE", "0")
+        if refresh not in ("0", "1"):  # a typo ("true") must not quietly leave several processes answering stale
+            raise ValueError(f"AVM_CACHE_REFRESH_ON_FAILURE must be 0 or 1, not {refresh!r}")
+        repository.refresh_on_failure = refresh == "1"
         return repository
 
     # Told (sweep, item id, error) when one item of a sweep or of the work queue fails and is

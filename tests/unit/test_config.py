@@ -316,3 +316,18 @@ def test_builtin_presets_carry_their_documented_template(name: str, template: tu
 def test_the_config_struct_is_strict() -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"template": {"bgm_volume": "-18"}}, ProjectConfig)
+
+
+def test_the_refresh_on_failure_setting_is_0_or_1_and_refused_by_name_otherwise() -> None:
+    """AVM_CACHE_REFRESH_ON_FAILURE (issue 17, several processes on one database): a value that is not 0 or 1
+    stops the start, rather than silently leaving the processes to answer from stale cached copies."""
+    import pytest
+
+    from domain.application import AvmApplication
+
+    for raw, on in (("0", False), ("1", True)):
+        app = AvmApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AVM_CACHE_REFRESH_ON_FAILURE": raw})
+        assert app.repository.refresh_on_failure is on
+    for raw in ("true", "yes", "2", " 1"):
+        with pytest.raises(ValueError, match="AVM_CACHE_REFRESH_ON_FAILURE"):
+            AvmApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AVM_CACHE_REFRESH_ON_FAILURE": raw})
