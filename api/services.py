@@ -16,6 +16,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, Connection
 
 from api.composition import build_application, wire_reads, wire_sealing
+from api.envvars import whole_number
 from api.frontend_jwt import ACCEPTED, REJECTED, FrontendJwt, Rejected, is_jwt
 from api.model_keys import stored_count
 from api.oidc import Providers
@@ -105,10 +106,7 @@ _SYSTEM_SCOPE_SQL = set_config_sql(*SCOPE, values={"role": SYSTEM_ROLE})
 
 def read_pool_size() -> int:
     """AVM_READ_POOL_SIZE: connections of the event loop's read pool (AsyncReads), per process."""
-    raw = os.environ.get("AVM_READ_POOL_SIZE", "").strip() or "4"
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise ValueError(f"AVM_READ_POOL_SIZE must be a whole number from 1 to 100, not {raw!r}")
-    return int(raw)
+    return whole_number(os.environ, "AVM_READ_POOL_SIZE", 4, 1, 100)
 
 
 class AsyncReads:
